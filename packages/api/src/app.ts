@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cors from '@fastify/cors';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  createChatroomListCache,
+  createDb,
+  createQuota,
+  createRedis,
+  createStore,
+  redisKeys,
+  waitForRedis,
+  type Config,
+} from '@gemini-chat/shared';
+import { authPlugin } from './plugins/auth.plugin.js';
+import { errorsPlugin } from './plugins/errors.plugin.js';
+import { swaggerPlugin } from './plugins/swagger.plugin.js';
+import { authRoutes } from './routes/auth/auth.routes.js';
+import { chatroomRoutes } from './routes/chatroom/chatroom.routes.js';
+import { healthRoutes } from './routes/health/health.routes.js';
+import { userRoutes } from './routes/user/user.routes.js';
+import { createAuthService } from './services/auth.service.js';
+import { createChatroomService } from './services/chatroom.service.js';
+import { createOtpDelivery } from './services/otp-delivery.js';
+import { createOtpService } from './services/otp.service.js';
+import { createUserService } from './services/user.service.js';
+
+export interface BuildAppOptions {
+  config: Config;
+  /** Override the logger (tests pass false). */
+  logger?: FastifyServerOptions['logger'];
+  /** Build the routes without connecting anywhere (used to emit openapi.json). */
+  specOnly?: boolean;
+}
+
+const REDIS_STARTUP_WAIT_MS = 3000;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the API (no listen): plugins, services, routes. Owns its Postgres pool and Redis client. */
+export async function buildApp({ config, logger, specOnly = false }: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]'],
+    },
+    trustProxy: config.http.trustProxy,
+    bodyLimit: config.http.bodyLimitBytes,
+    // Echo a sane client-supplied X-Request-Id, otherwise mint one; it is in every log line and response.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: {
+      // Reject unknown body fields (Fastify's default silently strips them) and list every problem at once.
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+    },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const db = createDb(config.database, app.log);
+  const redis = createRedis(config.redis, { kind: 'command', name: 'api', logger: app.log, lazyConnect: true });
+  if (!specOnly) {
+    redis.connect().catch(() => {}); // failures are logged by the client and retried for ever
+    // Give Redis a moment so the first requests do not fail needlessly; if it is down we start anyway (503s).
+    await waitForRedis(redis, REDIS_STARTUP_WAIT_MS);
+  }
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([db.destroy(), redis.quit().catch(() => redis.disconnect())]);
+  });
+
+  const keys = redisKeys(config.redis.keyPrefix);
+  const store = createStore(db);
+  const quota = createQuota(redis, keys, config.quota);
+  const listCache = createChatroomListCache(redis, keys, config.chatroomListCacheTtlSeconds);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(cors, {
+    origin: config.http.corsOrigins === '*' ? true : config.http.corsOrigins,
+    exposedHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'location'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match', 'last-event-id', 'prefer', 'x-request-id'],
+    maxAge: 600,
+  });
+  await app.register(swaggerPlugin, { serverUrl: config.http.publicBaseUrl });
+  await app.register(authPlugin, { config: config.auth, store });
+
+  const otp = createOtpService(store, config.otp, createOtpDelivery(config.otp.delivery, app.log));
+  const auth = createAuthService({ store, otp, config, signAccessToken: (claims) => app.signAccessToken(claims) });
+  const users = createUserService(store, quota);
+  const chatrooms = createChatroomService(store, listCache);
+
+  await app.register(healthRoutes, {
+    readiness: { postgres: () => store.ping(), redis: async () => void (await redis.ping()) },
+  });
+  await app.register(authRoutes, { auth, redis, config });
+  // Everything registered in this scope requires a valid bearer token.
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
+    });
+    scope.addHook('onRequest', scope.authenticate);
+    await scope.register(userRoutes, { users });
+    await scope.register(chatroomRoutes, { chatrooms });
+  });
+
+  return app;
+}

@@ -1,0 +1,159 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '@gemini-chat/shared';
+import { createLimiter } from '../../plugins/rate-limit.js';
+import type { AuthService, ClientContext } from '../../services/auth.service.js';
+import { mobileNumberKey } from '../../services/phone.js';
+import { NoContentSchema, problems } from '../common.schemas.js';
+import {
+  ChangePasswordBodySchema,
+  LoginBodySchema,
+  MobileNumberBodySchema,
+  OtpChallengeSchema,
+  RefreshBodySchema,
+  ResetPasswordBodySchema,
+  SignupBodySchema,
+  SignupResponseSchema,
+  TokensSchema,
+  VerifyOtpBodySchema,
+} from './auth.schemas.js';
+
+const client = (request: FastifyRequest): ClientContext => ({
+  userAgent: request.headers['user-agent']?.slice(0, 300) ?? null,
+  ip: request.ip,
+});
+
+export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: Redis; config: Config }> = async (app, opts) => {
+  const { auth, redis, config } = opts;
+  const tags = ['Auth'];
+
+  // Brute-force limits: per client IP across all auth routes, and per target number across all auth routes.
+  const perIp = await createLimiter(app, redis, config.redis.keyPrefix, {
+    name: 'auth-ip',
+    max: config.auth.rateLimitPerIp,
+    timeWindowMs: 60_000,
+    keyGenerator: (request) => request.ip,
+    message: 'Too many authentication requests from this address; slow down.',
+  });
+  const perNumber = await createLimiter(app, redis, config.redis.keyPrefix, {
+    name: 'auth-number',
+    max: config.auth.rateLimitPerNumber,
+    timeWindowMs: 15 * 60_000,
+    keyGenerator: (request) => mobileNumberKey((request.body as { mobileNumber?: unknown }).mobileNumber, config.otp.defaultRegion),
+    message: 'Too many authentication requests for this mobile number; try again later.',
+  });
+  const limited = [perIp, perNumber];
+
+  app.post('/auth/signup', {
+    preHandler: limited,
+    schema: {
+      operationId: 'signup',
+      summary: 'Register a mobile number',
+      description: 'Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens.',
+      tags,
+      body: SignupBodySchema,
+      response: { 201: SignupResponseSchema, ...problems(400, 409, 429, 500, 503) },
+    },
+  }, async (request, reply) => reply.code(201).send(await auth.signup(request.body)));
+
+  app.post('/auth/send-otp', {
+    preHandler: limited,
+    schema: {
+      operationId: 'sendOtp',
+      summary: 'Send a login OTP',
+      tags,
+      body: MobileNumberBodySchema,
+      response: { 200: OtpChallengeSchema, ...problems(400, 404, 429, 500, 503) },
+    },
+  }, async (request) => auth.sendLoginOtp(request.body.mobileNumber));
+
+  app.post('/auth/verify-otp', {
+    preHandler: limited,
+    schema: {
+      operationId: 'verifyOtp',
+      summary: 'Exchange a login or signup OTP for tokens',
+      tags,
+      body: VerifyOtpBodySchema,
+      response: { 200: TokensSchema, ...problems(400, 404, 429, 500, 503) },
+    },
+  }, async (request) => auth.verifyOtp(request.body.mobileNumber, request.body.otp, client(request)));
+
+  app.post('/auth/login', {
+    preHandler: limited,
+    schema: {
+      operationId: 'login',
+      summary: 'Sign in with a password',
+      tags,
+      body: LoginBodySchema,
+      response: { 200: TokensSchema, ...problems(400, 401, 403, 429, 500, 503) },
+    },
+  }, async (request) => auth.login(request.body.mobileNumber, request.body.password, client(request)));
+
+  app.post('/auth/refresh', {
+    preHandler: [perIp],
+    schema: {
+      operationId: 'refreshTokens',
+      summary: 'Rotate a refresh token',
+      description: 'Returns a new token pair. A refresh token works once; reusing one revokes its whole session.',
+      tags,
+      body: RefreshBodySchema,
+      response: { 200: TokensSchema, ...problems(400, 401, 429, 500, 503) },
+    },
+  }, async (request) => auth.refresh(request.body.refreshToken));
+
+  app.post('/auth/logout', {
+    preHandler: [perIp],
+    schema: {
+      operationId: 'logout',
+      summary: 'Revoke a refresh token and its session',
+      tags,
+      body: RefreshBodySchema,
+      response: { 204: NoContentSchema, ...problems(400, 429, 500, 503) },
+    },
+  }, async (request, reply) => {
+    await auth.logout(request.body.refreshToken);
+    return reply.code(204).send(null);
+  });
+
+  app.post('/auth/forgot-password', {
+    preHandler: limited,
+    schema: {
+      operationId: 'forgotPassword',
+      summary: 'Send a password-reset OTP',
+      tags,
+      body: MobileNumberBodySchema,
+      response: { 200: OtpChallengeSchema, ...problems(400, 404, 429, 500, 503) },
+    },
+  }, async (request) => auth.sendPasswordResetOtp(request.body.mobileNumber));
+
+  app.post('/auth/reset-password', {
+    preHandler: limited,
+    schema: {
+      operationId: 'resetPassword',
+      summary: 'Set a new password with a password-reset OTP',
+      description: 'Revokes every session of the account.',
+      tags,
+      body: ResetPasswordBodySchema,
+      response: { 204: NoContentSchema, ...problems(400, 404, 429, 500, 503) },
+    },
+  }, async (request, reply) => {
+    await auth.resetPassword(request.body.mobileNumber, request.body.otp, request.body.newPassword);
+    return reply.code(204).send(null);
+  });
+
+  // The one protected auth route: it needs the caller's identity.
+  app.post('/auth/change-password', {
+    onRequest: app.authenticate,
+    preHandler: [perIp],
+    schema: {
+      operationId: 'changePassword',
+      summary: 'Change (or set) the password',
+      description: 'Revokes every session and returns tokens for a fresh one.',
+      tags,
+      security: [{ bearerAuth: [] }],
+      body: ChangePasswordBodySchema,
+      response: { 200: TokensSchema, ...problems(400, 401, 429, 500, 503) },
+    },
+  }, async (request) => auth.changePassword(request.auth.userId, request.body, client(request)));
+};

@@ -1,0 +1,66 @@
+import { Type, type Static } from 'typebox';
+import { Timestamp } from '../common.schemas.js';
+import { UserSchema } from '../user/user.schemas.js';
+
+export const MobileNumber = Type.String({
+  minLength: 3,
+  maxLength: 32,
+  description: 'Phone number in E.164 (e.g. +14155550100); normalised before use.',
+  examples: ['+14155550100'],
+});
+export const OtpCode = Type.String({ pattern: '^[0-9]{6}$', description: 'The 6-digit code.', examples: ['123456'] });
+export const Password = Type.String({ minLength: 8, maxLength: 128, description: '8 to 128 characters.' });
+
+export const OtpChallengeSchema = Type.Object(
+  {
+    expiresAt: Timestamp('When the code stops working.'),
+    resendAfter: Timestamp('Earliest time another code can be requested.'),
+    otp: Type.Optional(Type.String({ description: 'The code itself, only when OTP delivery mode is `response` (offline/dev).' })),
+  },
+  { $id: 'OtpChallenge', additionalProperties: false },
+);
+export type OtpChallenge = Static<typeof OtpChallengeSchema>;
+
+export const TokensSchema = Type.Object(
+  {
+    accessToken: Type.String({ description: 'Short-lived JWT for `Authorization: Bearer`.' }),
+    refreshToken: Type.String({ description: 'Opaque; exchange at POST /auth/refresh. Single use: each refresh returns a new one.' }),
+    tokenType: Type.Literal('Bearer'),
+    expiresIn: Type.Integer({ description: 'Access token lifetime in seconds.' }),
+    user: UserSchema,
+  },
+  { $id: 'Tokens', additionalProperties: false },
+);
+export type Tokens = Static<typeof TokensSchema>;
+
+export const SignupBodySchema = Type.Object(
+  {
+    mobileNumber: MobileNumber,
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+    password: Type.Optional(Password),
+  },
+  { additionalProperties: false },
+);
+export type SignupBody = Static<typeof SignupBodySchema>;
+
+export const SignupResponseSchema = Type.Object(
+  { user: UserSchema, otpChallenge: OtpChallengeSchema },
+  { $id: 'SignupResult', additionalProperties: false },
+);
+
+export const MobileNumberBodySchema = Type.Object({ mobileNumber: MobileNumber }, { additionalProperties: false });
+export const VerifyOtpBodySchema = Type.Object({ mobileNumber: MobileNumber, otp: OtpCode }, { additionalProperties: false });
+export const LoginBodySchema = Type.Object({ mobileNumber: MobileNumber, password: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
+export const RefreshBodySchema = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+export const ResetPasswordBodySchema = Type.Object(
+  { mobileNumber: MobileNumber, otp: OtpCode, newPassword: Password },
+  { additionalProperties: false },
+);
+export const ChangePasswordBodySchema = Type.Object(
+  {
+    currentPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Required when the account has a password.' })),
+    newPassword: Password,
+  },
+  { additionalProperties: false },
+);

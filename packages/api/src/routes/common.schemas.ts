@@ -1,0 +1,52 @@
+import { Type, type Static, type TSchema } from 'typebox';
+
+// Shared wire shapes. A schema with an $id becomes a named component in openapi.json (see swagger.plugin.ts).
+
+export const FieldErrorSchema = Type.Object(
+  {
+    in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('params'), Type.Literal('headers')]),
+    field: Type.String({ description: 'Dotted path of the offending field ("" for the whole part).' }),
+    message: Type.String(),
+  },
+  { $id: 'FieldError', additionalProperties: false },
+);
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'URI identifying the problem type.' }),
+    title: Type.String({ description: 'Short summary: the HTTP status text.' }),
+    status: Type.Integer(),
+    detail: Type.String({ description: 'Human-readable explanation of this occurrence.' }),
+    code: Type.String({ description: 'Stable UPPER_SNAKE identifier clients switch on.', examples: ['VALIDATION_FAILED'] }),
+    requestId: Type.String(),
+    errors: Type.Optional(Type.Array(FieldErrorSchema)),
+    attemptsRemaining: Type.Optional(Type.Integer({ description: 'OTP_INVALID: wrong tries left for this code.' })),
+    retryAfterSeconds: Type.Optional(Type.Integer({ description: 'Also sent as the Retry-After header.' })),
+  },
+  { $id: 'Problem', additionalProperties: false, description: 'RFC 9457 problem details.' },
+);
+export type Problem = Static<typeof ProblemSchema>;
+
+/** Response schemas for the given error statuses, all the problem shape. */
+export function problems<const S extends number>(...statuses: S[]): Record<S, typeof ProblemSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, ProblemSchema])) as Record<S, typeof ProblemSchema>;
+}
+
+/** Every route can answer these: malformed/invalid request, rate or dependency trouble. */
+export const commonProblems = problems(400, 429, 500, 503);
+/** ... and protected routes add 401. */
+export const protectedProblems = problems(400, 401, 429, 500, 503);
+
+export const Uuid = (description?: string) => Type.String({ format: 'uuid', ...(description ? { description } : {}) });
+export const Timestamp = (description?: string) => Type.String({ format: 'date-time', ...(description ? { description } : {}) });
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const PageQuerySchema = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size (max 100).' })),
+    cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const NoContentSchema = Type.Null({ description: 'No content' });

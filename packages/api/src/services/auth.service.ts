@@ -1,0 +1,178 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { AppError, conflict, notFound, type Config, type Repositories, type Store, type UserRow } from '@gemini-chat/shared';
+import type { OtpChallenge, SignupBody, Tokens } from '../routes/auth/auth.schemas.js';
+import type { User } from '../routes/user/user.schemas.js';
+import type { OtpService } from './otp.service.js';
+import { burnPasswordCheck, hashPassword, verifyPassword } from './password.js';
+import { normalizeMobileNumber } from './phone.js';
+import { toUser } from './user.service.js';
+
+/** What the access token carries: who, and which session (so revoking the session kills the token at once). */
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+}
+
+export interface ClientContext {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const invalidRefresh = () => new AppError(401, 'REFRESH_TOKEN_INVALID', 'The refresh token is invalid, expired or revoked; sign in again.');
+
+export function createAuthService(deps: {
+  store: Store;
+  otp: OtpService;
+  config: Config;
+  signAccessToken: (claims: AccessClaims) => string;
+}) {
+  const { store, otp, config, signAccessToken } = deps;
+  const normalize = (input: string) => normalizeMobileNumber(input, config.otp.defaultRegion);
+  const refreshTtlMs = config.auth.refreshTokenTtlDays * 86_400_000;
+
+  async function requireUser(mobileNumber: string): Promise<UserRow> {
+    const user = await store.users.findByMobileNumber(mobileNumber);
+    if (!user) throw notFound('user');
+    return user;
+  }
+
+  /** Starts a session (one sign-in) and returns its first token pair. */
+  async function startSession(tx: Repositories, user: UserRow, client: ClientContext): Promise<Tokens> {
+    const expiresAt = new Date(Date.now() + refreshTtlMs);
+    const session = await tx.sessions.create({ userId: user.id, expiresAt, userAgent: client.userAgent, ip: client.ip });
+    return issueTokens(tx, user, session.id, expiresAt);
+  }
+
+  async function issueTokens(tx: Repositories, user: UserRow | User, sessionId: string, expiresAt: Date): Promise<Tokens> {
+    const refreshToken = randomBytes(32).toString('base64url');
+    await tx.sessions.insertRefreshToken(sessionId, hashRefreshToken(refreshToken), expiresAt);
+    return {
+      accessToken: signAccessToken({ sub: user.id, sid: sessionId }),
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: config.auth.accessTokenTtlSeconds,
+      user: 'mobile_number' in user ? toUser(user) : user,
+    };
+  }
+
+  return {
+    async signup(body: SignupBody): Promise<{ user: User; otpChallenge: OtpChallenge }> {
+      const mobileNumber = normalize(body.mobileNumber);
+      const passwordHash = body.password ? await hashPassword(body.password) : null;
+      const user = await store.users.insert({
+        mobile_number: mobileNumber,
+        name: body.name ?? null,
+        email: body.email?.toLowerCase() ?? null,
+        password_hash: passwordHash,
+      });
+      if (!user) throw conflict('MOBILE_NUMBER_TAKEN', 'This mobile number is already registered; sign in instead.');
+      const otpChallenge = await otp.issue(mobileNumber, 'signup');
+      return { user: toUser(user), otpChallenge };
+    },
+
+    async sendLoginOtp(input: string): Promise<OtpChallenge> {
+      const user = await requireUser(normalize(input));
+      return otp.issue(user.mobile_number, 'login');
+    },
+
+    async sendPasswordResetOtp(input: string): Promise<OtpChallenge> {
+      const user = await requireUser(normalize(input));
+      return otp.issue(user.mobile_number, 'password_reset');
+    },
+
+    async verifyOtp(input: string, code: string, client: ClientContext): Promise<Tokens> {
+      const user = await requireUser(normalize(input));
+      // A signup code and a login code both prove the number; a password-reset code does not sign in.
+      await otp.verify(user.mobile_number, ['login', 'signup'], code);
+      await store.users.markMobileVerified(user.id);
+      const verified = { ...user, mobile_verified_at: user.mobile_verified_at ?? new Date() };
+      return store.transaction((tx) => startSession(tx, verified, client));
+    },
+
+    async login(input: string, password: string, client: ClientContext): Promise<Tokens> {
+      const mobileNumber = normalize(input);
+      const user = await store.users.findByMobileNumber(mobileNumber);
+      const invalid = new AppError(401, 'INVALID_CREDENTIALS', 'Mobile number or password is incorrect.');
+      if (!user?.password_hash) {
+        await burnPasswordCheck(password);
+        throw invalid;
+      }
+      if (!(await verifyPassword(user.password_hash, password))) throw invalid;
+      if (!user.mobile_verified_at) {
+        throw new AppError(403, 'MOBILE_NOT_VERIFIED', 'Verify the mobile number with an OTP (POST /auth/send-otp) before using a password.');
+      }
+      return store.transaction((tx) => startSession(tx, user, client));
+    },
+
+    /** Rotates a refresh token. Presenting one that was already used revokes its whole session (token theft). */
+    async refresh(refreshToken: string): Promise<Tokens> {
+      const outcome = await store.transaction(async (tx) => {
+        const found = await tx.sessions.findRefreshToken(hashRefreshToken(refreshToken));
+        const now = Date.now();
+        if (!found || found.sessionRevokedAt || found.sessionExpiresAt.getTime() <= now || found.expiresAt.getTime() <= now) {
+          return { error: invalidRefresh() };
+        }
+        if (found.usedAt || !(await tx.sessions.markRefreshTokenUsed(found.id))) {
+          await tx.sessions.revoke(found.sessionId, 'refresh_token_reuse');
+          return {
+            error: new AppError(401, 'REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been revoked. Sign in again.'),
+          };
+        }
+        const user = await tx.users.findById(found.userId);
+        if (!user) return { error: invalidRefresh() };
+        const expiresAt = new Date(now + refreshTtlMs);
+        await tx.sessions.touch(found.sessionId, expiresAt);
+        return { tokens: await issueTokens(tx, user, found.sessionId, expiresAt) };
+      });
+      // Thrown after commit: the revocation on reuse must stick even though the request fails.
+      if ('error' in outcome) throw outcome.error;
+      return outcome.tokens;
+    },
+
+    async logout(refreshToken: string): Promise<void> {
+      const found = await store.sessions.findRefreshToken(hashRefreshToken(refreshToken));
+      if (found) await store.sessions.revoke(found.sessionId, 'logout');
+    },
+
+    async resetPassword(input: string, code: string, newPassword: string): Promise<void> {
+      const user = await requireUser(normalize(input));
+      await otp.verify(user.mobile_number, ['password_reset'], code);
+      const passwordHash = await hashPassword(newPassword);
+      await store.transaction(async (tx) => {
+        await tx.users.update(user.id, { password_hash: passwordHash });
+        await tx.users.markMobileVerified(user.id);
+        await tx.sessions.revokeAllForUser(user.id, 'password_reset');
+      });
+    },
+
+    /** Sets a new password, revokes every session (this one included) and starts a fresh one. */
+    async changePassword(
+      userId: string,
+      input: { currentPassword?: string; newPassword: string },
+      client: ClientContext,
+    ): Promise<Tokens> {
+      const user = await store.users.findById(userId);
+      if (!user) throw notFound('user');
+      if (user.password_hash) {
+        if (!input.currentPassword) {
+          throw new AppError(400, 'CURRENT_PASSWORD_REQUIRED', 'currentPassword is required to change an existing password.', {
+            errors: [{ in: 'body', field: 'currentPassword', message: 'is required' }],
+          });
+        }
+        if (!(await verifyPassword(user.password_hash, input.currentPassword))) {
+          throw new AppError(400, 'CURRENT_PASSWORD_INCORRECT', 'currentPassword is incorrect.', {
+            errors: [{ in: 'body', field: 'currentPassword', message: 'is incorrect' }],
+          });
+        }
+      }
+      const passwordHash = await hashPassword(input.newPassword);
+      return store.transaction(async (tx) => {
+        const updated = await tx.users.update(user.id, { password_hash: passwordHash });
+        await tx.sessions.revokeAllForUser(user.id, 'password_change');
+        return startSession(tx, updated ?? user, client);
+      });
+    },
+  };
+}
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { notFound, type ChatroomListCache, type ChatroomRow, type MessageRow, type Store } from '@gemini-chat/shared';
+import type {
+  Chatroom,
+  ChatroomDetail,
+  ChatroomList,
+  CreateChatroomBody,
+  Message,
+  UpdateChatroomBody,
+} from '../routes/chatroom/chatroom.schemas.js';
+import { decodeCursor, encodeCursor, invalidCursor } from './cursor.js';
+
+export const DEFAULT_CHATROOM_TITLE = 'New chat';
+const DETAIL_MESSAGE_PAGE = 20;
+
+/** A list page as the API sends it: the exact JSON body and its ETag, cached together. */
+export interface ListPage {
+  body: string;
+  etag: string;
+}
+
+export function createChatroomService(store: Store, listCache: ChatroomListCache) {
+  async function listFromDatabase(userId: string, limit: number, cursor?: string): Promise<ChatroomList> {
+    const after = cursor ? decodeCursor(cursor, ['t', 'id'] as const) : undefined;
+    const afterKey = after ? { lastActivityAt: new Date(after.t), id: after.id } : undefined;
+    if (afterKey && (Number.isNaN(afterKey.lastActivityAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(afterKey.id))) {
+      throw invalidCursor();
+    }
+    const rows = await store.chatrooms.listOwned(userId, limit + 1, afterKey);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toChatroom),
+      nextCursor: rows.length > limit && last ? encodeCursor({ t: last.last_activity_at.toISOString(), id: last.id }) : null,
+    };
+  }
+
+  return {
+    /** The list page, from the per-user cache when possible. */
+    async list(userId: string, limit: number, cursor?: string): Promise<ListPage> {
+      const pageKey = `${limit}:${cursor ?? ''}`;
+      const { version, hit } = await listCache.get(userId, pageKey);
+      if (hit) return hit;
+      const body = JSON.stringify(await listFromDatabase(userId, limit, cursor));
+      const page = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+      await listCache.set(userId, version, pageKey, page);
+      return page;
+    },
+
+    async get(userId: string, id: string): Promise<ChatroomDetail> {
+      const row = await store.chatrooms.findOwned(userId, id);
+      if (!row) throw notFound('chatroom');
+      const messages = await store.messages.listForChatroom(row.id, DETAIL_MESSAGE_PAGE + 1);
+      const page = messages.slice(0, DETAIL_MESSAGE_PAGE);
+      const hasMore = messages.length > DETAIL_MESSAGE_PAGE;
+      const last = page.at(-1);
+      return {
+        ...toChatroom(row),
+        messages: page.map(toMessage),
+        hasMoreMessages: hasMore,
+        messagesNextCursor: hasMore && last ? encodeCursor({ s: last.seq }) : null,
+      };
+    },
+
+    async create(userId: string, input: CreateChatroomBody): Promise<Chatroom> {
+      const row = await store.chatrooms.insert(userId, {
+        title: input.title ?? DEFAULT_CHATROOM_TITLE,
+        titleSource: input.title ? 'user' : 'default',
+        systemPrompt: input.systemPrompt ?? null,
+      });
+      await listCache.forget(userId);
+      return toChatroom(row);
+    },
+
+    async update(userId: string, id: string, input: UpdateChatroomBody): Promise<Chatroom> {
+      const row = await store.chatrooms.updateOwned(userId, id, {
+        ...(input.title !== undefined ? { title: input.title, titleSource: 'user' as const } : {}),
+        ...(input.systemPrompt !== undefined ? { systemPrompt: input.systemPrompt } : {}),
+      });
+      if (!row) throw notFound('chatroom');
+      await listCache.forget(userId);
+      return toChatroom(row);
+    },
+
+    async remove(userId: string, id: string): Promise<void> {
+      if (!(await store.chatrooms.deleteOwned(userId, id))) throw notFound('chatroom');
+      await listCache.forget(userId);
+    },
+  };
+}
+export type ChatroomService = ReturnType<typeof createChatroomService>;
+
+export function toChatroom(row: ChatroomRow): Chatroom {
+  return {
+    id: row.id,
+    title: row.title,
+    systemPrompt: row.system_prompt,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    lastActivityAt: row.last_activity_at.toISOString(),
+  };
+}
+
+export function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    chatroomId: row.chatroom_id,
+    role: row.role,
+    status: row.status,
+    content: row.content,
+    replyToId: row.reply_to_id,
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    usage: row.input_tokens !== null && row.output_tokens !== null ? { inputTokens: row.input_tokens, outputTokens: row.output_tokens } : null,
+    model: row.model,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    completedAt: row.completed_at?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,40 @@
+import { notFound, type Quota, type Store, type UserRow } from '@gemini-chat/shared';
+import type { Me, UpdateMeBody, Usage, User } from '../routes/user/user.schemas.js';
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    mobileNumber: row.mobile_number,
+    mobileVerified: row.mobile_verified_at !== null,
+    name: row.name,
+    email: row.email,
+    tier: row.tier,
+    hasPassword: row.password_hash !== null,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export function createUserService(store: Store, quota: Quota) {
+  async function usage(row: UserRow): Promise<Usage> {
+    const current = await quota.usage(row.id, row.tier);
+    return { used: current.used, limit: current.limit, resetsAt: current.resetsAt.toISOString() };
+  }
+
+  return {
+    async me(userId: string): Promise<Me> {
+      const row = await store.users.findById(userId);
+      if (!row) throw notFound('user');
+      return { ...toUser(row), usage: await usage(row) };
+    },
+
+    async update(userId: string, patch: UpdateMeBody): Promise<Me> {
+      const row = await store.users.update(userId, {
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.email !== undefined ? { email: patch.email === null ? null : patch.email.toLowerCase() } : {}),
+      });
+      if (!row) throw notFound('user');
+      return { ...toUser(row), usage: await usage(row) };
+    },
+  };
+}
+export type UserService = ReturnType<typeof createUserService>;

@@ -1,0 +1,200 @@
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+// Every setting the processes read, as environment variables. Defaults make a fresh clone run offline;
+// production refuses the development-only defaults (see checkProductionRules).
+const Int = (options: { minimum?: number; maximum?: number; default: number; description: string }) =>
+  Type.Integer({ minimum: 0, ...options });
+const Bool = (description: string, defaultValue: boolean) => Type.Boolean({ default: defaultValue, description });
+
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
+    default: 'development',
+    description: 'development | test | production',
+  }),
+  HOST: Type.String({ default: '127.0.0.1', description: 'Interface the API listens on (0.0.0.0 in containers).' }),
+  PORT: Int({ minimum: 0, maximum: 65535, default: 3000, description: 'API port.' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info', description: 'pino log level.' },
+  ),
+  TRUST_PROXY: Bool('Trust X-Forwarded-For (set behind a load balancer so per-IP limits see client IPs).', false),
+  CORS_ORIGINS: Type.String({
+    default: '*',
+    description: 'Comma-separated allowed browser origins, or * for any.',
+  }),
+  PUBLIC_BASE_URL: Type.String({ default: '', description: 'Public URL of the API, used in links (defaults to http://HOST:PORT).' }),
+  BODY_LIMIT_BYTES: Int({ minimum: 1024, default: 64 * 1024, description: 'Largest accepted request body.' }),
+
+  DATABASE_URL: Type.String({
+    default: 'postgres://postgres@127.0.0.1:5432/gemini_chat',
+    description: 'PostgreSQL connection URL.',
+  }),
+  DATABASE_POOL_MAX: Int({ minimum: 1, default: 10, description: 'Connections per process.' }),
+  DATABASE_CONNECT_TIMEOUT_MS: Int({ minimum: 100, default: 3000, description: 'Give up connecting after this long (then 503).' }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Int({ minimum: 100, default: 10000, description: 'Server-side statement timeout.' }),
+
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', description: 'Redis connection URL.' }),
+  REDIS_KEY_PREFIX: Type.String({ default: 'gemini-chat:', description: 'Prefix of every Redis key this app writes.' }),
+  REDIS_COMMAND_TIMEOUT_MS: Int({ minimum: 50, default: 2000, description: 'Fail a Redis command after this long (then 503).' }),
+
+  JWT_SECRET: Type.String({ default: '', description: 'HS256 secret for access tokens, at least 32 characters. Required in production.' }),
+  JWT_ISSUER: Type.String({ default: 'gemini-chat', description: 'iss claim of access tokens.' }),
+  JWT_AUDIENCE: Type.String({ default: 'gemini-chat-api', description: 'aud claim of access tokens.' }),
+  ACCESS_TOKEN_TTL_SECONDS: Int({ minimum: 30, default: 900, description: 'Access token lifetime.' }),
+  REFRESH_TOKEN_TTL_DAYS: Int({ minimum: 1, default: 30, description: 'Refresh token (session) lifetime.' }),
+
+  OTP_SECRET: Type.String({ default: '', description: 'Key of the OTP hash, at least 32 characters. Required in production.' }),
+  OTP_DELIVERY: Type.Union([Type.Literal('response'), Type.Literal('log')], {
+    default: 'response',
+    description: 'response: the code is returned in the API body (offline default); log: only logged.',
+  }),
+  OTP_ALLOW_RESPONSE_DELIVERY_IN_PRODUCTION: Bool('Explicitly allow OTP_DELIVERY=response in production.', false),
+  OTP_TTL_SECONDS: Int({ minimum: 30, default: 300, description: 'OTP lifetime.' }),
+  OTP_MAX_ATTEMPTS: Int({ minimum: 1, default: 5, description: 'Wrong tries before a code is locked.' }),
+  OTP_RESEND_COOLDOWN_SECONDS: Int({ default: 30, description: 'Minimum time between two codes for the same number and purpose.' }),
+  OTP_HOURLY_SEND_LIMIT: Int({ minimum: 1, default: 5, description: 'Codes sent to one number per rolling hour.' }),
+  DEFAULT_PHONE_REGION: Type.String({
+    default: '',
+    description: 'ISO country (e.g. IN) used to read numbers written without +country code; empty requires E.164.',
+  }),
+
+  AUTH_RATE_LIMIT_PER_IP: Int({ minimum: 1, default: 30, description: 'Auth requests per IP per minute.' }),
+  AUTH_RATE_LIMIT_PER_NUMBER: Int({ minimum: 1, default: 10, description: 'Auth requests per mobile number per 15 minutes.' }),
+
+  CHATROOM_LIST_CACHE_TTL_SECONDS: Int({ minimum: 1, default: 300, description: 'TTL of the cached chatroom list.' }),
+  QUOTA_BASIC_DAILY: Int({ default: 5, description: 'Prompts per UTC day for basic users (0 = unlimited).' }),
+  QUOTA_PRO_DAILY: Int({ default: 1000, description: 'Prompts per UTC day for pro users (0 = unlimited).' }),
+});
+export type Env = Static<typeof EnvSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  http: {
+    host: string;
+    port: number;
+    trustProxy: boolean;
+    corsOrigins: string[] | '*';
+    publicBaseUrl: string;
+    bodyLimitBytes: number;
+  };
+  logLevel: Env['LOG_LEVEL'];
+  database: { url: string; poolMax: number; connectTimeoutMs: number; statementTimeoutMs: number; schema?: string };
+  redis: { url: string; keyPrefix: string; commandTimeoutMs: number };
+  auth: {
+    jwtSecret: string;
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlDays: number;
+    rateLimitPerIp: number;
+    rateLimitPerNumber: number;
+  };
+  otp: {
+    secret: string;
+    delivery: 'response' | 'log';
+    ttlSeconds: number;
+    maxAttempts: number;
+    resendCooldownSeconds: number;
+    hourlySendLimit: number;
+    defaultRegion: string | undefined;
+  };
+  chatroomListCacheTtlSeconds: number;
+  quota: { basic: number; pro: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// Development-only secrets: fine on a laptop, refused in production.
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789abcdef';
+const DEV_OTP_SECRET = 'dev-only-otp-secret-change-me-0123456789abcdef';
+
+/** Parses the environment once against EnvSchema; throws a ConfigError listing every bad key. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const known = Object.keys(EnvSchema.properties);
+  const raw: Record<string, string> = {};
+  for (const key of known) {
+    const value = source[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  const problems = Value.Errors(EnvSchema, value).map((error) => {
+    const key = error.instancePath.replace(/^\//, '') || '(root)';
+    return `${key}: ${error.message} (got ${JSON.stringify(raw[key] ?? null)})`;
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  const env = value as Env;
+  problems.push(...checkProductionRules(env));
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const origins = env.CORS_ORIGINS.trim();
+  return {
+    env: env.NODE_ENV,
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      trustProxy: env.TRUST_PROXY,
+      corsOrigins: origins === '*' ? '*' : origins.split(',').map((o) => o.trim()).filter(Boolean),
+      publicBaseUrl: (env.PUBLIC_BASE_URL || `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`).replace(/\/$/, ''),
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    },
+    logLevel: env.LOG_LEVEL,
+    database: {
+      url: env.DATABASE_URL,
+      poolMax: env.DATABASE_POOL_MAX,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS },
+    auth: {
+      jwtSecret: env.JWT_SECRET || DEV_JWT_SECRET,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
+      rateLimitPerIp: env.AUTH_RATE_LIMIT_PER_IP,
+      rateLimitPerNumber: env.AUTH_RATE_LIMIT_PER_NUMBER,
+    },
+    otp: {
+      secret: env.OTP_SECRET || DEV_OTP_SECRET,
+      delivery: env.OTP_DELIVERY,
+      ttlSeconds: env.OTP_TTL_SECONDS,
+      maxAttempts: env.OTP_MAX_ATTEMPTS,
+      resendCooldownSeconds: env.OTP_RESEND_COOLDOWN_SECONDS,
+      hourlySendLimit: env.OTP_HOURLY_SEND_LIMIT,
+      defaultRegion: env.DEFAULT_PHONE_REGION || undefined,
+    },
+    chatroomListCacheTtlSeconds: env.CHATROOM_LIST_CACHE_TTL_SECONDS,
+    quota: { basic: env.QUOTA_BASIC_DAILY, pro: env.QUOTA_PRO_DAILY },
+  };
+}
+
+function checkProductionRules(env: Env): string[] {
+  const problems: string[] = [];
+  for (const key of ['JWT_SECRET', 'OTP_SECRET'] as const) {
+    if (env[key] && env[key].length < 32) problems.push(`${key}: must be at least 32 characters`);
+  }
+  if (env.NODE_ENV !== 'production') return problems;
+  if (!env.JWT_SECRET) problems.push('JWT_SECRET: required in production');
+  if (!env.OTP_SECRET) problems.push('OTP_SECRET: required in production');
+  if (env.OTP_DELIVERY === 'response' && !env.OTP_ALLOW_RESPONSE_DELIVERY_IN_PRODUCTION) {
+    problems.push(
+      'OTP_DELIVERY: "response" returns codes to any caller; set OTP_DELIVERY=log (or a real channel) in production, ' +
+        'or OTP_ALLOW_RESPONSE_DELIVERY_IN_PRODUCTION=true to accept that knowingly',
+    );
+  }
+  return problems;
+}
+
+/** The env table for the README, generated from the schema so the docs cannot drift. */
+export function describeEnv(): Array<{ key: string; default: string; description: string }> {
+  return Object.entries(EnvSchema.properties).map(([key, schema]) => {
+    const s = schema as { default?: unknown; description?: string };
+    return { key, default: s.default === undefined || s.default === '' ? '' : String(s.default), description: s.description ?? '' };
+  });
+}

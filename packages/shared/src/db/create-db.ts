@@ -1,0 +1,26 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config/config.js';
+import type { Database } from './database.js';
+
+// Postgres returns bigint (int8) as string by default; `message.seq` stays a string on purpose (cursor material).
+
+export interface DbLogger {
+  error(obj: object, msg: string): void;
+}
+
+/** One pool per process. Fails fast (connect timeout) so a database outage becomes a 503, not a hang. */
+export function createDb(config: Config['database'], logger?: DbLogger): Kysely<Database> {
+  const options = [`-c statement_timeout=${config.statementTimeoutMs}`];
+  if (config.schema) options.push(`-c search_path=${config.schema}`);
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolMax,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    options: options.join(' '),
+  });
+  // An idle client losing its connection (server restart, pg_terminate_backend) must not crash the process.
+  pool.on('error', (err) => logger?.error({ err }, 'postgres pool: idle client error'));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,112 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+// Row types for Kysely. They stay inside `shared` (repositories map nothing; services map rows to wire shapes).
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export type Tier = 'basic' | 'pro';
+export type OtpPurpose = 'login' | 'signup' | 'password_reset';
+export type TitleSource = 'default' | 'user' | 'auto';
+export type MessageRole = 'user' | 'assistant';
+export type MessageStatus = 'queued' | 'generating' | 'completed' | 'failed' | 'cancelled';
+
+export interface UsersTable {
+  id: Generated<string>;
+  mobile_number: string;
+  name: string | null;
+  email: string | null;
+  password_hash: string | null;
+  tier: ColumnType<Tier, Tier | undefined, Tier>;
+  mobile_verified_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OtpChallengeTable {
+  id: Generated<string>;
+  mobile_number: string;
+  purpose: OtpPurpose;
+  code_hash: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  expires_at: Timestamp;
+  consumed_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface OtpSendTable {
+  id: Generated<string>;
+  mobile_number: string;
+  purpose: OtpPurpose;
+  sent_at: Timestamp;
+}
+
+export interface SessionTable {
+  id: Generated<string>;
+  user_id: string;
+  created_at: Timestamp;
+  last_refreshed_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  revoke_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface RefreshTokenTable {
+  id: Generated<string>;
+  session_id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface ChatroomTable {
+  id: Generated<string>;
+  user_id: string;
+  title: string;
+  title_source: ColumnType<TitleSource, TitleSource | undefined, TitleSource>;
+  system_prompt: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_activity_at: Timestamp;
+}
+
+export interface MessageTable {
+  id: Generated<string>;
+  /** Insertion order inside a chatroom; internal (never an API id), used for ordering and cursors. */
+  seq: ColumnType<string, never, never>;
+  chatroom_id: string;
+  user_id: string;
+  role: MessageRole;
+  status: MessageStatus;
+  content: ColumnType<string, string | undefined, string>;
+  reply_to_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  model: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  completed_at: NullableTimestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  otp_challenge: OtpChallengeTable;
+  otp_send: OtpSendTable;
+  session: SessionTable;
+  refresh_token: RefreshTokenTable;
+  chatroom: ChatroomTable;
+  message: MessageTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type OtpChallengeRow = Selectable<OtpChallengeTable>;
+export type SessionRow = Selectable<SessionTable>;
+export type RefreshTokenRow = Selectable<RefreshTokenTable>;
+export type ChatroomRow = Selectable<ChatroomTable>;
+export type MessageRow = Selectable<MessageTable>;

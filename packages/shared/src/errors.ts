@@ -1,0 +1,71 @@
+// One typed error for everything a client may see; the API's single error handler turns it into an
+// RFC 9457 problem response. Anything that is not an AppError is a 500 (or a 503 for a dependency outage).
+export interface FieldError {
+  in: 'body' | 'query' | 'params' | 'headers';
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: {
+      errors?: FieldError[];
+      retryAfterSeconds?: number;
+      /** Extra members of the problem object (e.g. attemptsRemaining). */
+      fields?: Record<string, unknown>;
+    } = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const notFound = (what: string) =>
+  new AppError(404, `${what.toUpperCase().replace(/ /g, '_')}_NOT_FOUND`, `${what.charAt(0).toUpperCase()}${what.slice(1)} not found.`);
+export const unauthorized = (message = 'Missing or invalid access token.', code = 'UNAUTHORIZED') => new AppError(401, code, message);
+export const conflict = (code: string, message: string) => new AppError(409, code, message);
+export const badRequest = (code: string, message: string, fields?: Record<string, unknown>) =>
+  new AppError(400, code, message, fields ? { fields } : {});
+export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number, fields?: Record<string, unknown>) =>
+  new AppError(429, code, message, { retryAfterSeconds, ...(fields ? { fields } : {}) });
+
+/** Raised where we know a dependency is down; the error handler also recognises raw driver errors. */
+export class DependencyUnavailableError extends Error {
+  constructor(
+    readonly dependency: 'postgres' | 'redis' | 'queue' | 'gemini' | 'stripe',
+    cause?: unknown,
+  ) {
+    super(`${dependency} unavailable`, { cause });
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+// Postgres SQLSTATE classes 08 (connection exception), 57P0x (shutdown / cannot connect now), 53300 (too many connections).
+const PG_OUTAGE = /^(08|57P0|53300)/;
+
+/** True when an error means Postgres or Redis is unreachable (so the right answer is 503, not 500). */
+export function dependencyOf(err: unknown): 'postgres' | 'redis' | 'queue' | 'gemini' | 'stripe' | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DependencyUnavailableError) return e.dependency;
+    const { code, message = '', name = '' } = e as { code?: unknown; message?: string; name?: string };
+    if (typeof code === 'string' && PG_OUTAGE.test(code)) return 'postgres';
+    if (
+      name === 'MaxRetriesPerRequestError' ||
+      /enableOfflineQueue|Connection is closed|Command timed out|Stream isn't writeable/.test(message)
+    ) {
+      return 'redis';
+    }
+    if (/timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/.test(message)) {
+      return 'postgres';
+    }
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) {
+      // A raw socket error: which dependency it was does not change the answer (503); guess from the port.
+      return /6379|redis/i.test(message) ? 'redis' : 'postgres';
+    }
+  }
+  return undefined;
+}

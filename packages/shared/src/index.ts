@@ -1,0 +1,31 @@
+export { loadConfig, describeEnv, ConfigError, EnvSchema, type Config } from './config/config.js';
+export { createDb, type DbLogger } from './db/create-db.js';
+export { migrateToLatest } from './db/migrate.js';
+export type {
+  Database,
+  Tier,
+  OtpPurpose,
+  TitleSource,
+  MessageRole,
+  MessageStatus,
+  UserRow,
+  ChatroomRow,
+  MessageRow,
+} from './db/database.js';
+export { createStore, type Store, type Repositories } from './repositories/store.js';
+export type { ChatroomCursor } from './repositories/chatroom.repository.js';
+export type { ActiveSession } from './repositories/session.repository.js';
+export { createRedis, waitForRedis, redisKeys, type RedisKeys, type RedisLogger } from './redis/create-redis.js';
+export { createQuota, type Quota, type QuotaUsage, type ChargeResult } from './quota/quota.js';
+export { createChatroomListCache, type ChatroomListCache, type CachedPage } from './cache/chatroom-list-cache.js';
+export {
+  AppError,
+  DependencyUnavailableError,
+  dependencyOf,
+  notFound,
+  unauthorized,
+  conflict,
+  badRequest,
+  tooManyRequests,
+  type FieldError,
+} from './errors.js';

@@ -1,0 +1,69 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../config/config.js';
+
+export interface RedisLogger {
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * The one Redis client factory.
+ * - `command` clients (API, producers) fail fast while Redis is unreachable: no offline queue, one retry,
+ *   a command timeout. Callers turn that failure into a 503 instead of hanging.
+ * - `blocking` clients (BullMQ workers, XREAD BLOCK readers) wait for Redis to return, as BullMQ requires
+ *   (`maxRetriesPerRequest: null`), and have no command timeout because their commands block on purpose.
+ */
+export function createRedis(
+  config: Config['redis'],
+  options: { kind: 'command' | 'blocking'; name: string; logger?: RedisLogger; lazyConnect?: boolean },
+): Redis {
+  const base: RedisOptions = {
+    connectionName: options.name,
+    connectTimeout: 2000,
+    lazyConnect: options.lazyConnect ?? false,
+    // Keep reconnecting for ever with a capped delay: Redis coming back must heal the process by itself.
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  };
+  const specific: RedisOptions =
+    options.kind === 'command'
+      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: config.commandTimeoutMs }
+      : { maxRetriesPerRequest: null, enableReadyCheck: false };
+  const redis = new Redis(config.url, { ...base, ...specific });
+  let lastLogged = 0;
+  redis.on('error', (err: Error) => {
+    // Reconnect attempts repeat every couple of seconds during an outage; one line per 10 s is enough.
+    const now = Date.now();
+    if (now - lastLogged > 10_000) {
+      lastLogged = now;
+      options.logger?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, `redis (${options.name}): ${err.message}`);
+    }
+  });
+  return redis;
+}
+
+/** Resolves when the client is ready, or after `timeoutMs` (the caller decides whether that is fatal). */
+export function waitForRedis(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
+}
+
+/** Builds every Redis key this app uses, under one prefix, so tests and tenants never collide. */
+export function redisKeys(prefix: string) {
+  return {
+    prefix,
+    chatroomListVersion: (userId: string) => `${prefix}chatroom-list:{${userId}}:version`,
+    chatroomListPage: (userId: string, version: string, page: string) => `${prefix}chatroom-list:{${userId}}:${version}:${page}`,
+    quota: (userId: string, day: string) => `${prefix}quota:{${userId}}:${day}`,
+    rateLimit: `${prefix}rate-limit:`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,59 @@
+import { sql } from 'kysely';
+import type { Db } from './db.js';
+import type { ChatroomRow, TitleSource } from '../db/database.js';
+
+export interface ChatroomCursor {
+  lastActivityAt: Date;
+  id: string;
+}
+
+export function createChatroomRepository(db: Db) {
+  return {
+    // Ownership is part of every lookup, so another user's row is simply "not found".
+    findOwned(userId: string, id: string): Promise<ChatroomRow | undefined> {
+      return db.selectFrom('chatroom').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    },
+
+    /** Newest activity first, keyset-paginated on (last_activity_at, id). */
+    listOwned(userId: string, limit: number, after?: ChatroomCursor): Promise<ChatroomRow[]> {
+      let query = db.selectFrom('chatroom').selectAll().where('user_id', '=', userId);
+      if (after) {
+        query = query.where(sql<boolean>`(last_activity_at, id) < (${after.lastActivityAt}, ${after.id}::uuid)`);
+      }
+      return query.orderBy('last_activity_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    },
+
+    insert(userId: string, input: { title: string; titleSource: TitleSource; systemPrompt: string | null }): Promise<ChatroomRow> {
+      return db
+        .insertInto('chatroom')
+        .values({ user_id: userId, title: input.title, title_source: input.titleSource, system_prompt: input.systemPrompt })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+
+    updateOwned(
+      userId: string,
+      id: string,
+      patch: { title?: string; titleSource?: TitleSource; systemPrompt?: string | null },
+    ): Promise<ChatroomRow | undefined> {
+      return db
+        .updateTable('chatroom')
+        .set({
+          ...(patch.title !== undefined ? { title: patch.title } : {}),
+          ...(patch.titleSource !== undefined ? { title_source: patch.titleSource } : {}),
+          ...(patch.systemPrompt !== undefined ? { system_prompt: patch.systemPrompt } : {}),
+          updated_at: new Date(),
+        })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    async deleteOwned(userId: string, id: string): Promise<boolean> {
+      const result = await db.deleteFrom('chatroom').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
+  };
+}
+export type ChatroomRepository = ReturnType<typeof createChatroomRepository>;

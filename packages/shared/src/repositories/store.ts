@@ -1,0 +1,34 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.js';
+import { createChatroomRepository } from './chatroom.repository.js';
+import type { Db } from './db.js';
+import { createMessageRepository } from './message.repository.js';
+import { createOtpRepository } from './otp.repository.js';
+import { createSessionRepository } from './session.repository.js';
+import { createUserRepository } from './user.repository.js';
+
+function repositories(db: Db) {
+  return {
+    users: createUserRepository(db),
+    otps: createOtpRepository(db),
+    sessions: createSessionRepository(db),
+    chatrooms: createChatroomRepository(db),
+    messages: createMessageRepository(db),
+  };
+}
+export type Repositories = ReturnType<typeof repositories>;
+
+/** Every repository on the pool, plus `transaction(fn)` handing the same set bound to one transaction. */
+export function createStore(db: Kysely<Database>) {
+  return {
+    ...repositories(db),
+    transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+      return db.transaction().execute((trx) => fn(repositories(trx)));
+    },
+    /** Liveness of the database for /ready. */
+    async ping(): Promise<void> {
+      await db.selectNoFrom((eb) => eb.lit(1).as('ok')).execute();
+    },
+  };
+}
+export type Store = ReturnType<typeof createStore>;

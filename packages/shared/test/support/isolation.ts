@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { sql, type Kysely } from 'kysely';
+import { createDb, loadConfig, migrateToLatest, type Config, type Database } from '../../src/index.js';
+import { testDatabaseUrl, testRedisUrl } from './env.js';
+
+export interface Isolated {
+  config: Config;
+  /** A direct handle on the test schema, for arranging state a client cannot reach (e.g. expiring a code). */
+  db: Kysely<Database>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A migrated Postgres schema and a Redis key prefix of the caller's own, plus a config pointing at both.
+ * `env` overrides any environment setting (e.g. { QUOTA_BASIC_DAILY: '2' }).
+ */
+export async function isolate(env: Record<string, string> = {}): Promise<Isolated> {
+  const id = randomBytes(5).toString('hex');
+  const schema = `test_${id}`;
+  const base = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: testDatabaseUrl(),
+    DATABASE_POOL_MAX: '5',
+    REDIS_URL: testRedisUrl(),
+    REDIS_KEY_PREFIX: `test:${id}:`,
+    AUTH_RATE_LIMIT_PER_IP: '100000',
+    AUTH_RATE_LIMIT_PER_NUMBER: '100000',
+    OTP_RESEND_COOLDOWN_SECONDS: '0',
+    OTP_HOURLY_SEND_LIMIT: '1000',
+    ...env,
+  });
+  const config: Config = { ...base, database: { ...base.database, schema } };
+
+  const admin = createDb({ ...config.database, schema: undefined });
+  await sql`create schema ${sql.id(schema)}`.execute(admin);
+  const db = createDb(config.database);
+  await migrateToLatest(db, schema);
+
+  return {
+    config,
+    db,
+    async cleanup() {
+      await db.destroy();
+      await sql`drop schema ${sql.id(schema)} cascade`.execute(admin);
+      await admin.destroy();
+      const redis = new Redis(config.redis.url);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redis.keyPrefix}*`, 'COUNT', 500);
+        if (keys.length) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      await redis.quit();
+    },
+  };
+}

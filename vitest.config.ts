@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts'],
+    globalSetup: ['packages/shared/test/support/global-setup.ts'],
+    // Each test file owns a Postgres schema and a Redis key prefix, so files run in parallel safely.
+    pool: 'forks',
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    reporters: ['default', './scripts/summary-reporter.ts'],
+  },
+});
