@@ -73,6 +73,9 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const quota = createQuota(redis, keys, config.quota);
   const listCache = createChatroomListCache(redis, keys, config.chatroomListCacheTtlSeconds);
 
+  // JSON only: a text/plain body would otherwise reach validation as a string and get a confusing 400.
+  app.removeContentTypeParser('text/plain');
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -90,7 +93,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const otp = createOtpService(store, config.otp, createOtpDelivery(config.otp.delivery, app.log));
   const auth = createAuthService({ store, otp, config, signAccessToken: (claims) => app.signAccessToken(claims) });
   const users = createUserService(store, quota);
-  const chatrooms = createChatroomService(store, listCache);
+  const chatrooms = createChatroomService(store, listCache, app.log);
 
   await app.register(healthRoutes, {
     readiness: { postgres: () => store.ping(), redis: async () => void (await redis.ping()) },

@@ -19,7 +19,24 @@ export interface ListPage {
   etag: string;
 }
 
-export function createChatroomService(store: Store, listCache: ChatroomListCache) {
+export function createChatroomService(
+  store: Store,
+  listCache: ChatroomListCache,
+  log: { warn(obj: object, msg: string): void },
+) {
+  /**
+   * Wraps a write that changes the user's list. The cache is bumped before the write so an unreachable Redis
+   * fails the request (503) with nothing stored, rather than storing and then answering 503 (which invites a
+   * retry and a duplicate). The bump after the write is the real invalidation; if Redis fails in between, the
+   * write stands and the cached list may lag until its TTL.
+   */
+  async function changingList<T>(userId: string, write: () => Promise<T>): Promise<T> {
+    await listCache.forget(userId);
+    const result = await write();
+    await listCache.forget(userId).catch((err: unknown) => log.warn({ err, userId }, 'chatroom list cache: invalidation failed'));
+    return result;
+  }
+
   async function listFromDatabase(userId: string, limit: number, cursor?: string): Promise<ChatroomList> {
     const after = cursor ? decodeCursor(cursor, ['t', 'id'] as const) : undefined;
     const afterKey = after ? { lastActivityAt: new Date(after.t), id: after.id } : undefined;
@@ -63,28 +80,29 @@ export function createChatroomService(store: Store, listCache: ChatroomListCache
     },
 
     async create(userId: string, input: CreateChatroomBody): Promise<Chatroom> {
-      const row = await store.chatrooms.insert(userId, {
-        title: input.title ?? DEFAULT_CHATROOM_TITLE,
-        titleSource: input.title ? 'user' : 'default',
-        systemPrompt: input.systemPrompt ?? null,
-      });
-      await listCache.forget(userId);
+      const row = await changingList(userId, () =>
+        store.chatrooms.insert(userId, {
+          title: input.title ?? DEFAULT_CHATROOM_TITLE,
+          titleSource: input.title ? 'user' : 'default',
+          systemPrompt: input.systemPrompt ?? null,
+        }),
+      );
       return toChatroom(row);
     },
 
     async update(userId: string, id: string, input: UpdateChatroomBody): Promise<Chatroom> {
-      const row = await store.chatrooms.updateOwned(userId, id, {
-        ...(input.title !== undefined ? { title: input.title, titleSource: 'user' as const } : {}),
-        ...(input.systemPrompt !== undefined ? { systemPrompt: input.systemPrompt } : {}),
-      });
+      const row = await changingList(userId, () =>
+        store.chatrooms.updateOwned(userId, id, {
+          ...(input.title !== undefined ? { title: input.title, titleSource: 'user' as const } : {}),
+          ...(input.systemPrompt !== undefined ? { systemPrompt: input.systemPrompt } : {}),
+        }),
+      );
       if (!row) throw notFound('chatroom');
-      await listCache.forget(userId);
       return toChatroom(row);
     },
 
     async remove(userId: string, id: string): Promise<void> {
-      if (!(await store.chatrooms.deleteOwned(userId, id))) throw notFound('chatroom');
-      await listCache.forget(userId);
+      if (!(await changingList(userId, () => store.chatrooms.deleteOwned(userId, id)))) throw notFound('chatroom');
     },
   };
 }

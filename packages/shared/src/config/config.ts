@@ -122,11 +122,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const value = source[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
-  const problems = Value.Errors(EnvSchema, value).map((error) => {
-    const key = error.instancePath.replace(/^\//, '') || '(root)';
-    return `${key}: ${error.message} (got ${JSON.stringify(raw[key] ?? null)})`;
-  });
+  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw)) as Record<string, unknown>;
+  // Checked key by key so every bad key is reported once, with what it accepts.
+  const problems: string[] = [];
+  for (const [key, schema] of Object.entries(EnvSchema.properties)) {
+    if (!Value.Check(schema, value[key])) problems.push(`${key}: ${describeExpected(schema)} (got ${JSON.stringify(raw[key] ?? null)})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const env = value as Env;
   problems.push(...checkProductionRules(env));
@@ -172,6 +173,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     chatroomListCacheTtlSeconds: env.CHATROOM_LIST_CACHE_TTL_SECONDS,
     quota: { basic: env.QUOTA_BASIC_DAILY, pro: env.QUOTA_PRO_DAILY },
   };
+}
+
+function describeExpected(schema: unknown): string {
+  const s = schema as { type?: string; anyOf?: Array<{ const?: unknown }>; minimum?: number; maximum?: number };
+  if (s.anyOf) return `must be one of ${s.anyOf.map((o) => JSON.stringify(o.const)).join(', ')}`;
+  if (s.type === 'integer') {
+    const range = [s.minimum !== undefined ? `>= ${s.minimum}` : '', s.maximum !== undefined ? `<= ${s.maximum}` : ''].filter(Boolean);
+    return `must be an integer${range.length ? ` ${range.join(' and ')}` : ''}`;
+  }
+  if (s.type === 'boolean') return 'must be true or false';
+  return `must be a ${s.type ?? 'valid value'}`;
 }
 
 function checkProductionRules(env: Env): string[] {
