@@ -1,7 +1,7 @@
-# One image for every process: the API (default command) and, in docker-compose, the migration job.
-# Build: docker build -t gemini-chat .
+# One image for every process: the API (default command), the worker, the migration job and, for trying the
+# product without a Google key, the local fake Gemini. Build: docker build -t gemini-chat .
 FROM node:24-bookworm-slim AS build
-WORKDIR /app
+WORKDIR /src
 RUN npm install -g pnpm@10.34.9
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json ./
 COPY packages/api/package.json packages/api/
@@ -13,13 +13,16 @@ RUN pnpm install --frozen-lockfile
 COPY scripts scripts
 COPY packages packages
 RUN pnpm build \
- && pnpm --filter @gemini-chat/api deploy --legacy --prod /out/api
+ && pnpm --filter @gemini-chat/api deploy --legacy --prod /out/api \
+ && pnpm --filter @gemini-chat/worker deploy --legacy --prod /out/worker \
+ && mkdir -p /out/fakes && cp packages/fakes/dist/*.js /out/fakes/
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
-WORKDIR /app
-COPY --from=build --chown=node:node /out/api /app
+COPY --from=build --chown=node:node /out /app
+WORKDIR /app/api
 USER node
-EXPOSE 3000
+EXPOSE 3000 9464
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# API: node dist/server.js · worker: node /app/worker/dist/main.js · migrations: node dist/migrate.js
 CMD ["node", "dist/server.js"]

@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     // The one place that reads the environment, and the process shells that hand it over.
-    files: ['packages/shared/src/config/**', 'scripts/**', '**/test/**'],
+    files: ['packages/shared/src/config/**', 'packages/fakes/src/*/main.ts', 'scripts/**', '**/test/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

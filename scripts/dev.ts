@@ -1,5 +1,5 @@
 // `npm run dev`: runs every process of the product on this machine, restarting each on code changes.
-// Later processes (worker, local fakes) are added to PROCESSES as they exist.
+// Without GEMINI_API_KEY it also runs the local fake Gemini and points the worker's real SDK at it.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 interface DevProcess {
@@ -8,7 +8,21 @@ interface DevProcess {
   env?: Record<string, string>;
 }
 
-const PROCESSES: DevProcess[] = [{ name: 'api', entry: 'packages/api/src/server.ts' }];
+const FAKE_GEMINI_PORT = process.env.FAKE_GEMINI_PORT ?? '8787';
+const useFakeGemini = !process.env.GEMINI_API_KEY && !process.env.GEMINI_BASE_URL;
+
+const PROCESSES: DevProcess[] = [
+  ...(useFakeGemini
+    ? [{ name: 'fake-gemini', entry: 'packages/fakes/src/gemini/main.ts', env: { FAKE_GEMINI_PORT, FAKE_GEMINI_CHUNK_DELAY_MS: process.env.FAKE_GEMINI_CHUNK_DELAY_MS ?? '40' } }]
+    : []),
+  { name: 'api', entry: 'packages/api/src/server.ts' },
+  {
+    name: 'worker',
+    entry: 'packages/worker/src/main.ts',
+    env: useFakeGemini ? { GEMINI_BASE_URL: `http://127.0.0.1:${FAKE_GEMINI_PORT}`, GEMINI_API_KEY: 'fake-gemini-key' } : {},
+  },
+];
+if (useFakeGemini) console.log(`[dev] no GEMINI_API_KEY: replies come from the local fake Gemini on port ${FAKE_GEMINI_PORT}`);
 
 const children: ChildProcess[] = [];
 for (const proc of PROCESSES) {

@@ -4,9 +4,13 @@ import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   createChatroomListCache,
+  createJobProducer,
+  createReplyEvents,
+  createReplyNotifications,
   createDb,
   createQuota,
   createRedis,
+  closeRedis,
   createStore,
   redisKeys,
   waitForRedis,
@@ -14,13 +18,16 @@ import {
 } from '@gemini-chat/shared';
 import { authPlugin } from './plugins/auth.plugin.js';
 import { errorsPlugin } from './plugins/errors.plugin.js';
+import { createApiMetrics, metricsPlugin } from './plugins/metrics.plugin.js';
 import { swaggerPlugin } from './plugins/swagger.plugin.js';
 import { authRoutes } from './routes/auth/auth.routes.js';
 import { chatroomRoutes } from './routes/chatroom/chatroom.routes.js';
 import { healthRoutes } from './routes/health/health.routes.js';
+import { messageRoutes } from './routes/message/message.routes.js';
 import { userRoutes } from './routes/user/user.routes.js';
 import { createAuthService } from './services/auth.service.js';
 import { createChatroomService } from './services/chatroom.service.js';
+import { createMessageService } from './services/message.service.js';
 import { createOtpDelivery } from './services/otp-delivery.js';
 import { createOtpService } from './services/otp.service.js';
 import { createUserService } from './services/user.service.js';
@@ -59,16 +66,28 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
 
   const db = createDb(config.database, app.log);
   const redis = createRedis(config.redis, { kind: 'command', name: 'api', logger: app.log, lazyConnect: true });
+  // Pub/sub needs a connection of its own; it waits for Redis rather than failing fast.
+  const subscriber = createRedis(config.redis, { kind: 'blocking', name: 'api-subscriber', logger: app.log, lazyConnect: true });
+  const keys = redisKeys(config.redis.keyPrefix);
+  const jobs = createJobProducer(config.redis, config.worker.maxAttempts, app.log);
+  const replyEvents = createReplyEvents(redis, {
+    prefix: config.redis.keyPrefix,
+    finishedTtlSeconds: config.worker.replyStreamTtlSeconds,
+    maxEntries: 10_000,
+  });
+  const notifications = createReplyNotifications(subscriber, replyEvents.channel);
   if (!specOnly) {
     redis.connect().catch(() => {}); // failures are logged by the client and retried for ever
+    subscriber.connect().catch(() => {});
+    notifications.start().catch((err: unknown) => app.log.warn({ err }, 'reply notifications: subscribe failed'));
     // Give Redis a moment so the first requests do not fail needlessly; if it is down we start anyway (503s).
     await waitForRedis(redis, REDIS_STARTUP_WAIT_MS);
   }
   app.addHook('onClose', async () => {
-    await Promise.allSettled([db.destroy(), redis.quit().catch(() => redis.disconnect())]);
+    await jobs.close();
+    await Promise.allSettled([db.destroy(), notifications.close(), closeRedis(redis)]);
   });
 
-  const keys = redisKeys(config.redis.keyPrefix);
   const store = createStore(db);
   const quota = createQuota(redis, keys, config.quota);
   const listCache = createChatroomListCache(redis, keys, config.chatroomListCacheTtlSeconds);
@@ -80,7 +99,9 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     reply.header('x-request-id', request.id);
   });
 
+  const metrics = createApiMetrics(jobs.queue);
   await app.register(errorsPlugin);
+  await app.register(metricsPlugin, { metrics });
   await app.register(cors, {
     origin: config.http.corsOrigins === '*' ? true : config.http.corsOrigins,
     exposedHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'location'],
@@ -94,6 +115,15 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const auth = createAuthService({ store, otp, config, signAccessToken: (claims) => app.signAccessToken(claims) });
   const users = createUserService(store, quota);
   const chatrooms = createChatroomService(store, listCache, app.log);
+  const messages = createMessageService({
+    store,
+    quota,
+    listCache,
+    jobs,
+    notifications,
+    log: app.log,
+    onQuotaRejected: () => metrics.quotaRejections.inc(),
+  });
 
   await app.register(healthRoutes, {
     readiness: { postgres: () => store.ping(), redis: async () => void (await redis.ping()) },
@@ -107,6 +137,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     scope.addHook('onRequest', scope.authenticate);
     await scope.register(userRoutes, { users });
     await scope.register(chatroomRoutes, { chatrooms });
+    await scope.register(messageRoutes, { messages, preferWaitMaxSeconds: config.messages.preferWaitMaxSeconds });
   });
 
   return app;

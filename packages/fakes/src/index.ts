@@ -1,1 +1,2 @@
-export {};
+export * from './gemini/index.js';
+export * from './stripe/index.js';

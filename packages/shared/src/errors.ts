@@ -16,6 +16,8 @@ export class AppError extends Error {
       retryAfterSeconds?: number;
       /** Extra members of the problem object (e.g. attemptsRemaining). */
       fields?: Record<string, unknown>;
+      /** Extra response headers (e.g. RateLimit-* on QUOTA_EXCEEDED). */
+      headers?: Record<string, string>;
     } = {},
   ) {
     super(message);

@@ -15,7 +15,7 @@ export type {
 export { createStore, type Store, type Repositories } from './repositories/store.js';
 export type { ChatroomCursor } from './repositories/chatroom.repository.js';
 export type { ActiveSession } from './repositories/session.repository.js';
-export { createRedis, waitForRedis, redisKeys, type RedisKeys, type RedisLogger } from './redis/create-redis.js';
+export { createRedis, closeRedis, waitForRedis, redisKeys, type RedisKeys, type RedisLogger } from './redis/create-redis.js';
 export { createQuota, type Quota, type QuotaUsage, type ChargeResult } from './quota/quota.js';
 export { createChatroomListCache, type ChatroomListCache, type CachedPage } from './cache/chatroom-list-cache.js';
 export {
@@ -29,3 +29,23 @@ export {
   tooManyRequests,
   type FieldError,
 } from './errors.js';
+export { createIdempotencyRepository, type StoredResponse } from './repositories/idempotency.repository.js';
+export {
+  QUEUE_NAME,
+  bullPrefix,
+  jobIdFor,
+  jobOptions,
+  createJobProducer,
+  type JobPayloads,
+  type JobName,
+  type JobProducer,
+} from './jobs/jobs.js';
+export {
+  createReplyEvents,
+  createReplyNotifications,
+  TERMINAL_EVENTS,
+  type ReplyEvent,
+  type ReplyEventType,
+  type ReplyEvents,
+  type ReplyNotifications,
+} from './replies/reply-events.js';

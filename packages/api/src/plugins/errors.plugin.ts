@@ -15,7 +15,7 @@ export function sendProblem(
   status: number,
   code: string,
   detail: string,
-  extra: { errors?: FieldError[]; retryAfterSeconds?: number; fields?: Record<string, unknown> } = {},
+  extra: { errors?: FieldError[]; retryAfterSeconds?: number; fields?: Record<string, unknown>; headers?: Record<string, string> } = {},
 ): FastifyReply {
   const body: Problem = {
     type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replace(/_/g, '-')}`,
@@ -28,6 +28,7 @@ export function sendProblem(
     ...(extra.fields ?? {}),
     ...(extra.retryAfterSeconds !== undefined ? { retryAfterSeconds: extra.retryAfterSeconds } : {}),
   };
+  if (extra.headers) reply.headers(extra.headers);
   if (extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(extra.retryAfterSeconds));
   return reply.code(status).type('application/problem+json').serializer(JSON.stringify).send(body);
 }

@@ -5,21 +5,13 @@ import swaggerUi from '@fastify/swagger-ui';
 
 type Json = Record<string, unknown>;
 
-const NAME = 'x-component-name';
-
 /**
- * Route schemas are written inline. A sub-schema carrying an `$id` (Chatroom, Problem, ...) is a named type:
- * `markNamedSchemas` (per route, before @fastify/swagger converts it) turns the `$id` into a marker, and
- * `hoistNamedSchemas` (on the finished document) lifts each marked schema into `components.schemas` behind a
- * `$ref`, so the spec and the generated SDK get named types.
+ * Route schemas are written inline. A schema carrying `x-component-name` (Chatroom, Problem, ...) is a named type:
+ * `hoistNamedSchemas` lifts each into `components.schemas` behind a `$ref`, so the spec and the generated SDK get
+ * named types. (A marker rather than `$id`: Fastify's validator and serializer refuse one `$id` used twice in a
+ * route, as in a result holding two Messages.)
  */
-function markNamedSchemas(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(markNamedSchemas);
-  if (!node || typeof node !== 'object') return node;
-  const { $id, ...rest } = node as Json;
-  const walked = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, markNamedSchemas(v)]));
-  return typeof $id === 'string' ? { ...walked, [NAME]: $id } : walked;
-}
+export const NAME = 'x-component-name';
 
 export function hoistNamedSchemas(spec: Json): Json {
   const named = (((spec.components ??= {}) as Json).schemas ?? {}) as Record<string, unknown>;
@@ -53,6 +45,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance, opts: { serverUrl?:
         { name: 'Auth', description: 'Sign-up, OTP, passwords and tokens' },
         { name: 'User', description: 'The signed-in user' },
         { name: 'Chatrooms', description: 'Conversations' },
+        { name: 'Messages', description: 'Prompts and the replies Gemini generates for them' },
         { name: 'Operations', description: 'Health, readiness' },
       ],
       components: {
@@ -60,7 +53,6 @@ export const swaggerPlugin = fp(async (app: FastifyInstance, opts: { serverUrl?:
       },
     },
     hideUntagged: true,
-    transform: ({ schema, url }) => ({ schema: markNamedSchemas(schema) as typeof schema, url }),
     transformObject: (documentObject) =>
       hoistNamedSchemas(('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject) as Json) as never,
   });

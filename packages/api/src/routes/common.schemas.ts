@@ -8,7 +8,7 @@ export const FieldErrorSchema = Type.Object(
     field: Type.String({ description: 'Dotted path of the offending field ("" for the whole part).' }),
     message: Type.String(),
   },
-  { $id: 'FieldError', additionalProperties: false },
+  { 'x-component-name': 'FieldError', additionalProperties: false },
 );
 
 export const ProblemSchema = Type.Object(
@@ -23,7 +23,7 @@ export const ProblemSchema = Type.Object(
     attemptsRemaining: Type.Optional(Type.Integer({ description: 'OTP_INVALID: wrong tries left for this code.' })),
     retryAfterSeconds: Type.Optional(Type.Integer({ description: 'Also sent as the Retry-After header.' })),
   },
-  { $id: 'Problem', additionalProperties: false, description: 'RFC 9457 problem details.' },
+  { 'x-component-name': 'Problem', additionalProperties: false, description: 'RFC 9457 problem details.' },
 );
 export type Problem = Static<typeof ProblemSchema>;
 

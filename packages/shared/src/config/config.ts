@@ -30,6 +30,7 @@ export const EnvSchema = Type.Object({
     default: 'postgres://postgres@127.0.0.1:5432/gemini_chat',
     description: 'PostgreSQL connection URL.',
   }),
+  DATABASE_SCHEMA: Type.String({ default: '', description: 'Postgres schema to use (search_path); empty means the default (public).' }),
   DATABASE_POOL_MAX: Int({ minimum: 1, default: 10, description: 'Connections per process.' }),
   DATABASE_CONNECT_TIMEOUT_MS: Int({ minimum: 100, default: 3000, description: 'Give up connecting after this long (then 503).' }),
   DATABASE_STATEMENT_TIMEOUT_MS: Int({ minimum: 100, default: 10000, description: 'Server-side statement timeout.' }),
@@ -61,6 +62,25 @@ export const EnvSchema = Type.Object({
 
   AUTH_RATE_LIMIT_PER_IP: Int({ minimum: 1, default: 30, description: 'Auth requests per IP per minute.' }),
   AUTH_RATE_LIMIT_PER_NUMBER: Int({ minimum: 1, default: 10, description: 'Auth requests per mobile number per 15 minutes.' }),
+
+  PREFER_WAIT_MAX_SECONDS: Int({ minimum: 0, maximum: 300, default: 60, description: 'Longest `Prefer: wait=N` honoured.' }),
+
+  GEMINI_API_KEY: Type.String({ default: '', description: 'Google AI Studio key. Empty: use GEMINI_BASE_URL (npm run dev starts a local fake).' }),
+  GEMINI_BASE_URL: Type.String({ default: '', description: 'Override the Gemini endpoint (the local fake in dev and tests).' }),
+  GEMINI_MODEL: Type.String({ default: 'gemini-flash-latest', description: 'Model id or alias used for replies.' }),
+  GEMINI_MAX_OUTPUT_TOKENS: Int({ minimum: 1, default: 1024, description: 'Output cap per reply.' }),
+  GEMINI_CONTEXT_TOKEN_BUDGET: Int({ minimum: 100, default: 8000, description: 'Prompt budget: system prompt + history + prompt; oldest turns dropped first.' }),
+  GEMINI_TIMEOUT_MS: Int({ minimum: 100, default: 60000, description: 'Abort one Gemini call after this long (then retried).' }),
+  GEMINI_IDLE_TIMEOUT_MS: Int({ minimum: 100, default: 20000, description: 'Abort a stream that sends nothing for this long (then retried).' }),
+
+  WORKER_CONCURRENCY: Int({ minimum: 1, default: 8, description: 'Replies generated at once per worker process.' }),
+  WORKER_METRICS_PORT: Int({ maximum: 65535, default: 9464, description: 'Port of the worker\'s /metrics and /health (0 = random).' }),
+  WORKER_LOCK_DURATION_MS: Int({ minimum: 1000, default: 30000, description: 'Job lock; a crashed worker\'s job is taken over after about this long.' }),
+  REPLY_MAX_ATTEMPTS: Int({ minimum: 1, default: 4, description: 'Tries per reply before it is marked failed.' }),
+  REPLY_RETRY_BASE_DELAY_MS: Int({ minimum: 0, default: 1000, description: 'First retry delay; doubles each attempt (Gemini\'s RetryInfo wins when given).' }),
+  REPLY_STREAM_TTL_SECONDS: Int({ minimum: 10, default: 600, description: 'How long a finished reply stays replayable as a stream.' }),
+  SWEEP_INTERVAL_MS: Int({ minimum: 100, default: 15000, description: 'How often the worker re-enqueues replies whose job was lost.' }),
+  SWEEP_PENDING_AFTER_SECONDS: Int({ minimum: 1, default: 120, description: 'A reply pending this long without a job is re-enqueued.' }),
 
   CHATROOM_LIST_CACHE_TTL_SECONDS: Int({ minimum: 1, default: 300, description: 'TTL of the cached chatroom list.' }),
   QUOTA_BASIC_DAILY: Int({ default: 5, description: 'Prompts per UTC day for basic users (0 = unlimited).' }),
@@ -101,6 +121,26 @@ export interface Config {
   };
   chatroomListCacheTtlSeconds: number;
   quota: { basic: number; pro: number };
+  messages: { preferWaitMaxSeconds: number };
+  gemini: {
+    apiKey: string;
+    baseUrl: string | undefined;
+    model: string;
+    maxOutputTokens: number;
+    contextTokenBudget: number;
+    timeoutMs: number;
+    idleTimeoutMs: number;
+  };
+  worker: {
+    concurrency: number;
+    metricsPort: number;
+    lockDurationMs: number;
+    maxAttempts: number;
+    retryBaseDelayMs: number;
+    replyStreamTtlSeconds: number;
+    sweepIntervalMs: number;
+    sweepPendingAfterSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -147,6 +187,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: env.LOG_LEVEL,
     database: {
       url: env.DATABASE_URL,
+      ...(env.DATABASE_SCHEMA ? { schema: env.DATABASE_SCHEMA } : {}),
       poolMax: env.DATABASE_POOL_MAX,
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
@@ -172,6 +213,26 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     chatroomListCacheTtlSeconds: env.CHATROOM_LIST_CACHE_TTL_SECONDS,
     quota: { basic: env.QUOTA_BASIC_DAILY, pro: env.QUOTA_PRO_DAILY },
+    messages: { preferWaitMaxSeconds: env.PREFER_WAIT_MAX_SECONDS },
+    gemini: {
+      apiKey: env.GEMINI_API_KEY,
+      baseUrl: env.GEMINI_BASE_URL || undefined,
+      model: env.GEMINI_MODEL,
+      maxOutputTokens: env.GEMINI_MAX_OUTPUT_TOKENS,
+      contextTokenBudget: env.GEMINI_CONTEXT_TOKEN_BUDGET,
+      timeoutMs: env.GEMINI_TIMEOUT_MS,
+      idleTimeoutMs: env.GEMINI_IDLE_TIMEOUT_MS,
+    },
+    worker: {
+      concurrency: env.WORKER_CONCURRENCY,
+      metricsPort: env.WORKER_METRICS_PORT,
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      maxAttempts: env.REPLY_MAX_ATTEMPTS,
+      retryBaseDelayMs: env.REPLY_RETRY_BASE_DELAY_MS,
+      replyStreamTtlSeconds: env.REPLY_STREAM_TTL_SECONDS,
+      sweepIntervalMs: env.SWEEP_INTERVAL_MS,
+      sweepPendingAfterSeconds: env.SWEEP_PENDING_AFTER_SECONDS,
+    },
   };
 }
 

@@ -4,6 +4,8 @@ import type { Config } from '../config/config.js';
 import type { Database } from './database.js';
 
 // Postgres returns bigint (int8) as string by default; `message.seq` stays a string on purpose (cursor material).
+// DATE columns stay 'YYYY-MM-DD' strings: pg would otherwise build a Date at local midnight, shifting UTC days.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
 export interface DbLogger {
   error(obj: object, msg: string): void;

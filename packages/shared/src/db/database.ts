@@ -90,6 +90,20 @@ export interface MessageTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   completed_at: NullableTimestamp;
+  worker_token: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  /** 'YYYY-MM-DD' (UTC) of the quota unit this reply consumed. */
+  quota_day: ColumnType<string | null, string | null | undefined, string | null>;
+  refunded_at: NullableTimestamp;
+}
+
+export interface IdempotencyKeyTable {
+  user_id: string;
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
 }
 
 export interface Database {
@@ -100,6 +114,7 @@ export interface Database {
   refresh_token: RefreshTokenTable;
   chatroom: ChatroomTable;
   message: MessageTable;
+  idempotency_key: IdempotencyKeyTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,4 +1,5 @@
 // `pnpm db:migrate`: creates the database if it does not exist yet, then applies every pending migration.
+import { sql } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../config/config.js';
 import { createDb } from './create-db.js';
@@ -29,9 +30,15 @@ async function ensureDatabase(url: string): Promise<void> {
 
 const config = loadConfig();
 await ensureDatabase(config.database.url);
+const { schema } = config.database;
+if (schema) {
+  const admin = createDb({ ...config.database, schema: undefined });
+  await sql`create schema if not exists ${sql.id(schema)}`.execute(admin);
+  await admin.destroy();
+}
 const db = createDb(config.database);
 try {
-  const { results } = await migrateToLatest(db);
+  const { results } = await migrateToLatest(db, schema);
   for (const r of results ?? []) console.log(`migration ${r.migrationName}: ${r.status}`);
   if (!results?.length) console.log('database is up to date');
 } finally {

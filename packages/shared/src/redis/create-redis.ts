@@ -9,12 +9,14 @@ export interface RedisLogger {
  * The one Redis client factory.
  * - `command` clients (API, producers) fail fast while Redis is unreachable: no offline queue, one retry,
  *   a command timeout. Callers turn that failure into a 503 instead of hanging.
+ * - `queue` clients (BullMQ producers) queue commands while reconnecting, because BullMQ initialises its
+ *   connection with commands of its own, but still give up after the command timeout.
  * - `blocking` clients (BullMQ workers, XREAD BLOCK readers) wait for Redis to return, as BullMQ requires
  *   (`maxRetriesPerRequest: null`), and have no command timeout because their commands block on purpose.
  */
 export function createRedis(
   config: Config['redis'],
-  options: { kind: 'command' | 'blocking'; name: string; logger?: RedisLogger; lazyConnect?: boolean },
+  options: { kind: 'command' | 'queue' | 'blocking'; name: string; logger?: RedisLogger; lazyConnect?: boolean },
 ): Redis {
   const base: RedisOptions = {
     connectionName: options.name,
@@ -23,10 +25,11 @@ export function createRedis(
     // Keep reconnecting for ever with a capped delay: Redis coming back must heal the process by itself.
     retryStrategy: (times) => Math.min(times * 200, 2000),
   };
-  const specific: RedisOptions =
-    options.kind === 'command'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: config.commandTimeoutMs }
-      : { maxRetriesPerRequest: null, enableReadyCheck: false };
+  const specific: RedisOptions = {
+    command: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: config.commandTimeoutMs },
+    queue: { enableOfflineQueue: true, maxRetriesPerRequest: 1, commandTimeout: config.commandTimeoutMs },
+    blocking: { maxRetriesPerRequest: null, enableReadyCheck: false },
+  }[options.kind];
   const redis = new Redis(config.url, { ...base, ...specific });
   let lastLogged = 0;
   redis.on('error', (err: Error) => {
@@ -38,6 +41,23 @@ export function createRedis(
     }
   });
   return redis;
+}
+
+/** Closes a client without ever hanging: QUIT when connected (flushes pending replies), else drop the socket. */
+export async function closeRedis(redis: Redis, timeoutMs = 2000): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    redis.quit().catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  redis.disconnect();
 }
 
 /** Resolves when the client is ready, or after `timeoutMs` (the caller decides whether that is fatal). */

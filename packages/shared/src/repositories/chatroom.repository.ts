@@ -15,6 +15,20 @@ export function createChatroomRepository(db: Db) {
     },
 
     /** Newest activity first, keyset-paginated on (last_activity_at, id). */
+    findById(id: string): Promise<ChatroomRow | undefined> {
+      return db.selectFrom('chatroom').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    /** Locks the caller's chatroom row for the transaction: sends to one chatroom run one at a time. */
+    findOwnedForUpdate(userId: string, id: string): Promise<ChatroomRow | undefined> {
+      return db.selectFrom('chatroom').selectAll().where('id', '=', id).where('user_id', '=', userId).forUpdate().executeTakeFirst();
+    },
+
+    async touchActivity(id: string): Promise<void> {
+      const now = new Date();
+      await db.updateTable('chatroom').set({ last_activity_at: now, updated_at: now }).where('id', '=', id).execute();
+    },
+
     listOwned(userId: string, limit: number, after?: ChatroomCursor): Promise<ChatroomRow[]> {
       let query = db.selectFrom('chatroom').selectAll().where('user_id', '=', userId);
       if (after) {

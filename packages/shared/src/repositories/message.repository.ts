@@ -1,5 +1,17 @@
+import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { MessageRow } from '../db/database.js';
+
+const PENDING = ['queued', 'generating'] as const;
+
+export interface NewExchange {
+  chatroomId: string;
+  userId: string;
+  content: string;
+  /** Set for a regenerated reply: the existing user message it answers (no new user message is stored). */
+  replyToId?: string;
+  quotaDay: string | null;
+}
 
 export function createMessageRepository(db: Db) {
   return {
@@ -8,6 +20,173 @@ export function createMessageRepository(db: Db) {
       let query = db.selectFrom('message').selectAll().where('chatroom_id', '=', chatroomId);
       if (beforeSeq !== undefined) query = query.where('seq', '<', beforeSeq as never);
       return query.orderBy('seq', 'desc').limit(limit).execute();
+    },
+
+    findById(id: string): Promise<MessageRow | undefined> {
+      return db.selectFrom('message').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    findInChatroom(chatroomId: string, id: string): Promise<MessageRow | undefined> {
+      return db.selectFrom('message').selectAll().where('id', '=', id).where('chatroom_id', '=', chatroomId).executeTakeFirst();
+    },
+
+    latestAssistant(chatroomId: string): Promise<MessageRow | undefined> {
+      return db
+        .selectFrom('message')
+        .selectAll()
+        .where('chatroom_id', '=', chatroomId)
+        .where('role', '=', 'assistant')
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+    },
+
+    async hasPendingReply(chatroomId: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('message')
+        .select('id')
+        .where('chatroom_id', '=', chatroomId)
+        .where('role', '=', 'assistant')
+        .where('status', 'in', PENDING)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /** Stores the user's message (unless regenerating) and its queued reply. */
+    async insertExchange(input: NewExchange): Promise<{ userMessage: MessageRow; reply: MessageRow }> {
+      const userMessage = input.replyToId
+        ? await db.selectFrom('message').selectAll().where('id', '=', input.replyToId).executeTakeFirstOrThrow()
+        : await db
+            .insertInto('message')
+            .values({ chatroom_id: input.chatroomId, user_id: input.userId, role: 'user', status: 'completed', content: input.content, reply_to_id: null, completed_at: new Date() })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+      const reply = await db
+        .insertInto('message')
+        .values({ chatroom_id: input.chatroomId, user_id: input.userId, role: 'assistant', status: 'queued', reply_to_id: userMessage.id, quota_day: input.quotaDay })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { userMessage, reply };
+    },
+
+    /**
+     * Takes a pending reply for one worker run: it becomes `generating`, its text restarts from empty, and
+     * `token` becomes the only run allowed to write it. Undefined when the reply already ended (or is gone).
+     */
+    claim(id: string, token: string): Promise<MessageRow | undefined> {
+      return db
+        .updateTable('message')
+        .set((eb) => ({ status: 'generating', worker_token: token, content: '', attempts: eb('attempts', '+', 1), updated_at: new Date() }))
+        .where('id', '=', id)
+        .where('status', 'in', PENDING)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    /** Persists partial text; false when the run no longer owns the reply (cancelled, deleted, taken over). */
+    async saveProgress(id: string, token: string, content: string): Promise<boolean> {
+      const result = await db
+        .updateTable('message')
+        .set({ content, updated_at: new Date() })
+        .where('id', '=', id)
+        .where('worker_token', '=', token)
+        .where('status', '=', 'generating')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    complete(
+      id: string,
+      token: string,
+      result: { content: string; inputTokens: number; outputTokens: number; model: string },
+    ): Promise<MessageRow | undefined> {
+      const now = new Date();
+      return db
+        .updateTable('message')
+        .set({
+          status: 'completed',
+          content: result.content,
+          input_tokens: result.inputTokens,
+          output_tokens: result.outputTokens,
+          model: result.model,
+          completed_at: now,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .where('worker_token', '=', token)
+        .where('status', '=', 'generating')
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    /** Ends a pending reply as failed. `token` null: fail it whoever owns it (the queue gave up on the job). */
+    fail(id: string, token: string | null, error: { code: string; message: string; content?: string }): Promise<MessageRow | undefined> {
+      const now = new Date();
+      let query = db
+        .updateTable('message')
+        .set({
+          status: 'failed',
+          error_code: error.code,
+          error_message: error.message,
+          ...(error.content !== undefined ? { content: error.content } : {}),
+          completed_at: now,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .where('status', 'in', PENDING);
+      if (token) query = query.where('worker_token', '=', token);
+      return query.returningAll().executeTakeFirst();
+    },
+
+    /** Records the quota refund of a reply, once: undefined when it was already refunded or never charged. */
+    markRefunded(id: string): Promise<Pick<MessageRow, 'user_id' | 'quota_day'> | undefined> {
+      return db
+        .updateTable('message')
+        .set({ refunded_at: new Date() })
+        .where('id', '=', id)
+        .where('refunded_at', 'is', null)
+        .where('quota_day', 'is not', null)
+        .returning(['user_id', 'quota_day'])
+        .executeTakeFirst();
+    },
+
+    /** The conversation before a reply, newest first: the prompt builder walks back until its budget is spent. */
+    historyBefore(chatroomId: string, beforeSeq: string, limit: number): Promise<Array<Pick<MessageRow, 'id' | 'role' | 'status' | 'content' | 'reply_to_id'>>> {
+      return db
+        .selectFrom('message')
+        .select(['id', 'role', 'status', 'content', 'reply_to_id'])
+        .where('chatroom_id', '=', chatroomId)
+        .where('seq', '<', beforeSeq as never)
+        .orderBy('seq', 'desc')
+        .limit(limit)
+        .execute();
+    },
+
+    /** Replies pending for longer than `olderThan` (the sweeper re-enqueues those whose job is gone). */
+    findStalePending(olderThan: Date, limit: number): Promise<Array<Pick<MessageRow, 'id' | 'status'>>> {
+      return db
+        .selectFrom('message')
+        .select(['id', 'status'])
+        .where('status', 'in', PENDING)
+        .where('updated_at', '<', olderThan)
+        .orderBy('updated_at')
+        .limit(limit)
+        .execute();
+    },
+
+    /** Per-user token usage for a UTC day, from finished replies. */
+    async usageOn(userId: string, day: string): Promise<{ inputTokens: number; outputTokens: number }> {
+      const row = await db
+        .selectFrom('message')
+        .select([
+          sql<string>`coalesce(sum(input_tokens), 0)`.as('input'),
+          sql<string>`coalesce(sum(output_tokens), 0)`.as('output'),
+        ])
+        .where('user_id', '=', userId)
+        .where('role', '=', 'assistant')
+        .where('quota_day', '=', day)
+        .executeTakeFirstOrThrow();
+      return { inputTokens: Number(row.input), outputTokens: Number(row.output) };
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
 import { createChatroomRepository } from './chatroom.repository.js';
 import type { Db } from './db.js';
+import { createIdempotencyRepository } from './idempotency.repository.js';
 import { createMessageRepository } from './message.repository.js';
 import { createOtpRepository } from './otp.repository.js';
 import { createSessionRepository } from './session.repository.js';
@@ -14,6 +15,7 @@ function repositories(db: Db) {
     sessions: createSessionRepository(db),
     chatrooms: createChatroomRepository(db),
     messages: createMessageRepository(db),
+    idempotency: createIdempotencyRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;

@@ -6,6 +6,8 @@ import { testDatabaseUrl, testRedisUrl } from './env.js';
 
 export interface Isolated {
   config: Config;
+  /** The same settings as environment variables, for processes started by the test. */
+  env: Record<string, string>;
   /** A direct handle on the test schema, for arranging state a client cannot reach (e.g. expiring a code). */
   db: Kysely<Database>;
   cleanup(): Promise<void>;
@@ -18,8 +20,9 @@ export interface Isolated {
 export async function isolate(env: Record<string, string> = {}): Promise<Isolated> {
   const id = randomBytes(5).toString('hex');
   const schema = `test_${id}`;
-  const base = loadConfig({
+  const processEnv: Record<string, string> = {
     NODE_ENV: 'test',
+    DATABASE_SCHEMA: schema,
     LOG_LEVEL: 'silent',
     DATABASE_URL: testDatabaseUrl(),
     DATABASE_POOL_MAX: '5',
@@ -30,8 +33,8 @@ export async function isolate(env: Record<string, string> = {}): Promise<Isolate
     OTP_RESEND_COOLDOWN_SECONDS: '0',
     OTP_HOURLY_SEND_LIMIT: '1000',
     ...env,
-  });
-  const config: Config = { ...base, database: { ...base.database, schema } };
+  };
+  const config = loadConfig(processEnv);
 
   const admin = createDb({ ...config.database, schema: undefined });
   await sql`create schema ${sql.id(schema)}`.execute(admin);
@@ -40,6 +43,7 @@ export async function isolate(env: Record<string, string> = {}): Promise<Isolate
 
   return {
     config,
+    env: processEnv,
     db,
     async cleanup() {
       await db.destroy();

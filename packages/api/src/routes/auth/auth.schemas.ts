@@ -17,7 +17,7 @@ export const OtpChallengeSchema = Type.Object(
     resendAfter: Timestamp('Earliest time another code can be requested.'),
     otp: Type.Optional(Type.String({ description: 'The code itself, only when OTP delivery mode is `response` (offline/dev).' })),
   },
-  { $id: 'OtpChallenge', additionalProperties: false },
+  { 'x-component-name': 'OtpChallenge', additionalProperties: false },
 );
 export type OtpChallenge = Static<typeof OtpChallengeSchema>;
 
@@ -29,7 +29,7 @@ export const TokensSchema = Type.Object(
     expiresIn: Type.Integer({ description: 'Access token lifetime in seconds.' }),
     user: UserSchema,
   },
-  { $id: 'Tokens', additionalProperties: false },
+  { 'x-component-name': 'Tokens', additionalProperties: false },
 );
 export type Tokens = Static<typeof TokensSchema>;
 
@@ -46,7 +46,7 @@ export type SignupBody = Static<typeof SignupBodySchema>;
 
 export const SignupResponseSchema = Type.Object(
   { user: UserSchema, otpChallenge: OtpChallengeSchema },
-  { $id: 'SignupResult', additionalProperties: false },
+  { 'x-component-name': 'SignupResult', additionalProperties: false },
 );
 
 export const MobileNumberBodySchema = Type.Object({ mobileNumber: MobileNumber }, { additionalProperties: false });

@@ -10,7 +10,7 @@ export const ChatroomSchema = Type.Object(
     updatedAt: Timestamp(),
     lastActivityAt: Timestamp('Last message or creation; the list is ordered by it, newest first.'),
   },
-  { $id: 'Chatroom', additionalProperties: false },
+  { 'x-component-name': 'Chatroom', additionalProperties: false },
 );
 export type Chatroom = Static<typeof ChatroomSchema>;
 
@@ -41,13 +41,13 @@ export const MessageSchema = Type.Object(
     updatedAt: Timestamp(),
     completedAt: Nullable(Timestamp()),
   },
-  { $id: 'Message', additionalProperties: false },
+  { 'x-component-name': 'Message', additionalProperties: false },
 );
 export type Message = Static<typeof MessageSchema>;
 
 export const ChatroomListSchema = Type.Object(
   { items: Type.Array(ChatroomSchema), nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page.' })) },
-  { $id: 'ChatroomList', additionalProperties: false },
+  { 'x-component-name': 'ChatroomList', additionalProperties: false },
 );
 export type ChatroomList = Static<typeof ChatroomListSchema>;
 
@@ -58,7 +58,7 @@ export const ChatroomDetailSchema = Type.Object(
     hasMoreMessages: Type.Boolean(),
     messagesNextCursor: Nullable(Type.String({ description: 'Cursor for older messages at GET /chatroom/{id}/messages.' })),
   },
-  { $id: 'ChatroomDetail', additionalProperties: false },
+  { 'x-component-name': 'ChatroomDetail', additionalProperties: false },
 );
 export type ChatroomDetail = Static<typeof ChatroomDetailSchema>;
 

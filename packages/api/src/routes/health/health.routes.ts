@@ -7,7 +7,7 @@ const ReadySchema = Type.Object(
     status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
     checks: Type.Object({ postgres: CheckSchema, redis: CheckSchema }, { additionalProperties: false }),
   },
-  { $id: 'Readiness', additionalProperties: false },
+  { 'x-component-name': 'Readiness', additionalProperties: false },
 );
 
 export interface ReadinessProbe {

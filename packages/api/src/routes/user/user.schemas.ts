@@ -14,7 +14,7 @@ export const UserSchema = Type.Object(
     hasPassword: Type.Boolean(),
     createdAt: Timestamp(),
   },
-  { $id: 'User', additionalProperties: false },
+  { 'x-component-name': 'User', additionalProperties: false },
 );
 export type User = Static<typeof UserSchema>;
 
@@ -24,7 +24,7 @@ export const UsageSchema = Type.Object(
     limit: Nullable(Type.Integer({ minimum: 1, description: 'Daily prompt limit; null means unlimited.' })),
     resetsAt: Timestamp('Next UTC midnight.'),
   },
-  { $id: 'Usage', additionalProperties: false },
+  { 'x-component-name': 'Usage', additionalProperties: false },
 );
 export type Usage = Static<typeof UsageSchema>;
 
@@ -40,7 +40,7 @@ export const MeSchema = Type.Object(
     createdAt: Timestamp(),
     usage: UsageSchema,
   },
-  { $id: 'Me', additionalProperties: false },
+  { 'x-component-name': 'Me', additionalProperties: false },
 );
 export type Me = Static<typeof MeSchema>;
 

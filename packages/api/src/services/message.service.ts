@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import {
+  AppError,
+  conflict,
+  notFound,
+  type ChargeResult,
+  type ChatroomListCache,
+  type JobProducer,
+  type MessageRow,
+  type Quota,
+  type ReplyNotifications,
+  type Store,
+  type Tier,
+} from '@gemini-chat/shared';
+import type { Message } from '../routes/chatroom/chatroom.schemas.js';
+import type { MessageList, SendMessageResult } from '../routes/message/message.schemas.js';
+import type { Usage } from '../routes/user/user.schemas.js';
+import { toMessage } from './chatroom.service.js';
+import { decodeCursor, encodeCursor, invalidCursor } from './cursor.js';
+
+export interface Caller {
+  userId: string;
+  tier: Tier;
+}
+
+export interface SendOptions {
+  idempotencyKey?: string;
+  /** Seconds to hold the response for the finished reply (`Prefer: wait=N`). */
+  waitSeconds: number;
+}
+
+export type SendOutcome =
+  | { kind: 'accepted' | 'finished'; result: SendMessageResult; usage: Usage }
+  | { kind: 'replayed'; status: number; body: SendMessageResult; usage: Usage };
+
+/** IETF RateLimit headers describing the daily prompt quota (omitted when the tier is unlimited). */
+export function rateLimitHeaders(usage: Usage): Record<string, string> {
+  if (usage.limit === null) return {};
+  return {
+    'ratelimit-limit': String(usage.limit),
+    'ratelimit-remaining': String(Math.max(0, usage.limit - usage.used)),
+    'ratelimit-reset': String(Math.max(0, Math.ceil((Date.parse(usage.resetsAt) - Date.now()) / 1000))),
+  };
+}
+
+const PENDING = new Set(['queued', 'generating']);
+export const isPending = (status: string) => PENDING.has(status);
+
+export function createMessageService(deps: {
+  store: Store;
+  quota: Quota;
+  listCache: ChatroomListCache;
+  jobs: JobProducer;
+  notifications: ReplyNotifications;
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  onQuotaRejected: () => void;
+}) {
+  const { store, quota, listCache, jobs, notifications, log } = deps;
+
+  const usageOf = (charge: Pick<ChargeResult, 'used' | 'limit' | 'resetsAt'>): Usage => ({
+    used: charge.used,
+    limit: charge.limit,
+    resetsAt: charge.resetsAt.toISOString(),
+  });
+
+  const links = (chatroomId: string, replyId: string) => ({
+    reply: `/chatroom/${chatroomId}/messages/${replyId}`,
+    latest: `/chatroom/${chatroomId}/latest`,
+  });
+
+  async function requireChatroom(userId: string, chatroomId: string): Promise<void> {
+    if (!(await store.chatrooms.findOwned(userId, chatroomId))) throw notFound('chatroom');
+  }
+
+  /** Resolves with the reply once it has finished, or as it is when `seconds` run out. */
+  async function waitForReply(reply: MessageRow, seconds: number): Promise<MessageRow> {
+    const deadline = Date.now() + seconds * 1000;
+    let current = reply;
+    while (isPending(current.status) && Date.now() < deadline) {
+      // Listen before re-reading, so a change between the read and the wait cannot be missed.
+      const changed = notifications.next(reply.id, deadline - Date.now());
+      current = (await store.messages.findById(reply.id)) ?? current;
+      if (!isPending(current.status)) break;
+      await changed;
+      current = (await store.messages.findById(reply.id)) ?? current;
+    }
+    return current;
+  }
+
+  return {
+    usageOf,
+
+    async send(caller: Caller, chatroomId: string, content: string, options: SendOptions): Promise<SendOutcome> {
+      const { idempotencyKey: key } = options;
+      const requestHash = createHash('sha256').update(`${chatroomId}\n${content}`).digest('hex');
+      if (key) {
+        const stored = await store.idempotency.find(caller.userId, key);
+        if (stored) return replay(caller, stored, requestHash);
+      }
+
+      const charge = await quota.charge(caller.userId, caller.tier);
+      if (!charge.admitted) {
+        deps.onQuotaRejected();
+        throw new AppError(429, 'QUOTA_EXCEEDED', `Daily limit of ${charge.limit} prompts reached; it resets at ${charge.resetsAt.toISOString()}.`, {
+          retryAfterSeconds: charge.retryAfterSeconds,
+          headers: rateLimitHeaders(usageOf(charge)),
+        });
+      }
+      const refund = () =>
+        quota.refund(caller.userId, charge.day).catch((err: unknown) => log.error({ err, userId: caller.userId }, 'quota refund failed'));
+
+      let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageRow } | { kind: 'duplicate' } | { kind: 'busy' };
+      try {
+        outcome = await store.transaction(async (tx) => {
+          // Claim the key first: a concurrent request with the same key waits here until we commit, then
+          // finds the key taken and replays our result instead of sending again.
+          if (key && !(await tx.idempotency.insert(caller.userId, key, { requestHash, status: 0, body: {} }))) {
+            return { kind: 'duplicate' as const };
+          }
+          const room = await tx.chatrooms.findOwnedForUpdate(caller.userId, chatroomId);
+          if (!room) throw notFound('chatroom');
+          if (await tx.messages.hasPendingReply(room.id)) return { kind: 'busy' as const };
+          const { userMessage, reply } = await tx.messages.insertExchange({ chatroomId: room.id, userId: caller.userId, content, quotaDay: charge.day });
+          await tx.chatrooms.touchActivity(room.id);
+          const result: SendMessageResult = {
+            userMessage: toMessage(userMessage),
+            reply: toMessage(reply),
+            quota: usageOf(charge),
+            links: links(room.id, reply.id),
+          };
+          if (key) await tx.idempotency.complete(caller.userId, key, { requestHash, status: 202, body: result });
+          return { kind: 'created' as const, result, reply };
+        });
+      } catch (err) {
+        await refund();
+        throw err;
+      }
+
+      if (outcome.kind === 'busy') {
+        await refund();
+        throw conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
+      }
+      if (outcome.kind === 'duplicate') {
+        await refund();
+        const stored = key ? await store.idempotency.find(caller.userId, key) : undefined;
+        if (!stored) throw new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
+        return replay(caller, stored, requestHash);
+      }
+
+      try {
+        await jobs.enqueue('generate-reply', { assistantMessageId: outcome.reply.id });
+      } catch (err) {
+        // Stored and charged: the worker's sweeper enqueues replies whose job never arrived.
+        log.error({ err, messageId: outcome.reply.id }, 'enqueue failed; the sweeper will pick the reply up');
+      }
+      await listCache.forget(caller.userId).catch((err: unknown) => log.warn({ err }, 'chatroom list cache: invalidation failed'));
+
+      if (options.waitSeconds > 0) {
+        const reply = await waitForReply(outcome.reply, options.waitSeconds);
+        const result = { ...outcome.result, reply: toMessage(reply) };
+        return { kind: isPending(reply.status) ? 'accepted' : 'finished', result, usage: result.quota };
+      }
+      return { kind: 'accepted', result: outcome.result, usage: outcome.result.quota };
+    },
+
+    async list(userId: string, chatroomId: string, limit: number, cursor?: string): Promise<MessageList> {
+      await requireChatroom(userId, chatroomId);
+      const before = cursor ? decodeCursor(cursor, ['s'] as const).s : undefined;
+      if (before !== undefined && !/^\d{1,19}$/.test(before)) throw invalidCursor();
+      const rows = await store.messages.listForChatroom(chatroomId, limit + 1, before);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return { items: page.map(toMessage), nextCursor: rows.length > limit && last ? encodeCursor({ s: last.seq }) : null };
+    },
+
+    async get(userId: string, chatroomId: string, messageId: string): Promise<Message> {
+      await requireChatroom(userId, chatroomId);
+      const row = await store.messages.findInChatroom(chatroomId, messageId);
+      if (!row) throw notFound('message');
+      return toMessage(row);
+    },
+
+    /** The chatroom's newest reply, and whether it is still being produced. */
+    async latest(userId: string, chatroomId: string): Promise<{ message: Message; pending: boolean }> {
+      await requireChatroom(userId, chatroomId);
+      const row = await store.messages.latestAssistant(chatroomId);
+      if (!row) throw new AppError(404, 'MESSAGE_NOT_FOUND', 'This chatroom has no reply yet.');
+      return { message: toMessage(row), pending: isPending(row.status) };
+    },
+  };
+
+  async function replay(caller: Caller, stored: { requestHash: string; status: number; body: unknown }, requestHash: string): Promise<SendOutcome> {
+    if (stored.requestHash !== requestHash) {
+      throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request; use a new key.');
+    }
+    const current = await quota.usage(caller.userId, caller.tier);
+    return { kind: 'replayed', status: stored.status, body: stored.body as SendMessageResult, usage: usageOf(current) };
+  }
+}
+export type MessageService = ReturnType<typeof createMessageService>;

@@ -1,0 +1,28 @@
+// The fake Gemini API: start it with startFakeGemini() and point @google/genai at `fake.url`.
+export {
+  startFakeGemini,
+  type FakeGemini,
+  type FakeGeminiOptions,
+  type FakeGeminiSettings,
+  type RecordedRequest,
+  type RequestAction,
+  type RequestOutcome,
+} from './fake-gemini.server.js';
+export {
+  parseScript,
+  ScriptError,
+  type FakeGeminiRule,
+  type FakeGeminiScript,
+  type GenerateRequestView,
+  type Pacing,
+  type ReplyShape,
+  type ScriptKind,
+  type ScriptSource,
+} from './scripting.js';
+export { scriptFromMarkers, stripMarkers } from './prompt-markers.js';
+export { defaultReplyText } from './default-reply.js';
+export { CHARS_PER_TOKEN, countContentTokens, countPromptTokens, countTextTokens, truncateToTokens } from './token-counting.js';
+export { DEFAULT_CHUNK_CHARS, splitIntoChunks, sseEvent } from './sse-framing.js';
+export { formatRetryDelay, googleError } from './gemini-errors.js';
+export { DEFAULT_MODELS } from './model-catalog.js';
+export type * from './wire.types.js';

@@ -1,0 +1,592 @@
+// The `/v1` endpoints a Checkout-based subscription integration calls, with Stripe's parameter rules.
+// Handlers parse and validate parameters (before anything changes, so a rejected request is not saved
+// for idempotency), call one billing operation and render the result.
+import type { BillingState, CheckoutSessionRecord, RequestOrigin, StripeEvent, WireObject } from './billing-state.js';
+import type { BillingService } from './billing.service.js';
+import type { FormObject } from './form-encoding.js';
+import { compileRoutes, type Route } from './http-kit.js';
+import {
+  checkParams,
+  expandPaths,
+  metadataUpdate,
+  optionalBoolean,
+  optionalInteger,
+  optionalList,
+  optionalNonEmptyString,
+  optionalNullableString,
+  optionalObject,
+  optionalString,
+  requiredString,
+  type ParamSpec,
+} from './params.js';
+import { noSuchObject, noSuchReference, parameterInvalid, parameterMissing, parametersExclusive } from './stripe-error.js';
+import { list, type Renderer } from './wire-objects.js';
+
+export interface ApiRequest {
+  /** Query string and form body, merged and decoded. */
+  params: FormObject;
+  origin: RequestOrigin;
+}
+
+export interface ApiResult {
+  status: number;
+  body: WireObject;
+  /** Events this request caused; delivered after the response is sent, as Stripe does. */
+  events: StripeEvent[];
+}
+
+const LIST = ['limit', 'starting_after', 'ending_before', 'expand'];
+
+const CUSTOMER_WRITE_IGNORED = [
+  'address',
+  'business_name',
+  'individual_name',
+  'invoice_prefix',
+  'invoice_settings',
+  'next_invoice_sequence',
+  'preferred_locales',
+  'shipping',
+  'tax',
+  'tax_exempt',
+  'validate',
+];
+const CUSTOMER_CREATE: ParamSpec = {
+  implemented: ['email', 'name', 'phone', 'description', 'metadata', 'expand'],
+  ignored: [...CUSTOMER_WRITE_IGNORED, 'tax_id_data'],
+  unsupported: ['balance', 'cash_balance', 'payment_method', 'source', 'test_clock'],
+};
+const CUSTOMER_UPDATE: ParamSpec = {
+  implemented: ['email', 'name', 'phone', 'description', 'metadata', 'expand'],
+  ignored: CUSTOMER_WRITE_IGNORED,
+  unsupported: ['balance', 'cash_balance', 'default_source', 'source'],
+};
+const CUSTOMER_LIST: ParamSpec = { implemented: [...LIST, 'email'], ignored: ['created'], unsupported: ['test_clock'] };
+
+const CHECKOUT_CREATE: ParamSpec = {
+  implemented: [
+    'mode',
+    'line_items',
+    'customer',
+    'customer_email',
+    'client_reference_id',
+    'metadata',
+    'subscription_data',
+    'success_url',
+    'cancel_url',
+    'expires_at',
+    'locale',
+    'ui_mode',
+    'expand',
+  ],
+  // Presentation and tax/address collection: they change the payment page, not the subscription.
+  ignored: [
+    'adaptive_pricing',
+    'allow_promotion_codes',
+    'allowed_payment_method_types',
+    'automatic_tax',
+    'billing_address_collection',
+    'branding_settings',
+    'consent_collection',
+    'currency',
+    'custom_fields',
+    'custom_text',
+    'customer_update',
+    'excluded_payment_method_types',
+    'integration_identifier',
+    'name_collection',
+    'origin_context',
+    'payment_method_collection',
+    'payment_method_configuration',
+    'payment_method_options',
+    'payment_method_types',
+    'phone_number_collection',
+    'saved_payment_method_options',
+    'shipping_address_collection',
+    'submit_type',
+    'tax_id_collection',
+    'wallet_options',
+  ],
+  unsupported: [
+    'after_expiration',
+    'customer_account',
+    'customer_creation',
+    'discounts',
+    'invoice_creation',
+    'managed_payments',
+    'optional_items',
+    'payment_intent_data',
+    'payment_method_data',
+    'permissions',
+    'redirect_on_completion',
+    'return_url',
+    'setup_intent_data',
+    'shipping_options',
+  ],
+};
+const CHECKOUT_LINE_ITEM: ParamSpec = {
+  implemented: ['price', 'quantity'],
+  ignored: ['adjustable_quantity', 'metadata', 'tax_rates', 'dynamic_tax_rates'],
+  unsupported: ['price_data'],
+};
+const CHECKOUT_SUBSCRIPTION_DATA: ParamSpec = {
+  implemented: ['metadata', 'description', 'trial_period_days', 'trial_end'],
+  ignored: ['default_tax_rates', 'invoice_settings', 'proration_behavior', 'trial_settings', 'billing_mode'],
+  unsupported: [
+    'application_fee_percent',
+    'billing_cycle_anchor',
+    'billing_cycle_anchor_config',
+    'on_behalf_of',
+    'pending_invoice_item_interval',
+    'transfer_data',
+  ],
+};
+const RETRIEVE: ParamSpec = { implemented: ['expand'] };
+
+const SUBSCRIPTION_LIST: ParamSpec = {
+  implemented: [...LIST, 'customer', 'price', 'status'],
+  ignored: ['automatic_tax', 'collection_method', 'created', 'current_period_end', 'current_period_start'],
+  unsupported: ['customer_account', 'plan', 'test_clock'],
+};
+const SUBSCRIPTION_UPDATE: ParamSpec = {
+  implemented: ['cancel_at_period_end', 'cancel_at', 'cancellation_details', 'metadata', 'description', 'expand'],
+  ignored: ['proration_behavior', 'proration_date', 'payment_behavior', 'off_session', 'default_payment_method', 'default_source'],
+  unsupported: [
+    'add_invoice_items',
+    'application_fee_percent',
+    'automatic_tax',
+    'billing_cycle_anchor',
+    'billing_schedules',
+    'billing_thresholds',
+    'collection_method',
+    'days_until_due',
+    'default_tax_rates',
+    'discounts',
+    'invoice_settings',
+    'items',
+    'on_behalf_of',
+    'pause_collection',
+    'payment_settings',
+    'pending_invoice_item_interval',
+    'transfer_data',
+    'trial_end',
+    'trial_from_plan',
+    'trial_settings',
+  ],
+};
+const SUBSCRIPTION_CANCEL: ParamSpec = {
+  implemented: ['cancellation_details', 'expand'],
+  ignored: ['invoice_now', 'prorate'],
+};
+const CANCELLATION_DETAILS: ParamSpec = { implemented: ['comment', 'feedback'] };
+const CANCELLATION_FEEDBACK = [
+  'customer_service',
+  'low_quality',
+  'missing_features',
+  'other',
+  'switched_service',
+  'too_complex',
+  'too_expensive',
+  'unused',
+];
+const PORTAL_CREATE: ParamSpec = {
+  implemented: ['customer', 'return_url', 'locale', 'configuration', 'expand'],
+  // A deep link (e.g. straight to "cancel") lands on the same fake portal page.
+  ignored: ['flow_data'],
+  unsupported: ['customer_account', 'on_behalf_of'],
+};
+const PRICE_LIST: ParamSpec = {
+  implemented: [...LIST, 'active', 'currency', 'lookup_keys', 'product', 'type'],
+  ignored: ['created', 'recurring'],
+};
+const EVENT_LIST: ParamSpec = { implemented: [...LIST, 'type', 'types'], ignored: ['created'], unsupported: ['delivery_success'] };
+
+const ok = (body: WireObject, events: StripeEvent[] = []): ApiResult => ({ status: 200, body, events });
+
+export function createApiRoutes({ billing, render, state }: { billing: BillingService; render: Renderer; state: BillingState }) {
+  /** Stripe lists newest first, with cursor pagination on object ids. */
+  function paginate<T extends { id: string }>(
+    params: FormObject,
+    items: T[],
+    url: string,
+    kind: string,
+    toWire: (item: T) => WireObject,
+  ): WireObject {
+    const limit = optionalInteger(params, 'limit', { min: 1, max: 100 }) ?? 10;
+    const after = optionalNonEmptyString(params, 'starting_after');
+    const before = optionalNonEmptyString(params, 'ending_before');
+    if (after && before) throw parametersExclusive(['starting_after', 'ending_before']);
+    const newestFirst = [...items].reverse();
+    const indexOf = (id: string, param: string) => {
+      const index = newestFirst.findIndex((item) => item.id === id);
+      if (index === -1) throw noSuchReference(kind, id, param);
+      return index;
+    };
+    let page: T[];
+    let hasMore: boolean;
+    if (after) {
+      const start = indexOf(after, 'starting_after') + 1;
+      page = newestFirst.slice(start, start + limit);
+      hasMore = start + limit < newestFirst.length;
+    } else if (before) {
+      const end = indexOf(before, 'ending_before');
+      const start = Math.max(0, end - limit);
+      page = newestFirst.slice(start, end);
+      hasMore = start > 0;
+    } else {
+      page = newestFirst.slice(0, limit);
+      hasMore = newestFirst.length > limit;
+    }
+    return render.expand(list(page.map(toWire), url, hasMore), expandPaths(params));
+  }
+
+  /** `line_items` is not part of a session until expanded. */
+  function renderSession(session: CheckoutSessionRecord, paths: string[]): WireObject {
+    const body = render.checkoutSession(session);
+    if (paths.some((path) => path === 'line_items' || path.startsWith('line_items.'))) {
+      body.line_items = render.checkoutLineItems(session);
+    }
+    return render.expand(body, paths);
+  }
+
+  function cancellationDetails(params: FormObject, endpoint: string) {
+    const details = optionalObject(params, 'cancellation_details');
+    if (!details) return {};
+    checkParams(details, CANCELLATION_DETAILS, endpoint, 'cancellation_details');
+    const feedback = optionalNullableString(details, 'feedback', 'cancellation_details[feedback]');
+    if (feedback && !CANCELLATION_FEEDBACK.includes(feedback)) {
+      throw parameterInvalid(
+        'cancellation_details[feedback]',
+        `Invalid cancellation_details[feedback]: must be one of ${CANCELLATION_FEEDBACK.join(', ')}`,
+      );
+    }
+    return { comment: optionalNullableString(details, 'comment', 'cancellation_details[comment]'), feedback };
+  }
+
+  function url(params: FormObject, key: string): string | undefined {
+    const value = optionalNonEmptyString(params, key);
+    if (value === undefined) return undefined;
+    try {
+      new URL(value);
+    } catch {
+      throw parameterInvalid(key, 'Not a valid URL', 'url_invalid');
+    }
+    return value;
+  }
+
+  const routes: Route<ApiRequest, ApiResult>[] = [
+    {
+      method: 'POST',
+      path: '/v1/customers',
+      handle: ({ params, origin }) => {
+        checkParams(params, CUSTOMER_CREATE, 'POST /v1/customers');
+        const paths = expandPaths(params);
+        const input = {
+          email: optionalNullableString(params, 'email'),
+          name: optionalNullableString(params, 'name'),
+          phone: optionalNullableString(params, 'phone'),
+          description: optionalNullableString(params, 'description'),
+          metadata: metadataUpdate(params),
+        };
+        const { result, events } = billing.createCustomer(input, origin);
+        return ok(render.expand(render.customer(result), paths), events);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/customers',
+      handle: ({ params }) => {
+        checkParams(params, CUSTOMER_LIST, 'GET /v1/customers');
+        const email = optionalNonEmptyString(params, 'email');
+        const customers = [...state.customers.values()].filter((c) => email === undefined || c.email === email);
+        return ok(paginate(params, customers, '/v1/customers', 'customer', render.customer));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/customers/:id',
+      handle: ({ params }, { id = '' }) => {
+        checkParams(params, RETRIEVE, 'GET /v1/customers/:id');
+        return ok(render.expand(render.customer(billing.customer(id)), expandPaths(params)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/customers/:id',
+      handle: ({ params, origin }, { id = '' }) => {
+        checkParams(params, CUSTOMER_UPDATE, 'POST /v1/customers/:id');
+        const paths = expandPaths(params);
+        const input = {
+          email: optionalNullableString(params, 'email'),
+          name: optionalNullableString(params, 'name'),
+          phone: optionalNullableString(params, 'phone'),
+          description: optionalNullableString(params, 'description'),
+          metadata: metadataUpdate(params),
+        };
+        const { result, events } = billing.updateCustomer(id, input, origin);
+        return ok(render.expand(render.customer(result), paths), events);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/checkout/sessions',
+      handle: ({ params }) => {
+        const endpoint = 'POST /v1/checkout/sessions';
+        checkParams(params, CHECKOUT_CREATE, endpoint);
+        const mode = requiredString(params, 'mode');
+        if (mode !== 'subscription') {
+          throw parameterInvalid('mode', `The fake Stripe server implements only mode=subscription (got ${mode}).`);
+        }
+        const uiMode = optionalString(params, 'ui_mode');
+        if (uiMode !== undefined && uiMode !== 'hosted_page' && uiMode !== 'hosted') {
+          throw parameterInvalid('ui_mode', `The fake Stripe server implements only the hosted page (got ui_mode=${uiMode}).`);
+        }
+        const customerId = optionalNonEmptyString(params, 'customer');
+        const customerEmail = optionalNonEmptyString(params, 'customer_email');
+        if (customerId !== undefined && customerEmail !== undefined) throw parametersExclusive(['customer', 'customer_email']);
+
+        const rawItems = optionalList(params, 'line_items');
+        if (!rawItems || rawItems.length === 0) throw parameterMissing('line_items');
+        const lineItems = rawItems.map((raw, i) => {
+          const name = `line_items[${i}]`;
+          if (typeof raw !== 'object' || Array.isArray(raw)) throw parameterInvalid(name, 'Invalid object');
+          checkParams(raw, CHECKOUT_LINE_ITEM, endpoint, name);
+          const priceId = requiredString(raw, 'price', `${name}[price]`);
+          const quantity = optionalInteger(raw, 'quantity', { name: `${name}[quantity]`, min: 1 });
+          if (quantity === undefined) throw parameterMissing(`${name}[quantity]`);
+          return { priceId, quantity };
+        });
+
+        const subscriptionData = optionalObject(params, 'subscription_data') ?? {};
+        checkParams(subscriptionData, CHECKOUT_SUBSCRIPTION_DATA, endpoint, 'subscription_data');
+        const trialPeriodDays = optionalInteger(subscriptionData, 'trial_period_days', {
+          name: 'subscription_data[trial_period_days]',
+          min: 1,
+          max: 730,
+        });
+        const trialEnd = optionalInteger(subscriptionData, 'trial_end', { name: 'subscription_data[trial_end]' });
+        if (trialPeriodDays !== undefined && trialEnd !== undefined) {
+          throw parametersExclusive(['subscription_data[trial_end]', 'subscription_data[trial_period_days]']);
+        }
+
+        const clientReferenceId = optionalNonEmptyString(params, 'client_reference_id');
+        if (clientReferenceId && clientReferenceId.length > 200) {
+          throw parameterInvalid('client_reference_id', 'client_reference_id must be at most 200 characters.');
+        }
+        const paths = expandPaths(params);
+        const session = billing.createCheckoutSession({
+          customerId,
+          customerEmail,
+          clientReferenceId,
+          metadata: plainMetadata(metadataUpdate(params)),
+          lineItems,
+          subscriptionMetadata: plainMetadata(metadataUpdate(subscriptionData, 'metadata', 'subscription_data[metadata]')),
+          subscriptionDescription: optionalNonEmptyString(subscriptionData, 'description', 'subscription_data[description]'),
+          trialPeriodDays,
+          trialEnd,
+          successUrl: url(params, 'success_url'),
+          cancelUrl: url(params, 'cancel_url'),
+          locale: optionalNonEmptyString(params, 'locale'),
+          expiresAt: optionalInteger(params, 'expires_at'),
+        });
+        return ok(renderSession(session, paths));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/checkout/sessions/:id',
+      handle: ({ params }, { id = '' }) => {
+        checkParams(params, RETRIEVE, 'GET /v1/checkout/sessions/:id');
+        return ok(renderSession(billing.checkoutSession(id), expandPaths(params)));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/checkout/sessions/:id/line_items',
+      handle: ({ params }, { id = '' }) => {
+        checkParams(params, { implemented: LIST }, 'GET /v1/checkout/sessions/:id/line_items');
+        // A subscription Checkout has a handful of items: one page, in the order they were given.
+        return ok(render.expand(render.checkoutLineItems(billing.checkoutSession(id)), expandPaths(params)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/checkout/sessions/:id/expire',
+      handle: ({ params, origin }, { id = '' }) => {
+        checkParams(params, RETRIEVE, 'POST /v1/checkout/sessions/:id/expire');
+        const paths = expandPaths(params);
+        const { result, events } = billing.expireCheckoutSession(id, origin);
+        return ok(renderSession(result, paths), events);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/subscriptions',
+      handle: ({ params }) => {
+        checkParams(params, SUBSCRIPTION_LIST, 'GET /v1/subscriptions');
+        const customer = optionalNonEmptyString(params, 'customer');
+        const price = optionalNonEmptyString(params, 'price');
+        const status = optionalNonEmptyString(params, 'status');
+        const subs = [...state.subscriptions.values()].filter((sub) => {
+          if (customer !== undefined && sub.customerId !== customer) return false;
+          if (price !== undefined && !sub.items.some((item) => item.priceId === price)) return false;
+          if (status === undefined) return sub.status !== 'canceled'; // Stripe's default hides canceled ones
+          if (status === 'all') return true;
+          if (status === 'ended') return sub.status === 'canceled' || sub.status === 'incomplete_expired';
+          return sub.status === status;
+        });
+        return ok(paginate(params, subs, '/v1/subscriptions', 'subscription', render.subscription));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/subscriptions/:id',
+      handle: ({ params }, { id = '' }) => {
+        checkParams(params, RETRIEVE, 'GET /v1/subscriptions/:id');
+        return ok(render.expand(render.subscription(billing.subscription(id)), expandPaths(params)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/subscriptions/:id',
+      handle: ({ params, origin }, { id = '' }) => {
+        const endpoint = 'POST /v1/subscriptions/:id';
+        checkParams(params, SUBSCRIPTION_UPDATE, endpoint);
+        const paths = expandPaths(params);
+        const cancelAtPeriodEnd = optionalBoolean(params, 'cancel_at_period_end');
+        const rawCancelAt = optionalString(params, 'cancel_at');
+        if (cancelAtPeriodEnd !== undefined && rawCancelAt !== undefined) {
+          throw parametersExclusive(['cancel_at', 'cancel_at_period_end']);
+        }
+        const sub = billing.subscription(id);
+        let cancelAt: number | null | undefined;
+        if (rawCancelAt === '') cancelAt = null;
+        else if (rawCancelAt === 'min_period_end' || rawCancelAt === 'max_period_end') cancelAt = sub.currentPeriodEnd;
+        else if (rawCancelAt !== undefined) cancelAt = optionalInteger(params, 'cancel_at');
+        const details = cancellationDetails(params, endpoint);
+        const { result, events } = billing.updateSubscription(
+          id,
+          {
+            cancelAtPeriodEnd,
+            cancelAt,
+            metadata: metadataUpdate(params),
+            description: optionalNullableString(params, 'description'),
+            cancellationComment: details.comment,
+            cancellationFeedback: details.feedback,
+          },
+          origin,
+        );
+        return ok(render.expand(render.subscription(result), paths), events);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/subscriptions/:id',
+      handle: ({ params, origin }, { id = '' }) => {
+        const endpoint = 'DELETE /v1/subscriptions/:id';
+        checkParams(params, SUBSCRIPTION_CANCEL, endpoint);
+        const paths = expandPaths(params);
+        const details = cancellationDetails(params, endpoint);
+        const { result, events } = billing.cancelSubscriptionNow(id, details, origin);
+        return ok(render.expand(render.subscription(result), paths), events);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/billing_portal/sessions',
+      handle: ({ params }) => {
+        checkParams(params, PORTAL_CREATE, 'POST /v1/billing_portal/sessions');
+        const paths = expandPaths(params);
+        const portal = billing.createPortalSession({
+          customerId: requiredString(params, 'customer'),
+          returnUrl: url(params, 'return_url'),
+          locale: optionalNonEmptyString(params, 'locale'),
+          configuration: optionalNonEmptyString(params, 'configuration'),
+        });
+        return ok(render.expand(render.portalSession(portal), paths));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/prices',
+      handle: ({ params }) => {
+        checkParams(params, PRICE_LIST, 'GET /v1/prices');
+        const active = optionalBoolean(params, 'active');
+        const currency = optionalNonEmptyString(params, 'currency');
+        const product = optionalNonEmptyString(params, 'product');
+        const type = optionalNonEmptyString(params, 'type');
+        const lookupKeys = (optionalList(params, 'lookup_keys') ?? []).map(String);
+        const prices = [...state.prices.values()].filter(
+          (price) =>
+            active !== false &&
+            (currency === undefined || price.currency === currency) &&
+            (product === undefined || price.productId === product) &&
+            (type === undefined || type === 'recurring') &&
+            (lookupKeys.length === 0 || (price.lookupKey !== null && lookupKeys.includes(price.lookupKey))),
+        );
+        return ok(paginate(params, prices, '/v1/prices', 'price', render.price));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/prices/:id',
+      handle: ({ params }, { id = '' }) => {
+        checkParams(params, RETRIEVE, 'GET /v1/prices/:id');
+        return ok(render.expand(render.price(billing.price(id)), expandPaths(params)));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/products/:id',
+      handle: ({ params }, { id = '' }) => {
+        checkParams(params, RETRIEVE, 'GET /v1/products/:id');
+        const product = state.products.get(id);
+        if (!product) throw noSuchObject('product', id);
+        return ok(render.expand(render.product(product), expandPaths(params)));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/invoices/:id',
+      handle: ({ params }, { id = '' }) => {
+        checkParams(params, RETRIEVE, 'GET /v1/invoices/:id');
+        const invoice = state.invoices.get(id);
+        if (!invoice) throw noSuchObject('invoice', id);
+        return ok(render.expand(render.invoice(invoice), expandPaths(params)));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/events',
+      handle: ({ params }) => {
+        checkParams(params, EVENT_LIST, 'GET /v1/events');
+        const type = optionalNonEmptyString(params, 'type');
+        const types = (optionalList(params, 'types') ?? []).map(String);
+        if (type !== undefined && types.length > 0) throw parametersExclusive(['type', 'types']);
+        const matches = (eventType: string) => {
+          if (type === undefined) return types.length === 0 || types.includes(eventType);
+          // `type` accepts a trailing wildcard, e.g. `customer.subscription.*`.
+          return type.endsWith('*') ? eventType.startsWith(type.slice(0, -1)) : eventType === type;
+        };
+        const events = state.events.filter((event) => matches(event.type));
+        return ok(paginate(params, events, '/v1/events', 'event', (event) => structuredClone(event) as unknown as WireObject));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/events/:id',
+      handle: ({ params }, { id = '' }) => {
+        checkParams(params, RETRIEVE, 'GET /v1/events/:id');
+        const event = state.eventsById.get(id);
+        if (!event) throw noSuchObject('event', id);
+        return ok(structuredClone(event) as unknown as WireObject);
+      },
+    },
+  ];
+  return compileRoutes(routes);
+}
+
+function plainMetadata(update: Map<string, string | null> | undefined): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of update ?? []) if (value !== null) metadata[key] = value;
+  return metadata;
+}

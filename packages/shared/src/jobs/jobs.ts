@@ -1,0 +1,56 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Config } from '../config/config.js';
+import { closeRedis, createRedis } from '../redis/create-redis.js';
+
+/** Every job name and its payload. Payloads carry ids only; the handler loads current state itself. */
+export interface JobPayloads {
+  'generate-reply': { assistantMessageId: string };
+}
+export type JobName = keyof JobPayloads;
+
+export const QUEUE_NAME = 'replies';
+
+/** BullMQ's key prefix for this deployment (under the app's Redis prefix, so tests and tenants never collide). */
+export const bullPrefix = (redisKeyPrefix: string) => `${redisKeyPrefix}bull`;
+
+// Job ids are derived from the work itself, so enqueueing the same work twice (a retry, the sweeper) is a no-op.
+export const jobIdFor: { [N in JobName]: (payload: JobPayloads[N]) => string } = {
+  'generate-reply': ({ assistantMessageId }) => `reply-${assistantMessageId}`,
+};
+
+/** Attempts, backoff and retention for each job, in one place. */
+export function jobOptions(name: JobName, attempts: number): JobsOptions {
+  switch (name) {
+    case 'generate-reply':
+      return {
+        attempts,
+        // 'provider' is the worker's own strategy: Gemini's RetryInfo delay when given, else exponential + jitter.
+        backoff: { type: 'provider', delay: 1000 },
+        removeOnComplete: { age: 3600, count: 1000 },
+        removeOnFail: { age: 24 * 3600 },
+      };
+  }
+}
+
+/** The producer side of the queue, used by the API and by the worker's sweeper. */
+export function createJobProducer(
+  redisConfig: Config['redis'],
+  attempts: number,
+  logger?: { warn(obj: object, msg: string): void },
+) {
+  // A connection of its own: while Redis is down, enqueue fails after the command timeout instead of hanging.
+  const connection = createRedis(redisConfig, { kind: 'queue', name: 'queue-producer', ...(logger ? { logger } : {}) });
+  const queue = new Queue(QUEUE_NAME, { connection, prefix: bullPrefix(redisConfig.keyPrefix) });
+  queue.on('error', (err) => logger?.warn({ err }, 'queue error'));
+  return {
+    queue,
+    async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+      await queue.add(name, payload, { ...jobOptions(name, attempts), jobId: jobIdFor[name](payload) });
+    },
+    async close(): Promise<void> {
+      await Promise.race([queue.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      await closeRedis(connection);
+    },
+  };
+}
+export type JobProducer = ReturnType<typeof createJobProducer>;

@@ -1,0 +1,182 @@
+import type { Redis } from 'ioredis';
+import { closeRedis } from '../redis/create-redis.js';
+
+/**
+ * The live log of one reply: a capped Redis Stream per assistant message, written by the worker and read by any API
+ * instance (SSE, `Prefer: wait`). Every append also PUBLISHes the message id on one channel, so each API process
+ * needs a single subscriber connection to learn that a reply moved, whatever the number of waiting clients.
+ *
+ * Entry types: `delta` (text chunk), `reset` (a new attempt starts over: drop the partial text), and the terminal
+ * `done` / `error`. Writes are fenced by an owner token so a worker that lost its job cannot append any more.
+ */
+export type ReplyEventType = 'delta' | 'reset' | 'done' | 'error';
+export interface ReplyEvent {
+  id: string;
+  type: ReplyEventType;
+  data: Record<string, unknown>;
+}
+
+export const TERMINAL_EVENTS: ReadonlySet<ReplyEventType> = new Set(['done', 'error']);
+
+export interface ReplyEventsOptions {
+  prefix: string;
+  /** How long a finished reply's log stays replayable. */
+  finishedTtlSeconds: number;
+  /** Upper bound on entries per reply (a safety cap; a reply has far fewer chunks). */
+  maxEntries: number;
+}
+
+const ACTIVE_TTL_SECONDS = 3600;
+
+// KEYS: stream, owner. ARGV: token, activeTtl, channel, messageId. Takes ownership; if an earlier attempt left
+// text in the log, appends `reset` so readers drop it.
+const CLAIM = `
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local id = redis.call('XADD', KEYS[1], '*', 'type', 'reset', 'data', '{}')
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
+  return id
+end
+return false`;
+
+// KEYS: stream, owner. ARGV: token, type, data, maxEntries, ttl, channel, messageId, terminal(0/1).
+// Appends only while the caller still owns the reply.
+const APPEND = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'type', ARGV[2], 'data', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+if ARGV[8] == '1' then redis.call('SET', KEYS[2], 'finished', 'EX', ARGV[5]) else redis.call('EXPIRE', KEYS[2], ARGV[5]) end
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return id`;
+
+// KEYS: stream, owner. ARGV: type, data, maxEntries, ttl, channel, messageId. Ends the log whoever owns it
+// (cancel from the API, or the queue giving up on a job): later writes of any run are refused.
+const FINISH = `
+if redis.call('GET', KEYS[2]) == 'finished' then return false end
+redis.call('SET', KEYS[2], 'finished', 'EX', ARGV[4])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'type', ARGV[1], 'data', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return id`;
+
+export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
+  const stream = (messageId: string) => `${options.prefix}reply:{${messageId}}:events`;
+  const owner = (messageId: string) => `${options.prefix}reply:{${messageId}}:owner`;
+  const channel = `${options.prefix}reply-events`;
+
+  return {
+    channel,
+
+    /** Makes `token` the only writer of this reply's log. */
+    async claim(messageId: string, token: string): Promise<void> {
+      await redis.eval(CLAIM, 2, stream(messageId), owner(messageId), token, ACTIVE_TTL_SECONDS, channel, messageId);
+    },
+
+    /** Appends an event; returns its id, or null when `token` no longer owns the reply. */
+    async append(messageId: string, token: string, type: ReplyEventType, data: Record<string, unknown>): Promise<string | null> {
+      const terminal = TERMINAL_EVENTS.has(type);
+      const ttl = terminal ? options.finishedTtlSeconds : ACTIVE_TTL_SECONDS;
+      const id = await redis.eval(
+        APPEND,
+        2,
+        stream(messageId),
+        owner(messageId),
+        token,
+        type,
+        JSON.stringify(data),
+        options.maxEntries,
+        ttl,
+        channel,
+        messageId,
+        terminal ? '1' : '0',
+      );
+      return typeof id === 'string' ? id : null;
+    },
+
+    /** Appends a terminal event regardless of the owner, unless the log already ended; returns its id or null. */
+    async finish(messageId: string, type: 'done' | 'error', data: Record<string, unknown>): Promise<string | null> {
+      const id = await redis.eval(
+        FINISH,
+        2,
+        stream(messageId),
+        owner(messageId),
+        type,
+        JSON.stringify(data),
+        options.maxEntries,
+        options.finishedTtlSeconds,
+        channel,
+        messageId,
+      );
+      return typeof id === 'string' ? id : null;
+    },
+
+    /** Events after `afterId` (exclusive; '0' for all), oldest first. */
+    async read(messageId: string, afterId = '0', count = 500): Promise<ReplyEvent[]> {
+      const start = afterId === '0' ? '-' : `(${afterId}`;
+      const entries = await redis.xrange(stream(messageId), start, '+', 'COUNT', count);
+      return entries.map(([id, fields]) => {
+        const record: Record<string, string> = {};
+        for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
+        return { id, type: record.type as ReplyEventType, data: JSON.parse(record.data ?? '{}') as Record<string, unknown> };
+      });
+    },
+  };
+}
+export type ReplyEvents = ReturnType<typeof createReplyEvents>;
+
+/**
+ * One subscriber connection per process fanning notifications out to in-process listeners by message id.
+ * `subscriber` must be a dedicated connection (a subscribed Redis connection cannot run other commands).
+ */
+export function createReplyNotifications(subscriber: Redis, channel: string) {
+  const listeners = new Map<string, Set<() => void>>();
+  let subscribed: Promise<unknown> | undefined;
+
+  subscriber.on('message', (_channel: string, messageId: string) => {
+    for (const listener of listeners.get(messageId) ?? []) listener();
+  });
+
+  /** Calls `listener` whenever the reply's log changes; returns the unsubscribe function. */
+  function listen(messageId: string, listener: () => void): () => void {
+    let set = listeners.get(messageId);
+    if (!set) listeners.set(messageId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) listeners.delete(messageId);
+    };
+  }
+
+  return {
+    listen,
+
+    /** Subscribes the connection (idempotent); resolves once notifications flow. */
+    start(): Promise<unknown> {
+      subscribed ??= subscriber.subscribe(channel);
+      return subscribed;
+    },
+
+    /** Resolves on the next change of this reply's log, or after `timeoutMs` (false), or when `signal` aborts. */
+    next(messageId: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+      return new Promise((resolve) => {
+        const finish = (changed: boolean) => {
+          clearTimeout(timer);
+          stop();
+          signal?.removeEventListener('abort', onAbort);
+          resolve(changed);
+        };
+        const onAbort = () => finish(false);
+        const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
+        const stop = listen(messageId, () => finish(true));
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+
+    async close(): Promise<void> {
+      listeners.clear();
+      await closeRedis(subscriber);
+    },
+  };
+}
+export type ReplyNotifications = ReturnType<typeof createReplyNotifications>;

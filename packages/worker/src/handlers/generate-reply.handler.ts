@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
+import type { Config, Quota, ReplyEvents, Store } from '@gemini-chat/shared';
+import { classifyError, ReplyError, timeoutFailure, type ReplyFailure } from '../gemini/classify-error.js';
+import type { GeminiClient } from '../gemini/gemini-client.js';
+import type { WorkerMetrics } from '../metrics.js';
+import { buildPrompt } from '../prompt/build-prompt.js';
+
+export interface JobContext {
+  /** Attempts already made before this one. */
+  attemptsMade: number;
+  maxAttempts: number;
+  /** Aborted when the worker shuts down or the job is cancelled. */
+  signal: AbortSignal;
+}
+
+/** A failure that should be retried: carries the provider's requested delay to the queue's backoff. */
+export class RetryableReplyError extends Error {
+  constructor(readonly failure: ReplyFailure) {
+    super(failure.message);
+    this.name = 'RetryableReplyError';
+  }
+}
+
+const PROGRESS_SAVE_INTERVAL_MS = 1000;
+const HISTORY_SCAN_LIMIT = 200;
+
+export interface GenerateReplyDeps {
+  store: Store;
+  gemini: GeminiClient;
+  replyEvents: ReplyEvents;
+  quota: Quota;
+  config: Config;
+  metrics: WorkerMetrics;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+/**
+ * Generates one assistant reply. Safe to run again after a crash or alongside a stale run: the run first takes
+ * the reply with a fresh fencing token, and every later write (database and stream) names that token, so only
+ * the newest run can change the reply, and a reply that already ended is left alone.
+ */
+export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
+  const { store, gemini, replyEvents, quota, config, metrics, log } = deps;
+
+  /** Gives the quota unit back, once per reply, when the model produced nothing. */
+  async function refund(messageId: string): Promise<void> {
+    const charged = await store.messages.markRefunded(messageId);
+    if (charged?.quota_day) await quota.refund(charged.user_id, charged.quota_day);
+  }
+
+  /** Final failure: the message says why, readers get a terminal `error` event, the quota unit comes back. */
+  async function fail(messageId: string, token: string | null, failure: ReplyFailure, partialText: string): Promise<void> {
+    const failed = await store.messages.fail(messageId, token, { code: failure.code, message: failure.message, content: partialText });
+    if (!failed) return; // someone else ended it (cancelled, completed by a newer run, deleted)
+    metrics.replies.inc({ status: 'failed' });
+    const event = { code: failure.code, message: failure.message };
+    if (token) await replyEvents.append(messageId, token, 'error', event);
+    else await replyEvents.finish(messageId, 'error', event);
+    if (!partialText) await refund(messageId);
+  }
+
+  async function handle(payload: { assistantMessageId: string }, ctx: JobContext): Promise<void> {
+    const messageId = payload.assistantMessageId;
+    const token = randomUUID();
+    const reply = await store.messages.claim(messageId, token);
+    if (!reply) return; // already finished, cancelled or deleted: nothing to do
+    await replyEvents.claim(messageId, token);
+
+    const room = await store.chatrooms.findById(reply.chatroom_id);
+    const promptMessage = reply.reply_to_id ? await store.messages.findById(reply.reply_to_id) : undefined;
+    if (!room || !promptMessage) return; // deleted meanwhile (the cascade removes the reply too)
+
+    const history = await store.messages.historyBefore(room.id, reply.seq, HISTORY_SCAN_LIMIT);
+    const prompt = buildPrompt({
+      systemPrompt: room.system_prompt,
+      prompt: promptMessage.content,
+      promptMessageId: promptMessage.id,
+      history,
+      budgetTokens: config.gemini.contextTokenBudget,
+    });
+
+    // One controller stops the call for any reason: shutdown/cancel, overall deadline, silence, lost ownership.
+    const abort = new AbortController();
+    const stopOnJobAbort = () => abort.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', stopOnJobAbort, { once: true });
+    const deadline = setTimeout(() => abort.abort(new ReplyError(timeoutFailure('overall limit'))), config.gemini.timeoutMs);
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => abort.abort(new ReplyError(timeoutFailure('stream stalled'))), config.gemini.idleTimeoutMs);
+    };
+
+    let text = '';
+    let usage = { inputTokens: 0, outputTokens: 0 };
+    let finishReason: string | undefined;
+    let lostOwnership = false;
+    let lastSave = Date.now();
+    const started = performance.now();
+    let firstTokenSeen = false;
+
+    try {
+      armIdle();
+      for await (const chunk of gemini.stream({ ...prompt, signal: abort.signal })) {
+        armIdle();
+        if (chunk.blockReason) {
+          throw new ReplyError({
+            retryable: false,
+            code: 'PROMPT_BLOCKED',
+            message: `The prompt was blocked by the model's safety filters (${chunk.blockReason}).`,
+            errorClass: 'blocked',
+          });
+        }
+        if (chunk.usage) usage = chunk.usage;
+        if (chunk.finishReason) finishReason = chunk.finishReason;
+        if (!chunk.text) continue;
+        if (!firstTokenSeen) {
+          firstTokenSeen = true;
+          metrics.geminiTimeToFirstToken.observe((performance.now() - started) / 1000);
+        }
+        text += chunk.text;
+        if (!(await replyEvents.append(messageId, token, 'delta', { text: chunk.text }))) {
+          lostOwnership = true;
+          break;
+        }
+        if (Date.now() - lastSave >= PROGRESS_SAVE_INTERVAL_MS) {
+          lastSave = Date.now();
+          if (!(await store.messages.saveProgress(messageId, token, text))) {
+            lostOwnership = true;
+            break;
+          }
+        }
+      }
+      if (lostOwnership) {
+        abort.abort(new Error('reply taken over or cancelled'));
+        metrics.geminiLatency.observe({ outcome: 'abandoned' }, (performance.now() - started) / 1000);
+        return;
+      }
+      if (!finishReason) {
+        // The stream ended cleanly but without a finish reason: Google cut it short.
+        throw new ReplyError({ retryable: true, code: 'MODEL_STREAM_INCOMPLETE', message: 'The model stream ended early.', errorClass: 'network' });
+      }
+      if (!text && ['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION'].includes(finishReason)) {
+        throw new ReplyError({
+          retryable: false,
+          code: 'RESPONSE_BLOCKED',
+          message: `The reply was withheld by the model's safety filters (${finishReason}).`,
+          errorClass: 'blocked',
+        });
+      }
+      metrics.geminiLatency.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
+
+      const completed = await store.messages.complete(messageId, token, { content: text, ...usage, model: gemini.model });
+      if (!completed) return; // cancelled or taken over at the last moment
+      metrics.replies.inc({ status: 'completed' });
+      metrics.tokens.inc({ direction: 'input' }, usage.inputTokens);
+      metrics.tokens.inc({ direction: 'output' }, usage.outputTokens);
+      await replyEvents.append(messageId, token, 'done', { status: 'completed' });
+      log.info({ messageId, attempt: ctx.attemptsMade + 1, droppedExchanges: prompt.droppedExchanges, usage }, 'reply completed');
+    } catch (err) {
+      const reason = abort.signal.aborted ? abort.signal.reason : err;
+      if (ctx.signal.aborted && !(reason instanceof ReplyError)) {
+        // Shutdown: leave the reply pending; the job is retried (or taken over) and starts afresh.
+        throw new RetryableReplyError({ retryable: true, code: 'WORKER_STOPPED', message: 'The worker stopped.', errorClass: 'internal' });
+      }
+      const failure = classifyError(reason);
+      metrics.geminiErrors.inc({ class: failure.errorClass });
+      metrics.geminiLatency.observe({ outcome: 'error' }, (performance.now() - started) / 1000);
+      const final = !failure.retryable || ctx.attemptsMade + 1 >= ctx.maxAttempts;
+      log.warn({ messageId, attempt: ctx.attemptsMade + 1, final, code: failure.code, err }, 'reply attempt failed');
+      if (!final) throw new RetryableReplyError(failure);
+      await fail(messageId, token, failure, text);
+      // Recorded as a failed job (not retried) so the queue's own view matches the reply's.
+      throw new UnrecoverableError(failure.code);
+    } finally {
+      clearTimeout(deadline);
+      clearTimeout(idle);
+      ctx.signal.removeEventListener('abort', stopOnJobAbort);
+    }
+  }
+
+  return { handle, fail, refund };
+}
+export type GenerateReplyHandler = ReturnType<typeof createGenerateReplyHandler>;

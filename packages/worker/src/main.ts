@@ -1,0 +1,38 @@
+// The worker process: generates replies from the queue until SIGTERM/SIGINT, then shuts down gracefully.
+import { pino } from 'pino';
+import { ConfigError, loadConfig, type Config } from '@gemini-chat/shared';
+import { startWorker, type RunningWorker } from './worker.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const log = pino({ level: config.logLevel, base: { process: 'worker' } });
+
+let worker: RunningWorker;
+try {
+  worker = await startWorker(config, log);
+} catch (err) {
+  log.error({ err }, 'worker failed to start');
+  process.exit(1);
+}
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'worker shutting down');
+  const hardStop = setTimeout(() => process.exit(1), 15_000);
+  hardStop.unref();
+  await worker.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,60 @@
+import type { Config, JobProducer, Store } from '@gemini-chat/shared';
+
+const BATCH = 100;
+const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600_000;
+
+/**
+ * The safety net between Postgres and the queue, which cannot share a transaction: a reply stored but never
+ * enqueued (Redis failed right after the commit) or whose job vanished (Redis lost data) is enqueued again.
+ * Job ids are derived from the reply, so a reply whose job still exists is not enqueued twice. It also deletes
+ * expired idempotency keys. Any number of workers may run it at once.
+ */
+export function createSweeper(deps: {
+  store: Store;
+  producer: JobProducer;
+  config: Config['worker'];
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}) {
+  const { store, producer, config, log } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+
+  async function sweep(): Promise<number> {
+    const stale = await store.messages.findStalePending(new Date(Date.now() - config.sweepPendingAfterSeconds * 1000), BATCH);
+    let requeued = 0;
+    for (const message of stale) {
+      const state = await producer.queue.getJobState(`reply-${message.id}`);
+      if (state === 'unknown' || state === 'completed' || state === 'failed') {
+        // completed/failed with the reply still pending means the run ended without finishing it: retry it.
+        if (state !== 'unknown') await producer.queue.remove(`reply-${message.id}`).catch(() => 0);
+        await producer.enqueue('generate-reply', { assistantMessageId: message.id });
+        requeued++;
+      }
+    }
+    if (requeued) log.warn({ requeued }, 'sweeper re-enqueued replies whose job was missing');
+    await store.idempotency.deleteOlderThan(new Date(Date.now() - IDEMPOTENCY_KEY_TTL_MS));
+    return requeued;
+  }
+
+  return {
+    sweep,
+    start() {
+      const tick = async () => {
+        if (running) return;
+        running = true;
+        try {
+          await sweep();
+        } catch (err) {
+          log.warn({ err }, 'sweep failed; will try again');
+        } finally {
+          running = false;
+        }
+      };
+      timer = setInterval(() => void tick(), config.sweepIntervalMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
