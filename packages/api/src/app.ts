@@ -21,15 +21,20 @@ import { errorsPlugin } from './plugins/errors.plugin.js';
 import { createApiMetrics, metricsPlugin } from './plugins/metrics.plugin.js';
 import { swaggerPlugin } from './plugins/swagger.plugin.js';
 import { authRoutes } from './routes/auth/auth.routes.js';
+import { billingRoutes } from './routes/billing/billing.routes.js';
+import { stripeWebhookRoutes } from './routes/billing/stripe-webhook.routes.js';
 import { chatroomRoutes } from './routes/chatroom/chatroom.routes.js';
 import { healthRoutes } from './routes/health/health.routes.js';
 import { messageRoutes } from './routes/message/message.routes.js';
 import { userRoutes } from './routes/user/user.routes.js';
 import { createAuthService } from './services/auth.service.js';
+import { createBillingService, startBillingSweep } from './services/billing.service.js';
 import { createChatroomService } from './services/chatroom.service.js';
 import { createMessageService } from './services/message.service.js';
+import { createReplyStreamService } from './services/reply-stream.service.js';
 import { createOtpDelivery } from './services/otp-delivery.js';
 import { createOtpService } from './services/otp.service.js';
+import { createStripeClient } from './services/stripe-client.js';
 import { createUserService } from './services/user.service.js';
 
 export interface BuildAppOptions {
@@ -114,21 +119,34 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const otp = createOtpService(store, config.otp, createOtpDelivery(config.otp.delivery, app.log));
   const auth = createAuthService({ store, otp, config, signAccessToken: (claims) => app.signAccessToken(claims) });
   const users = createUserService(store, quota);
-  const chatrooms = createChatroomService(store, listCache, app.log);
+  const billing = createBillingService({ store, quota, stripe: createStripeClient(config.billing), config: config.billing, log: app.log });
+  if (!specOnly) {
+    const sweep = startBillingSweep(billing, config.billing.sweepIntervalSeconds, app.log);
+    app.addHook('onClose', async () => sweep.stop());
+  }
+  const chatrooms = createChatroomService(store, listCache, replyEvents, app.log);
   const messages = createMessageService({
     store,
     quota,
     listCache,
     jobs,
     notifications,
+    replyEvents,
     log: app.log,
     onQuotaRejected: () => metrics.quotaRejections.inc(),
+  });
+  const replyStreams = createReplyStreamService({
+    store,
+    replyEvents,
+    notifications,
+    heartbeatMs: config.messages.sseHeartbeatSeconds * 1000,
   });
 
   await app.register(healthRoutes, {
     readiness: { postgres: () => store.ping(), redis: async () => void (await redis.ping()) },
   });
   await app.register(authRoutes, { auth, redis, config });
+  await app.register(stripeWebhookRoutes, { billing }); // signed by Stripe, not bearer-authenticated
   // Everything registered in this scope requires a valid bearer token.
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route) => {
@@ -137,7 +155,8 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     scope.addHook('onRequest', scope.authenticate);
     await scope.register(userRoutes, { users });
     await scope.register(chatroomRoutes, { chatrooms });
-    await scope.register(messageRoutes, { messages, preferWaitMaxSeconds: config.messages.preferWaitMaxSeconds });
+    await scope.register(billingRoutes, { billing });
+    await scope.register(messageRoutes, { messages, replyStreams, preferWaitMaxSeconds: config.messages.preferWaitMaxSeconds });
   });
 
   return app;

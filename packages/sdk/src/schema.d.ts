@@ -283,6 +283,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/chatroom/{id}/messages/{messageId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a queued or generating reply
+         * @description The reply keeps the text produced so far and becomes `cancelled`; its stream ends with `done`. Cancelling a cancelled reply is a no-op; a reply that already completed or failed is 409.
+         */
+        post: operations["cancelReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatroom/{id}/messages/{messageId}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer the same prompt again
+         * @description Creates a new reply to the prompt of the chatroom's latest reply (which must have ended) and charges the quota like a new prompt. The earlier reply stays in the history; from then on the model sees only the newest completed reply to a prompt as context. Same response, headers, `Idempotency-Key` and `Prefer: wait` behaviour as sending a message.
+         */
+        post: operations["regenerateReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatroom/{id}/messages/{messageId}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Watch a reply as Server-Sent Events
+         * @description `text/event-stream`. Events: `delta` (`{ text }`, a chunk to append), `reset` (a retry starts the reply over: clear the text), then exactly one of `done` or `error`, whose data is the final Message; the stream then ends. Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply is waited for. Comment lines (`: keep-alive`) are sent while idle.
+         */
+        get: operations["streamReply"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -320,6 +380,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/subscribe/pro": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a Stripe Checkout for the Pro plan
+         * @description Creates a Stripe Checkout Session (subscription mode, the configured Pro price) for the user's Stripe customer, or hands back the user's still-open one. Send the customer to `checkoutUrl`; Pro applies once Stripe reports the payment (watch GET /subscription/status). 409 ALREADY_SUBSCRIBED when the user already has Pro (or a plan with an unpaid invoice: use the portal); 503 BILLING_NOT_CONFIGURED when this server takes no payments.
+         */
+        post: operations["subscribePro"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscription/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A Stripe Billing Portal link to manage or cancel the plan
+         * @description 409 NO_BILLING_ACCOUNT until the user has started a checkout once.
+         */
+        post: operations["createBillingPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscription/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's tier, subscription and today's quota */
+        get: operations["getSubscriptionStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/user/me": {
         parameters: {
             query?: never;
@@ -338,10 +455,37 @@ export interface paths {
         patch: operations["updateMe"];
         trace?: never;
     };
+    "/webhook/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe webhook endpoint (called by Stripe, not by clients)
+         * @description Verifies `Stripe-Signature` over the raw body (400 WEBHOOK_SIGNATURE_INVALID otherwise, nothing stored). Each event id is handled once: a redelivery is acknowledged and does nothing. Subscription, invoice and checkout events re-fetch the subscription from Stripe and store its current state, so any delivery order converges. 503 when Stripe cannot be reached (Stripe delivers again later).
+         */
+        post: operations["receiveStripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        BillingPortalSession: {
+            /**
+             * Format: uri
+             * @description The Stripe Billing Portal: update the card, see invoices, cancel.
+             */
+            url: string;
+        };
         Chatroom: {
             /** Format: date-time */
             createdAt: string;
@@ -380,6 +524,32 @@ export interface components {
             items: components["schemas"]["Chatroom"][];
             nextCursor: string | null;
         };
+        Checkout: {
+            /**
+             * Format: uri
+             * @description The Stripe Checkout page: send the customer there to pay.
+             */
+            checkoutUrl: string;
+            /**
+             * @description The Stripe Checkout Session id (cs_…).
+             * @example cs_test_a1B2c3
+             */
+            sessionId: string;
+        };
+        DailyUsage: {
+            /** @description Prompt tokens of today's replies (completed and cancelled). */
+            inputTokens: number;
+            limit: number | null;
+            /** @description Output tokens of today's replies, thinking included. */
+            outputTokens: number;
+            /**
+             * Format: date-time
+             * @description Next UTC midnight.
+             */
+            resetsAt: string;
+            /** @description Prompts sent today (UTC day). */
+            used: number;
+        };
         FieldError: {
             /** @description Dotted path of the offending field ("" for the whole part). */
             field: string;
@@ -398,7 +568,7 @@ export interface components {
             name: string | null;
             /** @description basic (free) or pro (paid) */
             tier: "basic" | "pro";
-            usage: components["schemas"]["Usage"];
+            usage: components["schemas"]["DailyUsage"];
         };
         Message: {
             /** Format: uuid */
@@ -478,6 +648,8 @@ export interface components {
                 latest: string;
                 /** @description Poll the reply here. */
                 reply: string;
+                /** @description Watch the reply as Server-Sent Events. */
+                stream: string;
             };
             quota: components["schemas"]["Usage"];
             reply: components["schemas"]["Message"];
@@ -486,6 +658,17 @@ export interface components {
         SignupResult: {
             otpChallenge: components["schemas"]["OtpChallenge"];
             user: components["schemas"]["User"];
+        };
+        SubscriptionStatus: {
+            /** @description True when the plan is set to end (at currentPeriodEnd) instead of renewing. */
+            cancelAtPeriodEnd: boolean;
+            currentPeriodEnd: string | null;
+            graceEndsAt: string | null;
+            /** @description none: never subscribed (or the first payment never went through); active / trialing: Pro; past_due: a payment failed (or the invoice is unpaid): Pro lasts until graceEndsAt; canceled: ended (also paused, and a scheduled cancellation whose time has come). */
+            status: "none" | "active" | "trialing" | "past_due" | "canceled";
+            /** @description basic (free) or pro (paid) */
+            tier: "basic" | "pro";
+            usage: components["schemas"]["Usage"];
         };
         Tokens: {
             /** @description Short-lived JWT for `Authorization: Bearer`. */
@@ -525,6 +708,10 @@ export interface components {
             name: string | null;
             /** @description basic (free) or pro (paid) */
             tier: "basic" | "pro";
+        };
+        WebhookAck: {
+            /** @enum {boolean} */
+            received: true;
         };
     };
     responses: never;
@@ -1967,6 +2154,288 @@ export interface operations {
             };
         };
     };
+    cancelReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chatroom id */
+                id: string;
+                /** @description Message id */
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    regenerateReply: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retrying with the same key returns the original result: never a second message or quota charge (kept 24 h). */
+                "idempotency-key"?: string;
+                /** @description `wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202). */
+                prefer?: string;
+            };
+            path: {
+                /** @description Chatroom id */
+                id: string;
+                /** @description Message id */
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendMessageResult"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendMessageResult"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamReply: {
+        parameters: {
+            query?: {
+                lastEventId?: string;
+            };
+            header?: {
+                "last-event-id"?: string;
+            };
+            path: {
+                /** @description Chatroom id */
+                id: string;
+                /** @description Message id */
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     health: {
         parameters: {
             query?: never;
@@ -2015,6 +2484,219 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    subscribePro: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Checkout"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createBillingPortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingPortalSession"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSubscriptionStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionStatus"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2138,6 +2820,79 @@ export interface operations {
             };
             /** @description RFC 9457 problem details. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receiveStripeWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description t=<unix seconds>,v1=<HMAC-SHA256 of "<t>.<raw body>"> */
+                "stripe-signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A Stripe event, exactly as Stripe sent it: the signature covers these raw bytes. */
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAck"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

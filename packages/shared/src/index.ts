@@ -1,4 +1,4 @@
-export { loadConfig, describeEnv, ConfigError, EnvSchema, type Config } from './config/config.js';
+export { loadConfig, describeEnv, ConfigError, EnvSchema, type Config, type StripeApiAddress } from './config/config.js';
 export { createDb, type DbLogger } from './db/create-db.js';
 export { migrateToLatest } from './db/migrate.js';
 export type {
@@ -11,10 +11,15 @@ export type {
   UserRow,
   ChatroomRow,
   MessageRow,
+  SubscriptionRow,
+  CheckoutSessionRow,
+  CheckoutSessionStatus,
 } from './db/database.js';
 export { createStore, type Store, type Repositories } from './repositories/store.js';
 export type { ChatroomCursor } from './repositories/chatroom.repository.js';
 export type { ActiveSession } from './repositories/session.repository.js';
+export type { BillingAccountRow } from './repositories/billing-account.repository.js';
+export type { SubscriptionSnapshot } from './repositories/subscription.repository.js';
 export { createRedis, closeRedis, waitForRedis, redisKeys, type RedisKeys, type RedisLogger } from './redis/create-redis.js';
 export { createQuota, type Quota, type QuotaUsage, type ChargeResult } from './quota/quota.js';
 export { createChatroomListCache, type ChatroomListCache, type CachedPage } from './cache/chatroom-list-cache.js';

@@ -7,7 +7,9 @@ import {
   closeRedis,
   createDb,
   createJobProducer,
+  createChatroomListCache,
   createQuota,
+  createReplyNotifications,
   createRedis,
   createReplyEvents,
   createStore,
@@ -19,6 +21,7 @@ import {
 } from '@gemini-chat/shared';
 import { createGeminiClient } from './gemini/gemini-client.js';
 import { createGenerateReplyHandler, RetryableReplyError, type JobContext } from './handlers/generate-reply.handler.js';
+import { createGenerateTitleHandler } from './handlers/generate-title.handler.js';
 import { createWorkerMetrics } from './metrics.js';
 import { createSweeper } from './sweeper.js';
 
@@ -60,9 +63,24 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     maxEntries: 10_000,
   });
   const metrics = createWorkerMetrics();
+  const gemini = createGeminiClient(config.gemini);
+  const listCache = createChatroomListCache(commands, keys, config.chatroomListCacheTtlSeconds);
+  const producer = createJobProducer(config.redis, config.worker.maxAttempts, log);
+  // Readers and cancel requests publish on one channel; one subscriber per process fans them out.
+  const subscriber = createRedis(config.redis, { kind: 'blocking', name: 'worker-subscriber', logger: log });
+  const notifications = createReplyNotifications(subscriber, replyEvents.channel);
+  await notifications.start();
   const generateReply = createGenerateReplyHandler({
     store,
-    gemini: createGeminiClient(config.gemini),
+    gemini,
+    notifications,
+    onCompleted: async (chatroomId) => {
+      // The first completed exchange of a chatroom still titled by default earns it a title.
+      const room = await store.chatrooms.findById(chatroomId);
+      if (room?.title_source === 'default' && (await store.messages.countCompletedReplies(chatroomId)) === 1) {
+        await producer.enqueue('generate-title', { chatroomId });
+      }
+    },
     replyEvents,
     quota,
     config,
@@ -73,6 +91,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   // Adding a job name without a handler is a compile error here, not a job silently dropped at run time.
   const handlers = {
     'generate-reply': generateReply.handle,
+    'generate-title': createGenerateTitleHandler({ store, gemini, listCache }),
   } satisfies JobHandlers;
 
   const worker = new Worker<JobPayloads[JobName], void, JobName>(
@@ -83,7 +102,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       const ctx: JobContext = { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1, signal: signal ?? new AbortController().signal };
       let outcome = 'completed';
       try {
-        await handlers[job.name](job.data, ctx);
+        await (handlers[job.name] as Handler<JobName>)(job.data, ctx);
       } catch (err) {
         outcome = err instanceof RetryableReplyError ? 'retry' : 'failed';
         throw err;
@@ -123,7 +142,6 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       .catch((failErr: unknown) => log.error({ err: failErr, assistantMessageId }, 'could not mark reply failed'));
   });
 
-  const producer = createJobProducer(config.redis, config.worker.maxAttempts, log);
   const sweeper = createSweeper({ store, producer, config: config.worker, log });
   sweeper.start();
 
@@ -143,7 +161,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
           await Promise.race([worker.close(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref())]);
           await producer.close().catch(() => {});
           await new Promise<void>((resolve) => server.close(() => resolve()));
-          await Promise.allSettled([closeRedis(blocking), closeRedis(commands), db.destroy()]);
+          await Promise.allSettled([notifications.close(), closeRedis(blocking), closeRedis(commands), db.destroy()]);
         } finally {
           clearTimeout(timer);
         }

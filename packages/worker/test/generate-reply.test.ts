@@ -31,7 +31,9 @@ async function ask(chatroomId: string, content: string) {
   });
 }
 
-const lastRequestBody = () => s.gemini.requests.at(-1)!.body as { systemInstruction?: { parts: Array<{ text: string }> }; contents: Array<{ role: string; parts: Array<{ text: string }> }> };
+/** Reply calls only (automatic titles use non-streamed calls). */
+const replyCalls = () => s.gemini.requests.filter((r) => r.action === 'streamGenerateContent');
+const lastRequestBody = () => replyCalls().at(-1)!.body as { systemInstruction?: { parts: Array<{ text: string }> }; contents: Array<{ role: string; parts: Array<{ text: string }> }> };
 
 describe('send → queue → Gemini → reply', () => {
   it('answers with history and the system prompt sent to the model, and records usage', async () => {
@@ -66,18 +68,18 @@ describe('send → queue → Gemini → reply', () => {
 
   it('retries 503s with backoff, then succeeds (one reply, full text)', async () => {
     const id = await room();
-    const before = s.gemini.requests.length;
+    const before = replyCalls().length;
     const reply = await ask(id, 'Flaky [[fail:503 times=2]]');
     expect(reply.status).toBe('completed');
-    expect(s.gemini.requests.length - before).toBe(3);
+    expect(replyCalls().length - before).toBe(3);
   });
 
   it('honours the RetryInfo delay of a 429', async () => {
     const id = await room();
-    const before = s.gemini.requests.length;
+    const before = replyCalls().length;
     const reply = await ask(id, 'Busy [[fail:429 retry=1 times=1]]');
     expect(reply.status).toBe('completed');
-    const [failedCall, retry] = s.gemini.requests.slice(before);
+    const [failedCall, retry] = replyCalls().slice(before);
     expect(retry!.receivedAt - failedCall!.receivedAt).toBeGreaterThanOrEqual(950);
   });
 
@@ -89,7 +91,7 @@ describe('send → queue → Gemini → reply', () => {
       const res = await limited.app.inject({ method: 'POST', url: `/chatroom/${id}/message`, payload: { content: 'Bad [[fail:400]]' }, headers: { ...u.auth, prefer: 'wait=10' } });
       expect(res.statusCode).toBe(200);
       expect(res.json().reply).toMatchObject({ status: 'failed', error: { code: 'MODEL_REJECTED_REQUEST' } });
-      expect(limited.gemini.requests).toHaveLength(1);
+      expect(limited.gemini.requests.filter((r) => r.action === 'streamGenerateContent')).toHaveLength(1);
       expect((await limited.app.inject({ url: '/user/me', headers: u.auth })).json().usage.used).toBe(0);
     } finally {
       await limited.close();
@@ -98,10 +100,10 @@ describe('send → queue → Gemini → reply', () => {
 
   it('fails fast on a blocked prompt', async () => {
     const id = await room();
-    const before = s.gemini.requests.length;
+    const before = replyCalls().length;
     const reply = await ask(id, 'Something [[block]]');
     expect(reply).toMatchObject({ status: 'failed', error: { code: 'PROMPT_BLOCKED' }, content: '' });
-    expect(s.gemini.requests.length - before).toBe(1);
+    expect(replyCalls().length - before).toBe(1);
   });
 
   it('a stream cut mid-way is retried and the stored reply is whole, not doubled', async () => {

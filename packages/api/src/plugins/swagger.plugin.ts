@@ -46,6 +46,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance, opts: { serverUrl?:
         { name: 'User', description: 'The signed-in user' },
         { name: 'Chatrooms', description: 'Conversations' },
         { name: 'Messages', description: 'Prompts and the replies Gemini generates for them' },
+        { name: 'Billing', description: 'The Pro plan through Stripe Checkout, its status, and Stripe\'s webhooks' },
         { name: 'Operations', description: 'Health, readiness' },
       ],
       components: {

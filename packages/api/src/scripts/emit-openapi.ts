@@ -18,7 +18,7 @@ function sortKeys(value: unknown): unknown {
 }
 
 // A fixed environment: the committed spec must not depend on whoever runs this.
-const config = loadConfig({ NODE_ENV: 'development', PUBLIC_BASE_URL: 'http://localhost:3000' });
+const config = loadConfig({ NODE_ENV: 'development', PUBLIC_BASE_URL: 'http://127.0.0.1:3000' });
 const app = await buildApp({ config, logger: false, specOnly: true });
 await app.ready();
 const spec = sortKeys(app.swagger());

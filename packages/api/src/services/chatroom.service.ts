@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { notFound, type ChatroomListCache, type ChatroomRow, type MessageRow, type Store } from '@gemini-chat/shared';
+import { notFound, type ChatroomListCache, type ChatroomRow, type MessageRow, type ReplyEvents, type Store } from '@gemini-chat/shared';
 import type {
   Chatroom,
   ChatroomDetail,
@@ -22,6 +22,7 @@ export interface ListPage {
 export function createChatroomService(
   store: Store,
   listCache: ChatroomListCache,
+  replyEvents: ReplyEvents,
   log: { warn(obj: object, msg: string): void },
 ) {
   /**
@@ -102,7 +103,14 @@ export function createChatroomService(
     },
 
     async remove(userId: string, id: string): Promise<void> {
+      const pending = await store.messages.pendingReplyIn(id);
       if (!(await changingList(userId, () => store.chatrooms.deleteOwned(userId, id)))) throw notFound('chatroom');
+      // A reply being generated for it stops now: ending its log tells the worker to abort the model call.
+      if (pending) {
+        await replyEvents
+          .finish(pending.id, 'done', { status: 'deleted' })
+          .catch((err: unknown) => log.warn({ err, messageId: pending.id }, 'could not stop the deleted chatroom\'s reply'));
+      }
     },
   };
 }

@@ -8,6 +8,8 @@ import {
   type JobProducer,
   type MessageRow,
   type Quota,
+  type ReplyEvent,
+  type ReplyEvents,
   type ReplyNotifications,
   type Store,
   type Tier,
@@ -43,6 +45,16 @@ export function rateLimitHeaders(usage: Usage): Record<string, string> {
   };
 }
 
+/** The text a reply's live log holds: its deltas since the last restart. */
+function partialText(events: ReplyEvent[]): string {
+  let text = '';
+  for (const event of events) {
+    if (event.type === 'reset') text = '';
+    else if (event.type === 'delta' && typeof event.data.text === 'string') text += event.data.text;
+  }
+  return text;
+}
+
 const PENDING = new Set(['queued', 'generating']);
 export const isPending = (status: string) => PENDING.has(status);
 
@@ -52,10 +64,11 @@ export function createMessageService(deps: {
   listCache: ChatroomListCache;
   jobs: JobProducer;
   notifications: ReplyNotifications;
+  replyEvents: ReplyEvents;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   onQuotaRejected: () => void;
 }) {
-  const { store, quota, listCache, jobs, notifications, log } = deps;
+  const { store, quota, listCache, jobs, notifications, replyEvents, log } = deps;
 
   const usageOf = (charge: Pick<ChargeResult, 'used' | 'limit' | 'resetsAt'>): Usage => ({
     used: charge.used,
@@ -65,6 +78,7 @@ export function createMessageService(deps: {
 
   const links = (chatroomId: string, replyId: string) => ({
     reply: `/chatroom/${chatroomId}/messages/${replyId}`,
+    stream: `/chatroom/${chatroomId}/messages/${replyId}/stream`,
     latest: `/chatroom/${chatroomId}/latest`,
   });
 
@@ -90,77 +104,35 @@ export function createMessageService(deps: {
   return {
     usageOf,
 
-    async send(caller: Caller, chatroomId: string, content: string, options: SendOptions): Promise<SendOutcome> {
-      const { idempotencyKey: key } = options;
-      const requestHash = createHash('sha256').update(`${chatroomId}\n${content}`).digest('hex');
-      if (key) {
-        const stored = await store.idempotency.find(caller.userId, key);
-        if (stored) return replay(caller, stored, requestHash);
-      }
+    /** A new prompt and its reply. */
+    send(caller: Caller, chatroomId: string, content: string, options: SendOptions): Promise<SendOutcome> {
+      return startReply(caller, chatroomId, { kind: 'prompt', content }, options);
+    },
 
-      const charge = await quota.charge(caller.userId, caller.tier);
-      if (!charge.admitted) {
-        deps.onQuotaRejected();
-        throw new AppError(429, 'QUOTA_EXCEEDED', `Daily limit of ${charge.limit} prompts reached; it resets at ${charge.resetsAt.toISOString()}.`, {
-          retryAfterSeconds: charge.retryAfterSeconds,
-          headers: rateLimitHeaders(usageOf(charge)),
-        });
-      }
-      const refund = () =>
-        quota.refund(caller.userId, charge.day).catch((err: unknown) => log.error({ err, userId: caller.userId }, 'quota refund failed'));
+    /** A new reply to the prompt of the chatroom's latest reply (charged like a prompt). */
+    regenerate(caller: Caller, chatroomId: string, messageId: string, options: SendOptions): Promise<SendOutcome> {
+      return startReply(caller, chatroomId, { kind: 'regenerate', messageId }, options);
+    },
 
-      let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageRow } | { kind: 'duplicate' } | { kind: 'busy' };
-      try {
-        outcome = await store.transaction(async (tx) => {
-          // Claim the key first: a concurrent request with the same key waits here until we commit, then
-          // finds the key taken and replays our result instead of sending again.
-          if (key && !(await tx.idempotency.insert(caller.userId, key, { requestHash, status: 0, body: {} }))) {
-            return { kind: 'duplicate' as const };
-          }
-          const room = await tx.chatrooms.findOwnedForUpdate(caller.userId, chatroomId);
-          if (!room) throw notFound('chatroom');
-          if (await tx.messages.hasPendingReply(room.id)) return { kind: 'busy' as const };
-          const { userMessage, reply } = await tx.messages.insertExchange({ chatroomId: room.id, userId: caller.userId, content, quotaDay: charge.day });
-          await tx.chatrooms.touchActivity(room.id);
-          const result: SendMessageResult = {
-            userMessage: toMessage(userMessage),
-            reply: toMessage(reply),
-            quota: usageOf(charge),
-            links: links(room.id, reply.id),
-          };
-          if (key) await tx.idempotency.complete(caller.userId, key, { requestHash, status: 202, body: result });
-          return { kind: 'created' as const, result, reply };
-        });
-      } catch (err) {
-        await refund();
-        throw err;
+    /** Stops a queued or generating reply, keeping its partial text. Idempotent. */
+    async cancel(userId: string, chatroomId: string, messageId: string): Promise<Message> {
+      await requireChatroom(userId, chatroomId);
+      const row = await store.messages.findInChatroom(chatroomId, messageId);
+      if (!row) throw notFound('message');
+      if (row.role !== 'assistant') throw new AppError(400, 'NOT_A_REPLY', 'Only assistant replies can be cancelled.');
+      if (row.status === 'cancelled') return toMessage(row);
+      if (!isPending(row.status)) throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${row.status}).`);
+      // The live log holds text the worker has streamed but not yet saved: keep all of it.
+      const partial = partialText(await replyEvents.read(messageId, '0', 100_000));
+      const cancelled = await store.messages.cancel(messageId, partial.length >= row.content.length ? partial : undefined);
+      if (!cancelled) {
+        const now = await store.messages.findById(messageId);
+        if (now?.status === 'cancelled') return toMessage(now);
+        throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${now?.status ?? 'deleted'}).`);
       }
-
-      if (outcome.kind === 'busy') {
-        await refund();
-        throw conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
-      }
-      if (outcome.kind === 'duplicate') {
-        await refund();
-        const stored = key ? await store.idempotency.find(caller.userId, key) : undefined;
-        if (!stored) throw new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
-        return replay(caller, stored, requestHash);
-      }
-
-      try {
-        await jobs.enqueue('generate-reply', { assistantMessageId: outcome.reply.id });
-      } catch (err) {
-        // Stored and charged: the worker's sweeper enqueues replies whose job never arrived.
-        log.error({ err, messageId: outcome.reply.id }, 'enqueue failed; the sweeper will pick the reply up');
-      }
-      await listCache.forget(caller.userId).catch((err: unknown) => log.warn({ err }, 'chatroom list cache: invalidation failed'));
-
-      if (options.waitSeconds > 0) {
-        const reply = await waitForReply(outcome.reply, options.waitSeconds);
-        const result = { ...outcome.result, reply: toMessage(reply) };
-        return { kind: isPending(reply.status) ? 'accepted' : 'finished', result, usage: result.quota };
-      }
-      return { kind: 'accepted', result: outcome.result, usage: outcome.result.quota };
+      // Ends the log for readers and takes it from the worker, which is told at once and aborts the model call.
+      await replyEvents.finish(messageId, 'done', { status: 'cancelled' });
+      return toMessage(cancelled);
     },
 
     async list(userId: string, chatroomId: string, limit: number, cursor?: string): Promise<MessageList> {
@@ -188,6 +160,102 @@ export function createMessageService(deps: {
       return { message: toMessage(row), pending: isPending(row.status) };
     },
   };
+
+  async function startReply(
+    caller: Caller,
+    chatroomId: string,
+    input: { kind: 'prompt'; content: string } | { kind: 'regenerate'; messageId: string },
+    options: SendOptions,
+  ): Promise<SendOutcome> {
+    const { idempotencyKey: key } = options;
+    const requestHash = createHash('sha256')
+      .update(input.kind === 'prompt' ? `${chatroomId}\n${input.content}` : `${chatroomId}\nregenerate:${input.messageId}`)
+      .digest('hex');
+    if (key) {
+      const stored = await store.idempotency.find(caller.userId, key);
+      if (stored) return replay(caller, stored, requestHash);
+    }
+
+    const charge = await quota.charge(caller.userId, caller.tier);
+    if (!charge.admitted) {
+      deps.onQuotaRejected();
+      throw new AppError(429, 'QUOTA_EXCEEDED', `Daily limit of ${charge.limit} prompts reached; it resets at ${charge.resetsAt.toISOString()}.`, {
+        retryAfterSeconds: charge.retryAfterSeconds,
+        headers: rateLimitHeaders(usageOf(charge)),
+      });
+    }
+    const refund = () =>
+      quota.refund(caller.userId, charge.day).catch((err: unknown) => log.error({ err, userId: caller.userId }, 'quota refund failed'));
+
+    let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageRow } | { kind: 'duplicate' } | { kind: 'busy' };
+    try {
+      outcome = await store.transaction(async (tx) => {
+        // Claim the key first: a concurrent request with the same key waits here until we commit, then
+        // finds the key taken and replays our result instead of sending again.
+        if (key && !(await tx.idempotency.insert(caller.userId, key, { requestHash, status: 0, body: {} }))) {
+          return { kind: 'duplicate' as const };
+        }
+        const room = await tx.chatrooms.findOwnedForUpdate(caller.userId, chatroomId);
+        if (!room) throw notFound('chatroom');
+        if (await tx.messages.hasPendingReply(room.id)) return { kind: 'busy' as const };
+        let replyToId: string | undefined;
+        if (input.kind === 'regenerate') {
+          const latest = await tx.messages.latestAssistant(room.id);
+          if (!latest || latest.id !== input.messageId) {
+            const target = await tx.messages.findInChatroom(room.id, input.messageId);
+            if (!target) throw notFound('message');
+            throw conflict('REPLY_NOT_LATEST', 'Only the chatroom\'s latest reply can be regenerated.');
+          }
+          replyToId = latest.reply_to_id ?? undefined;
+        }
+        const { userMessage, reply } = await tx.messages.insertExchange({
+          chatroomId: room.id,
+          userId: caller.userId,
+          content: input.kind === 'prompt' ? input.content : '',
+          ...(replyToId ? { replyToId } : {}),
+          quotaDay: charge.day,
+        });
+        await tx.chatrooms.touchActivity(room.id);
+        const result: SendMessageResult = {
+          userMessage: toMessage(userMessage),
+          reply: toMessage(reply),
+          quota: usageOf(charge),
+          links: links(room.id, reply.id),
+        };
+        if (key) await tx.idempotency.complete(caller.userId, key, { requestHash, status: 202, body: result });
+        return { kind: 'created' as const, result, reply };
+      });
+    } catch (err) {
+      await refund();
+      throw err;
+    }
+
+    if (outcome.kind === 'busy') {
+      await refund();
+      throw conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
+    }
+    if (outcome.kind === 'duplicate') {
+      await refund();
+      const stored = key ? await store.idempotency.find(caller.userId, key) : undefined;
+      if (!stored) throw new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
+      return replay(caller, stored, requestHash);
+    }
+
+    try {
+      await jobs.enqueue('generate-reply', { assistantMessageId: outcome.reply.id });
+    } catch (err) {
+      // Stored and charged: the worker's sweeper enqueues replies whose job never arrived.
+      log.error({ err, messageId: outcome.reply.id }, 'enqueue failed; the sweeper will pick the reply up');
+    }
+    await listCache.forget(caller.userId).catch((err: unknown) => log.warn({ err }, 'chatroom list cache: invalidation failed'));
+
+    if (options.waitSeconds > 0) {
+      const reply = await waitForReply(outcome.reply, options.waitSeconds);
+      const result = { ...outcome.result, reply: toMessage(reply) };
+      return { kind: isPending(reply.status) ? 'accepted' : 'finished', result, usage: result.quota };
+    }
+    return { kind: 'accepted', result: outcome.result, usage: outcome.result.quota };
+  }
 
   async function replay(caller: Caller, stored: { requestHash: string; status: number; body: unknown }, requestHash: string): Promise<SendOutcome> {
     if (stored.requestHash !== requestHash) {

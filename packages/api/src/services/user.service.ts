@@ -1,5 +1,5 @@
 import { notFound, type Quota, type Store, type UserRow } from '@gemini-chat/shared';
-import type { Me, UpdateMeBody, Usage, User } from '../routes/user/user.schemas.js';
+import type { DailyUsage, Me, UpdateMeBody, User } from '../routes/user/user.schemas.js';
 
 export function toUser(row: UserRow): User {
   return {
@@ -15,9 +15,10 @@ export function toUser(row: UserRow): User {
 }
 
 export function createUserService(store: Store, quota: Quota) {
-  async function usage(row: UserRow): Promise<Usage> {
-    const current = await quota.usage(row.id, row.tier);
-    return { used: current.used, limit: current.limit, resetsAt: current.resetsAt.toISOString() };
+  async function usage(row: UserRow): Promise<DailyUsage> {
+    const now = new Date();
+    const [current, tokens] = await Promise.all([quota.usage(row.id, row.tier, now), store.messages.usageOn(row.id, now.toISOString().slice(0, 10))]);
+    return { used: current.used, limit: current.limit, resetsAt: current.resetsAt.toISOString(), ...tokens };
   }
 
   return {

@@ -24,7 +24,7 @@ describe('GET /user/me', () => {
       tier: 'basic',
       hasPassword: true,
       createdAt: expect.any(String),
-      usage: { used: 0, limit: 5, resetsAt: midnight.toISOString() },
+      usage: { used: 0, limit: 5, resetsAt: midnight.toISOString(), inputTokens: 0, outputTokens: 0 },
     });
     expect(res.body).not.toContain('argon2');
   });

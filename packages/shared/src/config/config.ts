@@ -63,6 +63,7 @@ export const EnvSchema = Type.Object({
   AUTH_RATE_LIMIT_PER_IP: Int({ minimum: 1, default: 30, description: 'Auth requests per IP per minute.' }),
   AUTH_RATE_LIMIT_PER_NUMBER: Int({ minimum: 1, default: 10, description: 'Auth requests per mobile number per 15 minutes.' }),
 
+  SSE_HEARTBEAT_SECONDS: Int({ minimum: 1, default: 15, description: 'Comment line sent on idle reply streams so proxies keep them open.' }),
   PREFER_WAIT_MAX_SECONDS: Int({ minimum: 0, maximum: 300, default: 60, description: 'Longest `Prefer: wait=N` honoured.' }),
 
   GEMINI_API_KEY: Type.String({ default: '', description: 'Google AI Studio key. Empty: use GEMINI_BASE_URL (npm run dev starts a local fake).' }),
@@ -85,6 +86,36 @@ export const EnvSchema = Type.Object({
   CHATROOM_LIST_CACHE_TTL_SECONDS: Int({ minimum: 1, default: 300, description: 'TTL of the cached chatroom list.' }),
   QUOTA_BASIC_DAILY: Int({ default: 5, description: 'Prompts per UTC day for basic users (0 = unlimited).' }),
   QUOTA_PRO_DAILY: Int({ default: 1000, description: 'Prompts per UTC day for pro users (0 = unlimited).' }),
+
+  // Billing (Stripe). Optional: without STRIPE_SECRET_KEY everyone stays basic and the billing routes answer 503.
+  STRIPE_SECRET_KEY: Type.String({
+    default: '',
+    description: 'Stripe secret key (sk_…). Empty: billing is off (npm run dev starts a local fake Stripe and sets one).',
+  }),
+  STRIPE_WEBHOOK_SECRET: Type.String({
+    default: '',
+    description: 'Signing secret (whsec_…) of the POST /webhook/stripe endpoint. Required when STRIPE_SECRET_KEY is set.',
+  }),
+  STRIPE_PRO_PRICE_ID: Type.String({ default: 'price_pro_monthly', description: 'The recurring Stripe price of the Pro plan.' }),
+  STRIPE_API_BASE_URL: Type.String({
+    default: '',
+    description: 'Send Stripe API calls here instead of api.stripe.com (the local fake, e.g. http://127.0.0.1:12111). Never with a live key.',
+  }),
+  BILLING_SUCCESS_URL: Type.String({
+    default: '',
+    description: 'Where Checkout sends the customer after paying ({CHECKOUT_SESSION_ID} is filled in). Empty: the API docs. Required in production with billing on.',
+  }),
+  BILLING_CANCEL_URL: Type.String({
+    default: '',
+    description: 'Where Checkout sends a customer who backs out. Empty: the API docs. Required in production with billing on.',
+  }),
+  BILLING_PORTAL_RETURN_URL: Type.String({ default: '', description: 'The Billing Portal\'s return link. Empty: BILLING_CANCEL_URL.' }),
+  BILLING_PAST_DUE_GRACE_HOURS: Int({ default: 72, description: 'A past_due subscription keeps Pro this long after its failed payment was first seen.' }),
+  BILLING_SWEEP_INTERVAL_SECONDS: Int({
+    minimum: 1,
+    default: 60,
+    description: 'How often each API process returns users to basic whose time-limited Pro ended without a webhook.',
+  }),
 });
 export type Env = Static<typeof EnvSchema>;
 
@@ -121,7 +152,7 @@ export interface Config {
   };
   chatroomListCacheTtlSeconds: number;
   quota: { basic: number; pro: number };
-  messages: { preferWaitMaxSeconds: number };
+  messages: { preferWaitMaxSeconds: number; sseHeartbeatSeconds: number };
   gemini: {
     apiKey: string;
     baseUrl: string | undefined;
@@ -130,6 +161,16 @@ export interface Config {
     contextTokenBudget: number;
     timeoutMs: number;
     idleTimeoutMs: number;
+  };
+  billing: {
+    /** Undefined when STRIPE_SECRET_KEY is unset: billing is off. */
+    stripe: { secretKey: string; webhookSecret: string; api: StripeApiAddress | undefined } | undefined;
+    proPriceId: string;
+    successUrl: string;
+    cancelUrl: string;
+    portalReturnUrl: string;
+    pastDueGraceHours: number;
+    sweepIntervalSeconds: number;
   };
   worker: {
     concurrency: number;
@@ -141,6 +182,13 @@ export interface Config {
     sweepIntervalMs: number;
     sweepPendingAfterSeconds: number;
   };
+}
+
+/** Where stripe-node sends API calls instead of api.stripe.com (its `host`, `port` and `protocol` options). */
+export interface StripeApiAddress {
+  host: string;
+  port: number;
+  protocol: 'http' | 'https';
 }
 
 export class ConfigError extends Error {
@@ -170,10 +218,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const env = value as Env;
-  problems.push(...checkProductionRules(env));
+  problems.push(...checkProductionRules(env), ...checkBillingRules(env));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const origins = env.CORS_ORIGINS.trim();
+  const publicBaseUrl = (env.PUBLIC_BASE_URL || `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`).replace(/\/$/, '');
   return {
     env: env.NODE_ENV,
     http: {
@@ -181,7 +230,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       port: env.PORT,
       trustProxy: env.TRUST_PROXY,
       corsOrigins: origins === '*' ? '*' : origins.split(',').map((o) => o.trim()).filter(Boolean),
-      publicBaseUrl: (env.PUBLIC_BASE_URL || `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`).replace(/\/$/, ''),
+      publicBaseUrl,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
     },
     logLevel: env.LOG_LEVEL,
@@ -213,7 +262,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     chatroomListCacheTtlSeconds: env.CHATROOM_LIST_CACHE_TTL_SECONDS,
     quota: { basic: env.QUOTA_BASIC_DAILY, pro: env.QUOTA_PRO_DAILY },
-    messages: { preferWaitMaxSeconds: env.PREFER_WAIT_MAX_SECONDS },
+    messages: { preferWaitMaxSeconds: env.PREFER_WAIT_MAX_SECONDS, sseHeartbeatSeconds: env.SSE_HEARTBEAT_SECONDS },
     gemini: {
       apiKey: env.GEMINI_API_KEY,
       baseUrl: env.GEMINI_BASE_URL || undefined,
@@ -223,6 +272,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timeoutMs: env.GEMINI_TIMEOUT_MS,
       idleTimeoutMs: env.GEMINI_IDLE_TIMEOUT_MS,
     },
+    billing: billingConfig(env, publicBaseUrl),
     worker: {
       concurrency: env.WORKER_CONCURRENCY,
       metricsPort: env.WORKER_METRICS_PORT,
@@ -260,6 +310,57 @@ function checkProductionRules(env: Env): string[] {
       'OTP_DELIVERY: "response" returns codes to any caller; set OTP_DELIVERY=log (or a real channel) in production, ' +
         'or OTP_ALLOW_RESPONSE_DELIVERY_IN_PRODUCTION=true to accept that knowingly',
     );
+  }
+  return problems;
+}
+
+function billingConfig(env: Env, publicBaseUrl: string): Config['billing'] {
+  // Offline default: back to the API docs, where GET /subscription/status shows the result.
+  const cancelUrl = env.BILLING_CANCEL_URL || `${publicBaseUrl}/docs/?checkout=cancel`;
+  return {
+    stripe: env.STRIPE_SECRET_KEY
+      ? { secretKey: env.STRIPE_SECRET_KEY, webhookSecret: env.STRIPE_WEBHOOK_SECRET, api: stripeApiAddress(env.STRIPE_API_BASE_URL) }
+      : undefined,
+    proPriceId: env.STRIPE_PRO_PRICE_ID,
+    successUrl: env.BILLING_SUCCESS_URL || `${publicBaseUrl}/docs/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+    cancelUrl,
+    portalReturnUrl: env.BILLING_PORTAL_RETURN_URL || cancelUrl,
+    pastDueGraceHours: env.BILLING_PAST_DUE_GRACE_HOURS,
+    sweepIntervalSeconds: env.BILLING_SWEEP_INTERVAL_SECONDS,
+  };
+}
+
+function httpUrl(value: string): URL | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stripeApiAddress(baseUrl: string): StripeApiAddress | undefined {
+  const url = baseUrl ? httpUrl(baseUrl) : undefined;
+  if (!url) return undefined;
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
+}
+
+function checkBillingRules(env: Env): string[] {
+  const problems: string[] = [];
+  for (const key of ['STRIPE_API_BASE_URL', 'BILLING_SUCCESS_URL', 'BILLING_CANCEL_URL', 'BILLING_PORTAL_RETURN_URL'] as const) {
+    if (env[key] && !httpUrl(env[key])) problems.push(`${key}: must be an absolute http(s) URL`);
+  }
+  if (!env.STRIPE_SECRET_KEY) return problems;
+  // Half a configuration would take payments that never grant Pro.
+  if (!env.STRIPE_WEBHOOK_SECRET) problems.push('STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set');
+  if (env.STRIPE_API_BASE_URL && /^(sk|rk)_live_/.test(env.STRIPE_SECRET_KEY)) {
+    problems.push('STRIPE_API_BASE_URL: refusing to send a live Stripe key anywhere but api.stripe.com');
+  }
+  if (env.NODE_ENV === 'production') {
+    // Customers must land back in the product, not on the API's docs.
+    if (!env.BILLING_SUCCESS_URL) problems.push('BILLING_SUCCESS_URL: required in production when billing is on');
+    if (!env.BILLING_CANCEL_URL) problems.push('BILLING_CANCEL_URL: required in production when billing is on');
   }
   return problems;
 }

@@ -20,6 +20,10 @@ export interface UsersTable {
   mobile_verified_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Billing: the user's Stripe customer, created once on the first checkout. */
+  stripe_customer_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Billing: when a time-limited pro tier (scheduled cancellation, past_due grace) falls back to basic. */
+  tier_expires_at: NullableTimestamp;
 }
 
 export interface OtpChallengeTable {
@@ -106,6 +110,47 @@ export interface IdempotencyKeyTable {
   created_at: Timestamp;
 }
 
+/** Stripe's current state of one subscription, as last retrieved from Stripe. */
+export interface SubscriptionTable {
+  id: Generated<string>;
+  stripe_subscription_id: string;
+  user_id: string;
+  stripe_customer_id: string;
+  /** Stripe's status verbatim: active, trialing, past_due, canceled, unpaid, incomplete, incomplete_expired, paused. */
+  status: string;
+  price_id: string | null;
+  current_period_start: NullableTimestamp;
+  current_period_end: NullableTimestamp;
+  cancel_at_period_end: boolean;
+  cancel_at: NullableTimestamp;
+  canceled_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  past_due_since: NullableTimestamp;
+  /** Ticket (billing_sync_seq) taken before the retrieve this row came from; int8 arrives as a string. */
+  sync_version: ColumnType<string, string | bigint, string | bigint>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type CheckoutSessionStatus = 'open' | 'complete' | 'expired';
+
+export interface CheckoutSessionTable {
+  stripe_checkout_session_id: string;
+  user_id: string;
+  price_id: string;
+  url: string;
+  status: ColumnType<CheckoutSessionStatus, CheckoutSessionStatus | undefined, CheckoutSessionStatus>;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export interface StripeEventTable {
+  id: string;
+  type: string;
+  created: Timestamp;
+  processed_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   otp_challenge: OtpChallengeTable;
@@ -115,6 +160,9 @@ export interface Database {
   chatroom: ChatroomTable;
   message: MessageTable;
   idempotency_key: IdempotencyKeyTable;
+  subscription: SubscriptionTable;
+  checkout_session: CheckoutSessionTable;
+  stripe_event: StripeEventTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -125,3 +173,5 @@ export type SessionRow = Selectable<SessionTable>;
 export type RefreshTokenRow = Selectable<RefreshTokenTable>;
 export type ChatroomRow = Selectable<ChatroomTable>;
 export type MessageRow = Selectable<MessageTable>;
+export type SubscriptionRow = Selectable<SubscriptionTable>;
+export type CheckoutSessionRow = Selectable<CheckoutSessionTable>;

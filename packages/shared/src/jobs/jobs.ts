@@ -5,6 +5,8 @@ import { closeRedis, createRedis } from '../redis/create-redis.js';
 /** Every job name and its payload. Payloads carry ids only; the handler loads current state itself. */
 export interface JobPayloads {
   'generate-reply': { assistantMessageId: string };
+  /** Names a chatroom still titled by default after its first exchange. Low priority. */
+  'generate-title': { chatroomId: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -16,6 +18,7 @@ export const bullPrefix = (redisKeyPrefix: string) => `${redisKeyPrefix}bull`;
 // Job ids are derived from the work itself, so enqueueing the same work twice (a retry, the sweeper) is a no-op.
 export const jobIdFor: { [N in JobName]: (payload: JobPayloads[N]) => string } = {
   'generate-reply': ({ assistantMessageId }) => `reply-${assistantMessageId}`,
+  'generate-title': ({ chatroomId }) => `title-${chatroomId}`,
 };
 
 /** Attempts, backoff and retention for each job, in one place. */
@@ -28,6 +31,15 @@ export function jobOptions(name: JobName, attempts: number): JobsOptions {
         backoff: { type: 'provider', delay: 1000 },
         removeOnComplete: { age: 3600, count: 1000 },
         removeOnFail: { age: 24 * 3600 },
+      };
+    case 'generate-title':
+      return {
+        attempts: 2,
+        // Prioritised jobs run after unprioritised ones: replies always go first.
+        priority: 10,
+        backoff: { type: 'provider', delay: 2000 },
+        removeOnComplete: true,
+        removeOnFail: { age: 3600 },
       };
   }
 }

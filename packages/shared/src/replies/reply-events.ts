@@ -111,6 +111,16 @@ export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
       return typeof id === 'string' ? id : null;
     },
 
+    /** The run token that may write this reply's log ('finished' once it ended), or null. */
+    owner(messageId: string): Promise<string | null> {
+      return redis.get(owner(messageId));
+    },
+
+    /** Whether the log exists (it expires some minutes after the reply ended). */
+    async exists(messageId: string): Promise<boolean> {
+      return (await redis.exists(stream(messageId))) === 1;
+    },
+
     /** Events after `afterId` (exclusive; '0' for all), oldest first. */
     async read(messageId: string, afterId = '0', count = 500): Promise<ReplyEvent[]> {
       const start = afterId === '0' ? '-' : `(${afterId}`;

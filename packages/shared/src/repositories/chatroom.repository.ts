@@ -64,6 +64,17 @@ export function createChatroomRepository(db: Db) {
         .executeTakeFirst();
     },
 
+    /** Sets an automatic title only while the chatroom still has its default one (never over a user's title). */
+    setAutoTitle(id: string, title: string): Promise<ChatroomRow | undefined> {
+      return db
+        .updateTable('chatroom')
+        .set({ title, title_source: 'auto', updated_at: new Date() })
+        .where('id', '=', id)
+        .where('title_source', '=', 'default')
+        .returningAll()
+        .executeTakeFirst();
+    },
+
     async deleteOwned(userId: string, id: string): Promise<boolean> {
       const result = await db.deleteFrom('chatroom').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows) === 1;

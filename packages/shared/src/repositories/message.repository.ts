@@ -138,6 +138,67 @@ export function createMessageRepository(db: Db) {
       return query.returningAll().executeTakeFirst();
     },
 
+    /** Stops a pending reply where it is (status `cancelled`); undefined when it had already ended. */
+    cancel(id: string, partialText: string | undefined): Promise<MessageRow | undefined> {
+      const now = new Date();
+      return db
+        .updateTable('message')
+        .set({ status: 'cancelled', completed_at: now, updated_at: now, ...(partialText !== undefined ? { content: partialText } : {}) })
+        .where('id', '=', id)
+        .where('status', 'in', PENDING)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    /** Usage of a reply that was cancelled while this run owned it. */
+    async recordCancelledUsage(id: string, token: string, usage: { inputTokens: number; outputTokens: number; model: string }): Promise<void> {
+      await db
+        .updateTable('message')
+        .set({ input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, model: usage.model })
+        .where('id', '=', id)
+        .where('worker_token', '=', token)
+        .where('status', '=', 'cancelled')
+        .where('input_tokens', 'is', null)
+        .execute();
+    },
+
+    pendingReplyIn(chatroomId: string): Promise<Pick<MessageRow, 'id'> | undefined> {
+      return db
+        .selectFrom('message')
+        .select('id')
+        .where('chatroom_id', '=', chatroomId)
+        .where('role', '=', 'assistant')
+        .where('status', 'in', PENDING)
+        .executeTakeFirst();
+    },
+
+    /** The chatroom's first prompt and its first completed reply (what an automatic title summarises). */
+    async firstExchange(chatroomId: string): Promise<{ prompt: string; reply: string } | undefined> {
+      const reply = await db
+        .selectFrom('message')
+        .select(['content', 'reply_to_id'])
+        .where('chatroom_id', '=', chatroomId)
+        .where('role', '=', 'assistant')
+        .where('status', '=', 'completed')
+        .orderBy('seq')
+        .limit(1)
+        .executeTakeFirst();
+      if (!reply?.reply_to_id) return undefined;
+      const prompt = await db.selectFrom('message').select('content').where('id', '=', reply.reply_to_id).executeTakeFirst();
+      return prompt && { prompt: prompt.content, reply: reply.content };
+    },
+
+    async countCompletedReplies(chatroomId: string): Promise<number> {
+      const row = await db
+        .selectFrom('message')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('chatroom_id', '=', chatroomId)
+        .where('role', '=', 'assistant')
+        .where('status', '=', 'completed')
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     /** Records the quota refund of a reply, once: undefined when it was already refunded or never charged. */
     markRefunded(id: string): Promise<Pick<MessageRow, 'user_id' | 'quota_day'> | undefined> {
       return db

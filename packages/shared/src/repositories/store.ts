@@ -1,11 +1,15 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
+import { createBillingAccountRepository } from './billing-account.repository.js';
 import { createChatroomRepository } from './chatroom.repository.js';
+import { createCheckoutSessionRepository } from './checkout-session.repository.js';
 import type { Db } from './db.js';
 import { createIdempotencyRepository } from './idempotency.repository.js';
 import { createMessageRepository } from './message.repository.js';
 import { createOtpRepository } from './otp.repository.js';
 import { createSessionRepository } from './session.repository.js';
+import { createStripeEventRepository } from './stripe-event.repository.js';
+import { createSubscriptionRepository } from './subscription.repository.js';
 import { createUserRepository } from './user.repository.js';
 
 function repositories(db: Db) {
@@ -16,6 +20,10 @@ function repositories(db: Db) {
     chatrooms: createChatroomRepository(db),
     messages: createMessageRepository(db),
     idempotency: createIdempotencyRepository(db),
+    billingAccounts: createBillingAccountRepository(db),
+    subscriptions: createSubscriptionRepository(db),
+    checkoutSessions: createCheckoutSessionRepository(db),
+    stripeEvents: createStripeEventRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;

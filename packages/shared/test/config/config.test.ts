@@ -45,3 +45,35 @@ describe('loadConfig', () => {
     expect(problemsOf({ JWT_SECRET: 'short' })).toEqual(['JWT_SECRET: must be at least 32 characters']);
   });
 });
+
+describe('loadConfig: billing', () => {
+  const stripe = { STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x' };
+
+  it('leaves billing off without a Stripe key, with offline defaults', () => {
+    const config = loadConfig({});
+    expect(config.billing).toMatchObject({ stripe: undefined, proPriceId: 'price_pro_monthly', pastDueGraceHours: 72 });
+    expect(config.billing.successUrl).toMatch(/^http:\/\/127\.0\.0\.1:3000\/docs\//);
+  });
+
+  it('reads STRIPE_API_BASE_URL into stripe-node host, port and protocol', () => {
+    const config = loadConfig({ ...stripe, STRIPE_API_BASE_URL: 'http://127.0.0.1:12111' });
+    expect(config.billing.stripe).toEqual({ secretKey: 'sk_test_x', webhookSecret: 'whsec_x', api: { host: '127.0.0.1', port: 12111, protocol: 'http' } });
+    expect(loadConfig(stripe).billing.stripe?.api).toBeUndefined();
+  });
+
+  it('refuses a key without a webhook secret, a live key sent elsewhere, and bad URLs', () => {
+    expect(problemsOf({ STRIPE_SECRET_KEY: 'sk_test_x' })).toEqual(['STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set']);
+    expect(problemsOf({ ...stripe, STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_API_BASE_URL: 'http://127.0.0.1:12111' }).join('\n')).toMatch(/live Stripe key/);
+    expect(problemsOf({ BILLING_SUCCESS_URL: 'not a url' })).toEqual(['BILLING_SUCCESS_URL: must be an absolute http(s) URL']);
+  });
+
+  it('in production, billing stays optional but once on needs the return URLs', () => {
+    const secrets = { NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), OTP_SECRET: 'o'.repeat(40), OTP_DELIVERY: 'log' };
+    expect(problemsOf(secrets)).toEqual([]);
+    expect(problemsOf({ ...secrets, ...stripe })).toEqual([
+      'BILLING_SUCCESS_URL: required in production when billing is on',
+      'BILLING_CANCEL_URL: required in production when billing is on',
+    ]);
+    expect(problemsOf({ ...secrets, ...stripe, BILLING_SUCCESS_URL: 'https://app.example/ok', BILLING_CANCEL_URL: 'https://app.example/back' })).toEqual([]);
+  });
+});

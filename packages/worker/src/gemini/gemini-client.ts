@@ -30,6 +30,20 @@ export function createGeminiClient(config: Config['gemini']) {
   return {
     model: config.model,
 
+    /** One short non-streamed answer (titles). */
+    async generate(request: { prompt: string; systemInstruction: string; maxOutputTokens: number; signal: AbortSignal }): Promise<string> {
+      const response = await ai.models.generateContent({
+        model: config.model,
+        contents: [{ role: 'user', parts: [{ text: request.prompt }] }],
+        config: { systemInstruction: request.systemInstruction, maxOutputTokens: request.maxOutputTokens, abortSignal: request.signal },
+      });
+      if (response.promptFeedback?.blockReason) throw new Error(`prompt blocked: ${response.promptFeedback.blockReason}`);
+      return (response.candidates?.[0]?.content?.parts ?? [])
+        .filter((part) => !part.thought && typeof part.text === 'string')
+        .map((part) => part.text)
+        .join('');
+    },
+
     async *stream(request: GeminiRequest): AsyncGenerator<GeminiChunk> {
       const responses = await ai.models.generateContentStream({
         model: config.model,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import type { Config, Quota, ReplyEvents, Store } from '@gemini-chat/shared';
+import type { Config, Quota, ReplyEvents, ReplyNotifications, Store } from '@gemini-chat/shared';
 import { classifyError, ReplyError, timeoutFailure, type ReplyFailure } from '../gemini/classify-error.js';
 import type { GeminiClient } from '../gemini/gemini-client.js';
 import type { WorkerMetrics } from '../metrics.js';
@@ -23,12 +23,23 @@ export class RetryableReplyError extends Error {
 }
 
 const PROGRESS_SAVE_INTERVAL_MS = 1000;
+
+/** The reply was cancelled, deleted or taken over by a newer run: stop quietly. */
+class LostOwnership extends Error {
+  constructor() {
+    super('reply no longer owned by this run');
+    this.name = 'LostOwnership';
+  }
+}
 const HISTORY_SCAN_LIMIT = 200;
 
 export interface GenerateReplyDeps {
   store: Store;
   gemini: GeminiClient;
   replyEvents: ReplyEvents;
+  notifications: ReplyNotifications;
+  /** Called after a reply completed (e.g. to schedule the chatroom's automatic title). */
+  onCompleted: (chatroomId: string) => Promise<void>;
   quota: Quota;
   config: Config;
   metrics: WorkerMetrics;
@@ -41,7 +52,7 @@ export interface GenerateReplyDeps {
  * the newest run can change the reply, and a reply that already ended is left alone.
  */
 export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
-  const { store, gemini, replyEvents, quota, config, metrics, log } = deps;
+  const { store, gemini, replyEvents, notifications, quota, config, metrics, log } = deps;
 
   /** Gives the quota unit back, once per reply, when the model produced nothing. */
   async function refund(messageId: string): Promise<void> {
@@ -91,6 +102,17 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       idle = setTimeout(() => abort.abort(new ReplyError(timeoutFailure('stream stalled'))), config.gemini.idleTimeoutMs);
     };
 
+    // Cancel (or delete, or a takeover) changes the log's owner and publishes: stop the model call at once,
+    // not at the next chunk, which may be long in coming.
+    const stopListening = notifications.listen(messageId, () => {
+      replyEvents
+        .owner(messageId)
+        .then((current) => {
+          if (current !== token) abort.abort(new LostOwnership());
+        })
+        .catch(() => {});
+    });
+
     let text = '';
     let usage = { inputTokens: 0, outputTokens: 0 };
     let finishReason: string | undefined;
@@ -131,11 +153,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
           }
         }
       }
-      if (lostOwnership) {
-        abort.abort(new Error('reply taken over or cancelled'));
-        metrics.geminiLatency.observe({ outcome: 'abandoned' }, (performance.now() - started) / 1000);
-        return;
-      }
+      if (lostOwnership) throw new LostOwnership();
       if (!finishReason) {
         // The stream ended cleanly but without a finish reason: Google cut it short.
         throw new ReplyError({ retryable: true, code: 'MODEL_STREAM_INCOMPLETE', message: 'The model stream ended early.', errorClass: 'network' });
@@ -151,14 +169,28 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       metrics.geminiLatency.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
 
       const completed = await store.messages.complete(messageId, token, { content: text, ...usage, model: gemini.model });
-      if (!completed) return; // cancelled or taken over at the last moment
+      if (!completed) throw new LostOwnership(); // cancelled or taken over at the last moment
       metrics.replies.inc({ status: 'completed' });
       metrics.tokens.inc({ direction: 'input' }, usage.inputTokens);
       metrics.tokens.inc({ direction: 'output' }, usage.outputTokens);
       await replyEvents.append(messageId, token, 'done', { status: 'completed' });
       log.info({ messageId, attempt: ctx.attemptsMade + 1, droppedExchanges: prompt.droppedExchanges, usage }, 'reply completed');
+      await deps.onCompleted(room.id).catch((err: unknown) => log.warn({ err, chatroomId: room.id }, 'could not schedule the title'));
     } catch (err) {
       const reason = abort.signal.aborted ? abort.signal.reason : err;
+      if (reason instanceof LostOwnership || err instanceof LostOwnership) {
+        abort.abort(new LostOwnership());
+        metrics.geminiLatency.observe({ outcome: 'abandoned' }, (performance.now() - started) / 1000);
+        // A cancelled reply keeps its partial text and still reports what it cost.
+        const outputTokens = usage.outputTokens || (text ? Math.ceil([...text].length / 4) : 0);
+        await store.messages.recordCancelledUsage(messageId, token, {
+          inputTokens: usage.inputTokens || prompt.estimatedTokens,
+          outputTokens,
+          model: gemini.model,
+        });
+        log.info({ messageId }, 'reply stopped: cancelled, deleted or taken over');
+        return;
+      }
       if (ctx.signal.aborted && !(reason instanceof ReplyError)) {
         // Shutdown: leave the reply pending; the job is retried (or taken over) and starts afresh.
         throw new RetryableReplyError({ retryable: true, code: 'WORKER_STOPPED', message: 'The worker stopped.', errorClass: 'internal' });
@@ -173,6 +205,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       // Recorded as a failed job (not retried) so the queue's own view matches the reply's.
       throw new UnrecoverableError(failure.code);
     } finally {
+      stopListening();
       clearTimeout(deadline);
       clearTimeout(idle);
       ctx.signal.removeEventListener('abort', stopOnJobAbort);

@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { rateLimitHeaders, type MessageService } from '../../services/message.service.js';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { rateLimitHeaders, type MessageService, type SendOutcome } from '../../services/message.service.js';
+import type { ReplyStreamService, SseFrame } from '../../services/reply-stream.service.js';
 import { PageQuerySchema, problems, protectedProblems } from '../common.schemas.js';
 import { ChatroomParamsSchema, MessageSchema } from '../chatroom/chatroom.schemas.js';
 import {
@@ -10,14 +13,35 @@ import {
   SendMessageResultSchema,
 } from './message.schemas.js';
 
+/** Headers and status of a send or regenerate: 202 accepted, 200 finished within `Prefer: wait`, or a replay. */
+function sendOutcome(reply: FastifyReply, outcome: SendOutcome, wait: number) {
+  reply.headers(rateLimitHeaders(outcome.usage));
+  if (outcome.kind === 'replayed') {
+    reply.header('idempotent-replayed', 'true');
+    return reply.code(outcome.status).send(outcome.body);
+  }
+  if (wait > 0) reply.header('preference-applied', `wait=${wait}`);
+  reply.header('location', outcome.result.links.reply);
+  return reply.code(outcome.kind === 'finished' ? 200 : 202).send(outcome.result);
+}
+
+function writeFrame(raw: NodeJS.WritableStream, frame: SseFrame): void {
+  if ('heartbeat' in frame) raw.write(': keep-alive\n\n');
+  else raw.write(`id: ${frame.id}\nevent: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n\n`);
+}
+
 /** `Prefer: wait=N` (RFC 7240), capped; 0 when absent. */
 export function preferredWait(prefer: string | undefined, max: number): number {
   const match = prefer?.match(/(?:^|[\s,;])wait=(\d{1,6})(?=$|[\s,;])/i);
   return match ? Math.min(Number(match[1]), max) : 0;
 }
 
-export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService; preferWaitMaxSeconds: number }> = async (app, opts) => {
-  const { messages, preferWaitMaxSeconds } = opts;
+export const messageRoutes: FastifyPluginAsyncTypebox<{
+  messages: MessageService;
+  replyStreams: ReplyStreamService;
+  preferWaitMaxSeconds: number;
+}> = async (app, opts) => {
+  const { messages, replyStreams, preferWaitMaxSeconds } = opts;
   const tags = ['Messages'];
 
   app.post('/chatroom/:id/message', {
@@ -42,14 +66,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService
       waitSeconds: wait,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
-    reply.headers(rateLimitHeaders(outcome.usage));
-    if (outcome.kind === 'replayed') {
-      reply.header('idempotent-replayed', 'true');
-      return reply.code(outcome.status as 202).send(outcome.body);
-    }
-    if (wait > 0) reply.header('preference-applied', `wait=${wait}`);
-    reply.header('location', outcome.result.links.reply);
-    return reply.code(outcome.kind === 'finished' ? 200 : 202).send(outcome.result);
+    return sendOutcome(reply, outcome, wait);
   });
 
   app.get('/chatroom/:id/messages', {
@@ -91,5 +108,94 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService
     const { message, pending } = await messages.latest(request.auth.userId, request.params.id);
     if (pending) return reply.code(202).header('retry-after', '1').send(message);
     return message;
+  });
+
+  app.get('/chatroom/:id/messages/:messageId/stream', {
+    schema: {
+      operationId: 'streamReply',
+      summary: 'Watch a reply as Server-Sent Events',
+      description:
+        '`text/event-stream`. Events: `delta` (`{ text }`, a chunk to append), `reset` (a retry starts the reply over: ' +
+        'clear the text), then exactly one of `done` or `error`, whose data is the final Message; the stream then ends. ' +
+        'Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after ' +
+        'it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply ' +
+        'is waited for. Comment lines (`: keep-alive`) are sent while idle.',
+      tags,
+      params: MessageParamsSchema,
+      querystring: Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+      headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 64 })) }),
+      response: {
+        200: {
+          description: 'The event stream.',
+          content: { 'text/event-stream': { schema: Type.String({ description: 'Server-Sent Events' }) } },
+        },
+        ...protectedProblems,
+        ...problems(404),
+      },
+    },
+  }, async (request, reply) => {
+    const lastEventId = request.headers['last-event-id'] ?? request.query.lastEventId;
+    const stream = await replyStreams.open(request.auth.userId, request.params.id, request.params.messageId, lastEventId);
+
+    // From here on the response is ours: headers first, then frames as they come, until the reply ends or the
+    // client goes away (which aborts the wait, so nothing is left listening).
+    const abort = new AbortController();
+    reply.raw.on('close', () => abort.abort());
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    raw.write('retry: 2000\n\n');
+    try {
+      for await (const frame of stream.events(abort.signal)) {
+        if (abort.signal.aborted) break;
+        writeFrame(raw, frame);
+      }
+    } catch (err) {
+      request.log.warn({ err }, 'reply stream ended by an error');
+    } finally {
+      raw.end();
+    }
+  });
+
+  app.post('/chatroom/:id/messages/:messageId/cancel', {
+    schema: {
+      operationId: 'cancelReply',
+      summary: 'Stop a queued or generating reply',
+      description: 'The reply keeps the text produced so far and becomes `cancelled`; its stream ends with `done`. ' +
+        'Cancelling a cancelled reply is a no-op; a reply that already completed or failed is 409.',
+      tags,
+      params: MessageParamsSchema,
+      response: { 200: MessageSchema, ...protectedProblems, ...problems(404, 409) },
+    },
+  }, async (request) => messages.cancel(request.auth.userId, request.params.id, request.params.messageId));
+
+  app.post('/chatroom/:id/messages/:messageId/regenerate', {
+    schema: {
+      operationId: 'regenerateReply',
+      summary: 'Answer the same prompt again',
+      description:
+        'Creates a new reply to the prompt of the chatroom\'s latest reply (which must have ended) and charges the quota ' +
+        'like a new prompt. The earlier reply stays in the history; from then on the model sees only the newest ' +
+        'completed reply to a prompt as context. Same response, headers, `Idempotency-Key` and `Prefer: wait` ' +
+        'behaviour as sending a message.',
+      tags,
+      params: MessageParamsSchema,
+      headers: SendMessageHeadersSchema,
+      response: { 200: SendMessageResultSchema, 202: SendMessageResultSchema, ...protectedProblems, ...problems(404, 409, 422) },
+    },
+  }, async (request, reply) => {
+    const wait = preferredWait(request.headers.prefer, preferWaitMaxSeconds);
+    const idempotencyKey = request.headers['idempotency-key'];
+    const outcome = await messages.regenerate(request.auth, request.params.id, request.params.messageId, {
+      waitSeconds: wait,
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
+    return sendOutcome(reply, outcome, wait);
   });
 };

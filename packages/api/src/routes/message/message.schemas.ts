@@ -38,6 +38,7 @@ export const SendMessageResultSchema = Type.Object(
     links: Type.Object(
       {
         reply: Type.String({ description: 'Poll the reply here.' }),
+        stream: Type.String({ description: 'Watch the reply as Server-Sent Events.' }),
         latest: Type.String({ description: 'The chatroom\'s newest reply.' }),
       },
       { additionalProperties: false },

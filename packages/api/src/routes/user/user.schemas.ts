@@ -28,6 +28,18 @@ export const UsageSchema = Type.Object(
 );
 export type Usage = Static<typeof UsageSchema>;
 
+export const DailyUsageSchema = Type.Object(
+  {
+    used: Type.Integer({ minimum: 0, description: 'Prompts sent today (UTC day).' }),
+    limit: Nullable(Type.Integer({ minimum: 1, description: 'Daily prompt limit; null means unlimited.' })),
+    resetsAt: Timestamp('Next UTC midnight.'),
+    inputTokens: Type.Integer({ minimum: 0, description: 'Prompt tokens of today\'s replies (completed and cancelled).' }),
+    outputTokens: Type.Integer({ minimum: 0, description: 'Output tokens of today\'s replies, thinking included.' }),
+  },
+  { 'x-component-name': 'DailyUsage', additionalProperties: false },
+);
+export type DailyUsage = Static<typeof DailyUsageSchema>;
+
 export const MeSchema = Type.Object(
   {
     id: Uuid(),
@@ -38,7 +50,7 @@ export const MeSchema = Type.Object(
     tier: TierSchema,
     hasPassword: Type.Boolean(),
     createdAt: Timestamp(),
-    usage: UsageSchema,
+    usage: DailyUsageSchema,
   },
   { 'x-component-name': 'Me', additionalProperties: false },
 );

@@ -1,0 +1,41 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { BillingService } from '../../services/billing.service.js';
+import { problems, protectedProblems } from '../common.schemas.js';
+import { BillingPortalSessionSchema, CheckoutSchema, SubscriptionStatusSchema } from './billing.schemas.js';
+
+export const billingRoutes: FastifyPluginAsyncTypebox<{ billing: BillingService }> = async (app, { billing }) => {
+  const tags = ['Billing'];
+
+  app.post('/subscribe/pro', {
+    schema: {
+      operationId: 'subscribePro',
+      summary: 'Start a Stripe Checkout for the Pro plan',
+      description:
+        'Creates a Stripe Checkout Session (subscription mode, the configured Pro price) for the user\'s Stripe customer, ' +
+        'or hands back the user\'s still-open one. Send the customer to `checkoutUrl`; Pro applies once Stripe reports the ' +
+        'payment (watch GET /subscription/status). 409 ALREADY_SUBSCRIBED when the user already has Pro (or a plan with an ' +
+        'unpaid invoice: use the portal); 503 BILLING_NOT_CONFIGURED when this server takes no payments.',
+      tags,
+      response: { 201: CheckoutSchema, ...protectedProblems, ...problems(409) },
+    },
+  }, async (request, reply) => reply.code(201).send(await billing.subscribePro(request.auth.userId)));
+
+  app.get('/subscription/status', {
+    schema: {
+      operationId: 'getSubscriptionStatus',
+      summary: 'The user\'s tier, subscription and today\'s quota',
+      tags,
+      response: { 200: SubscriptionStatusSchema, ...protectedProblems },
+    },
+  }, async (request) => billing.status(request.auth.userId));
+
+  app.post('/subscription/portal', {
+    schema: {
+      operationId: 'createBillingPortalSession',
+      summary: 'A Stripe Billing Portal link to manage or cancel the plan',
+      description: '409 NO_BILLING_ACCOUNT until the user has started a checkout once.',
+      tags,
+      response: { 201: BillingPortalSessionSchema, ...protectedProblems, ...problems(409) },
+    },
+  }, async (request, reply) => reply.code(201).send(await billing.portal(request.auth.userId)));
+};

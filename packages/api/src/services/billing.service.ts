@@ -1,0 +1,390 @@
+import { randomUUID } from 'node:crypto';
+import type Stripe from 'stripe';
+import {
+  AppError,
+  badRequest,
+  conflict,
+  notFound,
+  type Config,
+  type Quota,
+  type Repositories,
+  type Store,
+  type SubscriptionRow,
+  type Tier,
+} from '@gemini-chat/shared';
+import type {
+  BillingPortalSession,
+  Checkout,
+  SubscriptionState,
+  SubscriptionStatus,
+} from '../routes/billing/billing.schemas.js';
+import { isStripeNotFound, stripeCall } from './stripe-client.js';
+
+const HOUR_MS = 3_600_000;
+/** An open session about to expire is not handed out again: the customer needs time to pay. */
+const REUSE_MIN_REMAINING_MS = 10 * 60_000;
+const SWEEP_BATCH = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Stripe statuses of a subscription that still wants money from the customer: paying again would double-bill. */
+const UNSETTLED = new Set(['past_due', 'unpaid']);
+
+interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+type Ref = string | { id: string } | null | undefined;
+const idOf = (ref: Ref): string | undefined => (typeof ref === 'string' ? ref : (ref?.id ?? undefined));
+const fromUnix = (seconds: number | null | undefined): Date | null => (seconds ? new Date(seconds * 1000) : null);
+
+/** When a cancellation takes effect, if one is scheduled (`cancel_at`, or the period end). */
+function scheduledEnd(sub: SubscriptionRow): Date | null {
+  return sub.cancel_at ?? (sub.cancel_at_period_end ? sub.current_period_end : null);
+}
+
+function graceEnd(sub: SubscriptionRow, graceMs: number): Date {
+  return new Date((sub.past_due_since ?? sub.updated_at).getTime() + graceMs);
+}
+
+export interface Entitlement {
+  pro: boolean;
+  /** When this Pro ends without any further word from Stripe; null while it lasts until Stripe says otherwise. */
+  until: Date | null;
+}
+
+/**
+ * What one subscription grants at `now`. Pro while Stripe says active or trialing (until a scheduled cancellation
+ * takes effect), and while past_due for the grace period; nothing in any other status.
+ */
+export function entitlementOf(sub: SubscriptionRow, now: Date, graceMs: number): Entitlement {
+  const end = scheduledEnd(sub);
+  let until: Date | null;
+  if (sub.status === 'active' || sub.status === 'trialing') {
+    until = end;
+  } else if (sub.status === 'past_due') {
+    const grace = graceEnd(sub, graceMs);
+    until = end && end < grace ? end : grace;
+  } else {
+    return { pro: false, until: null };
+  }
+  return until && until <= now ? { pro: false, until: null } : { pro: true, until };
+}
+
+/** A user's tier from all their subscriptions, and when it lapses on its own (null: not by time). */
+export function tierOf(subs: SubscriptionRow[], now: Date, graceMs: number): { tier: Tier; expiresAt: Date | null } {
+  const grants = subs.map((sub) => entitlementOf(sub, now, graceMs)).filter((e) => e.pro);
+  if (grants.length === 0) return { tier: 'basic', expiresAt: null };
+  if (grants.some((e) => e.until === null)) return { tier: 'pro', expiresAt: null };
+  return { tier: 'pro', expiresAt: new Date(Math.max(...grants.map((e) => (e.until as Date).getTime()))) };
+}
+
+/** The subscription status clients see (see SubscriptionStateSchema). */
+function stateOf(sub: SubscriptionRow, now: Date, graceMs: number): SubscriptionState {
+  switch (sub.status) {
+    case 'active':
+    case 'trialing': {
+      const end = scheduledEnd(sub);
+      return end && end <= now ? 'canceled' : sub.status;
+    }
+    case 'past_due':
+    case 'unpaid':
+      return 'past_due';
+    case 'incomplete':
+    case 'incomplete_expired':
+      return 'none';
+    default:
+      return entitlementOf(sub, now, graceMs).pro ? 'active' : 'canceled';
+  }
+}
+
+/** The subscription a status reply describes: one granting Pro, else one asking for money, else the latest. */
+function currentOf(subs: SubscriptionRow[], now: Date, graceMs: number): SubscriptionRow | undefined {
+  const rank = (sub: SubscriptionRow) =>
+    entitlementOf(sub, now, graceMs).pro ? 0 : UNSETTLED.has(sub.status) ? 1 : sub.status.startsWith('incomplete') ? 3 : 2;
+  // listForUser is newest first; the sort is stable.
+  return [...subs].sort((a, b) => rank(a) - rank(b))[0];
+}
+
+/** The subscription an event is about, and who the event says it belongs to (a hint when the customer is unknown). */
+function subscriptionOf(event: Stripe.Event): { subscriptionId: string; userHint?: string } | undefined {
+  switch (event.type) {
+    case 'checkout.session.completed': {
+      const session = event.data.object;
+      const subscriptionId = session.mode === 'subscription' ? idOf(session.subscription) : undefined;
+      const userHint = session.client_reference_id ?? session.metadata?.userId;
+      return subscriptionId ? { subscriptionId, ...(userHint ? { userHint } : {}) } : undefined;
+    }
+    case 'customer.subscription.created':
+    case 'customer.subscription.updated':
+    case 'customer.subscription.deleted':
+    case 'customer.subscription.paused':
+    case 'customer.subscription.resumed':
+      return { subscriptionId: event.data.object.id };
+    case 'invoice.paid':
+    case 'invoice.payment_failed': {
+      const subscriptionId = idOf(event.data.object.parent?.subscription_details?.subscription);
+      return subscriptionId ? { subscriptionId } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+export type WebhookOutcome = 'processed' | 'duplicate';
+
+export function createBillingService(deps: { store: Store; quota: Quota; stripe: Stripe | undefined; config: Config['billing']; log: Log }) {
+  const { store, quota, config, log } = deps;
+  const graceMs = config.pastDueGraceHours * HOUR_MS;
+
+  function requireStripe(): { stripe: Stripe; webhookSecret: string } {
+    if (!deps.stripe || !config.stripe) {
+      throw new AppError(503, 'BILLING_NOT_CONFIGURED', 'Payments are not available on this server.');
+    }
+    return { stripe: deps.stripe, webhookSecret: config.stripe.webhookSecret };
+  }
+
+  const alreadySubscribed = (detail = 'You already have Pro. Manage the plan through POST /subscription/portal.') =>
+    conflict('ALREADY_SUBSCRIBED', detail);
+
+  /** Re-derives the user's tier from their subscriptions (the caller holds the user's row lock). */
+  async function recomputeTier(tx: Repositories, userId: string, now: Date): Promise<Tier> {
+    const { tier, expiresAt } = tierOf(await tx.subscriptions.listForUser(userId), now, graceMs);
+    await tx.billingAccounts.setTier(userId, tier, expiresAt);
+    return tier;
+  }
+
+  async function refreshTier(userId: string, now: Date): Promise<Tier | undefined> {
+    return store.transaction(async (tx) => {
+      if (!(await tx.billingAccounts.findForUpdate(userId))) return undefined;
+      return recomputeTier(tx, userId, now);
+    });
+  }
+
+  /** Stripe's current state of a subscription; undefined when Stripe has no such subscription. */
+  async function retrieveSubscription(stripe: Stripe, id: string): Promise<Stripe.Subscription | undefined> {
+    try {
+      return await stripeCall(() => stripe.subscriptions.retrieve(id));
+    } catch (err) {
+      if (isStripeNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Whose subscription this is: the owner of its customer, else the user its metadata (or the event) names. */
+  async function ownerOf(tx: Repositories, customerId: string, candidates: Array<string | undefined>): Promise<string | undefined> {
+    const byCustomer = await tx.billingAccounts.findByStripeCustomerId(customerId);
+    if (byCustomer) return byCustomer.id;
+    for (const candidate of candidates) {
+      if (candidate && UUID.test(candidate) && (await tx.billingAccounts.find(candidate))) return candidate;
+    }
+    return undefined;
+  }
+
+  /** Stores a subscription as Stripe returned it (unless a newer retrieve is already stored) and re-derives the tier. */
+  async function applySnapshot(tx: Repositories, sub: Stripe.Subscription, version: string, userHint: string | undefined): Promise<void> {
+    const customerId = idOf(sub.customer);
+    const userId = customerId ? await ownerOf(tx, customerId, [sub.metadata?.userId, userHint]) : undefined;
+    if (!customerId || !userId) {
+      log.warn({ subscriptionId: sub.id, customerId }, 'stripe subscription of no known user: ignored');
+      return;
+    }
+    const now = new Date();
+    // Every billing change to a user holds their row: subscribe calls and concurrent events run one at a time.
+    await tx.billingAccounts.findForUpdate(userId);
+    await tx.billingAccounts.linkStripeCustomer(userId, customerId);
+    const stored = await tx.subscriptions.findByStripeIdForUpdate(sub.id);
+    if (stored && BigInt(stored.sync_version) >= BigInt(version)) return; // a later retrieve got here first
+
+    // Since API version 2025-03-31.basil the billing period lives on the items, not on the subscription.
+    const items = sub.items.data;
+    const periodEnd = items.length > 0 ? Math.max(...items.map((item) => item.current_period_end)) : null;
+    const periodStart = items.length > 0 ? Math.min(...items.map((item) => item.current_period_start)) : null;
+    await tx.subscriptions.upsert({
+      stripe_subscription_id: sub.id,
+      user_id: userId,
+      stripe_customer_id: customerId,
+      status: sub.status,
+      price_id: items[0]?.price.id ?? null,
+      current_period_start: fromUnix(periodStart),
+      current_period_end: fromUnix(periodEnd),
+      cancel_at_period_end: sub.cancel_at_period_end,
+      cancel_at: fromUnix(sub.cancel_at),
+      canceled_at: fromUnix(sub.canceled_at),
+      ended_at: fromUnix(sub.ended_at),
+      past_due_since: sub.status === 'past_due' ? (stored?.status === 'past_due' ? stored.past_due_since : null) ?? now : null,
+      sync_version: version,
+    });
+    const tier = await recomputeTier(tx, userId, now);
+    log.info({ userId, subscriptionId: sub.id, status: sub.status, tier }, 'subscription synced from stripe');
+  }
+
+  /** Fetches one subscription from Stripe and stores it, outside any webhook. */
+  async function syncSubscription(stripe: Stripe, subscriptionId: string, userHint: string): Promise<void> {
+    const version = await store.subscriptions.nextSyncVersion();
+    const subscription = await retrieveSubscription(stripe, subscriptionId);
+    if (subscription) await store.transaction((tx) => applySnapshot(tx, subscription, version, userHint));
+  }
+
+  return {
+    /** A Checkout Session for the Pro price: the user's open one if there is one, else a new one. */
+    async subscribePro(userId: string): Promise<Checkout> {
+      const { stripe } = requireStripe();
+      const now = new Date();
+      const outcome = await store.transaction(async (tx) => {
+        // Held until commit: concurrent calls for one user run one after another, so one customer, one session.
+        const account = await tx.billingAccounts.findForUpdate(userId);
+        if (!account) throw notFound('user');
+        const subs = await tx.subscriptions.listForUser(userId);
+        if (tierOf(subs, now, graceMs).tier === 'pro') throw alreadySubscribed();
+        if (subs.some((sub) => UNSETTLED.has(sub.status))) {
+          throw alreadySubscribed('Your plan has an unpaid invoice: update the card through POST /subscription/portal instead.');
+        }
+
+        let customerId = account.stripe_customer_id;
+        if (!customerId) {
+          // The key makes a retry after a failure below (within Stripe's 24 hours) find the same customer.
+          const customer = await stripeCall(() =>
+            stripe.customers.create({ phone: account.mobile_number, metadata: { userId } }, { idempotencyKey: `customer-${userId}` }),
+          );
+          customerId = customer.id;
+          await tx.billingAccounts.linkStripeCustomer(userId, customerId);
+        }
+
+        const open = await tx.checkoutSessions.findOpen(userId, config.proPriceId, new Date(now.getTime() + REUSE_MIN_REMAINING_MS));
+        if (open) {
+          // Stripe has the last word: the customer may have paid (webhook still on its way) or the session expired.
+          const session = await stripeCall(() => stripe.checkout.sessions.retrieve(open.stripe_checkout_session_id)).catch((err: unknown) => {
+            if (isStripeNotFound(err)) return undefined;
+            throw err;
+          });
+          if (session?.status === 'open' && session.url) {
+            return { kind: 'checkout' as const, checkout: { checkoutUrl: session.url, sessionId: session.id } };
+          }
+          await tx.checkoutSessions.setStatus(open.stripe_checkout_session_id, session?.status === 'complete' ? 'complete' : 'expired');
+          if (session?.status === 'complete') return { kind: 'paid' as const, subscriptionId: idOf(session.subscription) };
+        }
+
+        const session = await stripeCall(() =>
+          stripe.checkout.sessions.create(
+            {
+              mode: 'subscription',
+              customer: customerId,
+              client_reference_id: userId,
+              line_items: [{ price: config.proPriceId, quantity: 1 }],
+              metadata: { userId },
+              subscription_data: { metadata: { userId } },
+              success_url: config.successUrl,
+              cancel_url: config.cancelUrl,
+            },
+            { idempotencyKey: `checkout-${userId}-${randomUUID()}` },
+          ),
+        );
+        if (!session.url) throw new Error(`Stripe returned Checkout Session ${session.id} without a url`);
+        await tx.checkoutSessions.insert({
+          id: session.id,
+          userId,
+          priceId: config.proPriceId,
+          url: session.url,
+          expiresAt: new Date(session.expires_at * 1000),
+        });
+        return { kind: 'checkout' as const, checkout: { checkoutUrl: session.url, sessionId: session.id } };
+      });
+      if (outcome.kind === 'paid') {
+        // Paid, but the webhook has not arrived (or never will): apply Stripe's state now instead of selling twice.
+        if (outcome.subscriptionId) await syncSubscription(stripe, outcome.subscriptionId, userId);
+        throw alreadySubscribed('Your Pro payment went through already. Manage the plan through POST /subscription/portal.');
+      }
+      return outcome.checkout;
+    },
+
+    async status(userId: string): Promise<SubscriptionStatus> {
+      const now = new Date();
+      const account = await store.billingAccounts.find(userId);
+      if (!account) throw notFound('user');
+      let tier = account.tier;
+      // A time-limited Pro that ran out: apply it now rather than waiting for the sweep.
+      if (account.tier_expires_at && account.tier_expires_at <= now) tier = (await refreshTier(userId, now)) ?? tier;
+      const current = currentOf(await store.subscriptions.listForUser(userId), now, graceMs);
+      const usage = await quota.usage(userId, tier, now);
+      return {
+        tier,
+        status: current ? stateOf(current, now, graceMs) : 'none',
+        currentPeriodEnd: current?.current_period_end?.toISOString() ?? null,
+        cancelAtPeriodEnd: current ? scheduledEnd(current) !== null : false,
+        graceEndsAt: current?.status === 'past_due' ? graceEnd(current, graceMs).toISOString() : null,
+        usage: { used: usage.used, limit: usage.limit, resetsAt: usage.resetsAt.toISOString() },
+      };
+    },
+
+    async portal(userId: string): Promise<BillingPortalSession> {
+      const { stripe } = requireStripe();
+      const account = await store.billingAccounts.find(userId);
+      if (!account) throw notFound('user');
+      const customer = account.stripe_customer_id;
+      if (!customer) throw conflict('NO_BILLING_ACCOUNT', 'There is no billing account yet: subscribe first with POST /subscribe/pro.');
+      const session = await stripeCall(() => stripe.billingPortal.sessions.create({ customer, return_url: config.portalReturnUrl }));
+      return { url: session.url };
+    },
+
+    /**
+     * One webhook delivery. The signature is checked over the raw bytes; the event id is recorded in the same
+     * transaction as its effect, so a redelivery does nothing. The effect never comes from the event body: the
+     * subscription is re-fetched from Stripe and stored as Stripe has it now, so any delivery order converges.
+     * Stripe unreachable → DependencyUnavailableError (503, nothing stored) and Stripe delivers again later.
+     */
+    async handleWebhook(rawBody: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
+      const { stripe, webhookSecret } = requireStripe();
+      let event: Stripe.Event;
+      try {
+        event = stripe.webhooks.constructEvent(rawBody, signature ?? '', webhookSecret);
+      } catch {
+        throw badRequest('WEBHOOK_SIGNATURE_INVALID', 'The Stripe-Signature header is missing, stale, or does not match the body.');
+      }
+      // A redelivery is answered with one query and no Stripe call.
+      if (await store.stripeEvents.exists(event.id)) return 'duplicate';
+
+      const target = subscriptionOf(event);
+      let snapshot: { subscription: Stripe.Subscription; version: string } | undefined;
+      if (target) {
+        // The ticket is taken before the retrieve: of two racing retrieves, the one that started last is kept.
+        const version = await store.subscriptions.nextSyncVersion();
+        const subscription = await retrieveSubscription(stripe, target.subscriptionId);
+        if (subscription) snapshot = { subscription, version };
+        else log.warn({ eventId: event.id, subscriptionId: target.subscriptionId }, 'stripe has no such subscription: event ignored');
+      }
+
+      return store.transaction(async (tx) => {
+        if (!(await tx.stripeEvents.record({ id: event.id, type: event.type, created: new Date(event.created * 1000) }))) return 'duplicate';
+        // The user's row before the session's: the same lock order as subscribePro, so the two cannot deadlock.
+        if (snapshot) await applySnapshot(tx, snapshot.subscription, snapshot.version, target?.userHint);
+        if (event.type === 'checkout.session.completed') await tx.checkoutSessions.setStatus(event.data.object.id, 'complete');
+        if (event.type === 'checkout.session.expired') await tx.checkoutSessions.setStatus(event.data.object.id, 'expired');
+        return 'processed';
+      });
+    },
+
+    /** Returns to basic every user whose time-limited Pro ran out with no webhook to say so. */
+    async expireTiers(now = new Date()): Promise<number> {
+      const userIds = await store.billingAccounts.listTierExpired(now, SWEEP_BATCH);
+      for (const userId of userIds) await refreshTier(userId, now);
+      return userIds.length;
+    },
+  };
+}
+export type BillingService = ReturnType<typeof createBillingService>;
+
+/** Runs `expireTiers` every interval in this process (each API instance may; the work is idempotent). */
+export function startBillingSweep(billing: BillingService, intervalSeconds: number, log: Log): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    billing
+      .expireTiers()
+      .then((count) => count > 0 && log.info({ count }, 'billing sweep: time-limited pro expired'))
+      .catch((err: unknown) => log.warn({ err }, 'billing sweep failed'))
+      .finally(() => (running = false));
+  }, intervalSeconds * 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

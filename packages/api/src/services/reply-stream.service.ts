@@ -1,0 +1,119 @@
+import { AppError, TERMINAL_EVENTS, notFound, type MessageRow, type ReplyEvents, type ReplyNotifications, type Store } from '@gemini-chat/shared';
+import { toMessage } from './chatroom.service.js';
+import { isPending } from './message.service.js';
+
+/** One Server-Sent Event, or a heartbeat comment. */
+export type SseFrame = { id: string; event: 'delta' | 'reset' | 'done' | 'error'; data: unknown } | { heartbeat: true };
+
+const BATCH = 500;
+// Ids of the two events replayed from the database once a reply's live log has expired. They sort before any
+// Redis Stream id, so a client resuming from one of them gets exactly the rest.
+const DB_DELTA_ID = '0-1';
+const DB_END_ID = '0-2';
+const EVENT_ID = /^\d{1,20}-\d{1,20}$/;
+
+const compareIds = (a: string, b: string) => {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+};
+
+/**
+ * A reply as Server-Sent Events, from its live log in Redis: any API instance can serve it and resume it, since
+ * event ids are the log's ids. Waits for new entries on the process's single subscriber connection.
+ */
+export function createReplyStreamService(deps: {
+  store: Store;
+  replyEvents: ReplyEvents;
+  notifications: ReplyNotifications;
+  heartbeatMs: number;
+}) {
+  const { store, replyEvents, notifications, heartbeatMs } = deps;
+
+  /** The final event of a reply, carrying the message as it is now stored. */
+  function terminalFrame(id: string, row: MessageRow): SseFrame {
+    return { id, event: row.status === 'failed' ? 'error' : 'done', data: toMessage(row) };
+  }
+
+  async function* fromDatabase(row: MessageRow, after: string): AsyncGenerator<SseFrame> {
+    if (row.content && compareIds(after, DB_DELTA_ID) < 0) yield { id: DB_DELTA_ID, event: 'delta', data: { text: row.content } };
+    if (compareIds(after, DB_END_ID) < 0) yield terminalFrame(DB_END_ID, row);
+  }
+
+  return {
+    /** Checks access (404 for someone else's message) before any byte of the stream is sent. */
+    async open(userId: string, chatroomId: string, messageId: string, lastEventId: string | undefined) {
+      if (!(await store.chatrooms.findOwned(userId, chatroomId))) throw notFound('chatroom');
+      const message = await store.messages.findInChatroom(chatroomId, messageId);
+      if (!message) throw notFound('message');
+      if (message.role !== 'assistant') throw new AppError(400, 'NOT_A_REPLY', 'Only assistant replies can be streamed.');
+      if (lastEventId !== undefined && lastEventId !== '0' && !EVENT_ID.test(lastEventId)) {
+        throw new AppError(400, 'VALIDATION_FAILED', 'Last-Event-ID is not an event id of this stream.', {
+          errors: [{ in: 'headers', field: 'last-event-id', message: 'is not an event id of this stream' }],
+        });
+      }
+      return { events: (signal: AbortSignal) => frames(messageId, lastEventId ?? '0', signal) };
+    },
+  };
+
+  async function* frames(messageId: string, startAfter: string, signal: AbortSignal): AsyncGenerator<SseFrame> {
+    let cursor = startAfter;
+    let dirty = true;
+    let wake: (() => void) | undefined;
+    // Listen before the first read so an entry appended in between cannot be missed.
+    const stop = notifications.listen(messageId, () => {
+      dirty = true;
+      wake?.();
+    });
+    try {
+      while (!signal.aborted) {
+        if (dirty) {
+          dirty = false;
+          const batch = await replyEvents.read(messageId, cursor, BATCH);
+          for (const entry of batch) {
+            cursor = entry.id;
+            if (TERMINAL_EVENTS.has(entry.type)) {
+              const row = await store.messages.findById(messageId);
+              if (row) yield terminalFrame(entry.id, row);
+              return;
+            }
+            yield { id: entry.id, event: entry.type as 'delta' | 'reset', data: entry.data };
+          }
+          if (batch.length === BATCH) {
+            dirty = true;
+            continue;
+          }
+          if (batch.length === 0) {
+            const row = await store.messages.findById(messageId);
+            if (!row) return; // deleted
+            if (!isPending(row.status) && !(await replyEvents.exists(messageId))) {
+              // Finished long enough ago that its live log expired: replay it from the database.
+              yield* fromDatabase(row, cursor);
+              return;
+            }
+          }
+        }
+        if (dirty) continue;
+        const woken = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => done(false), heartbeatMs);
+          const onAbort = () => done(false);
+          function done(value: boolean) {
+            clearTimeout(timer);
+            wake = undefined;
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+          }
+          wake = () => done(true);
+          signal.addEventListener('abort', onAbort, { once: true });
+        });
+        if (!woken && !signal.aborted) {
+          yield { heartbeat: true };
+          dirty = true; // also re-check now and then, in case a notification was lost while Redis reconnected
+        }
+      }
+    } finally {
+      stop();
+    }
+  }
+}
+export type ReplyStreamService = ReturnType<typeof createReplyStreamService>;

@@ -1,0 +1,216 @@
+import createFetchClient, { type Client } from 'openapi-fetch';
+import { GeminiChatError, unwrap } from './errors.js';
+import { sleep, streamReplyEvents, type ReplyEvent, type StreamReplyOptions } from './reply-stream.js';
+import type { components, operations, paths } from './schema.js';
+import { createSession, type FetchLike } from './session.js';
+import { memoryTokenStore, type TokenPair, type TokenStore } from './token-store.js';
+
+/** Named wire types: `Schemas['Chatroom']`, `Schemas['Problem']`, ... */
+export type Schemas = components['schemas'];
+/** The JSON body an operation takes, by operationId: `RequestBody<'createChatroom'>`. */
+export type RequestBody<Op extends keyof operations> =
+  NonNullable<operations[Op]['requestBody']> extends { content: { 'application/json': infer Body } } ? Body : never;
+/** The query parameters an operation takes, by operationId: `QueryParams<'listMessages'>`. */
+export type QueryParams<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
+
+export interface ClientOptions {
+  /** Where the API is: `https://api.example.com` (or `/api` in a browser on the same origin). */
+  baseUrl: string;
+  /** Defaults to `globalThis.fetch`. Pass a wrapper to add logging, timeouts or a custom agent. */
+  fetch?: FetchLike;
+  /** Where tokens live between calls. Defaults to memory. */
+  tokenStore?: TokenStore;
+  /** Sent with every request (e.g. `{ 'x-request-id': ... }`). */
+  headers?: Record<string, string>;
+}
+
+export interface SendOptions {
+  /**
+   * `Idempotency-Key` header: a retry with the same key returns the original result, never a second message or
+   * quota charge. `true` generates a UUID. With a key, the SDK itself retries network failures, 502/503/504 and
+   * `409 IDEMPOTENCY_KEY_IN_USE` (see `retries`); without one it never retries a send.
+   */
+  idempotencyKey?: string | true;
+  /** `Prefer: wait=N` (N ≤ 60): the call resolves when the reply is final or after N seconds (then still pending). */
+  wait?: number;
+  /** How many times an idempotent send is retried (default 2). */
+  retries?: number;
+  signal?: AbortSignal;
+}
+
+export interface GeminiChatClient {
+  /** The typed openapi-fetch client for every operation: `api.GET('/chatroom/{id}', { params: { path: { id } } })`. */
+  readonly api: Client<paths>;
+  /** Where the tokens are kept. */
+  readonly tokens: TokenStore;
+
+  // Auth and account. Calls that return tokens (verifyOtp, login, changePassword, refresh) store them.
+  signup(body: RequestBody<'signup'>): Promise<Schemas['SignupResult']>;
+  sendOtp(body: RequestBody<'sendOtp'>): Promise<Schemas['OtpChallenge']>;
+  verifyOtp(body: RequestBody<'verifyOtp'>): Promise<Schemas['Tokens']>;
+  login(body: RequestBody<'login'>): Promise<Schemas['Tokens']>;
+  /** Rotates the stored tokens now (the client also does this by itself on a 401). */
+  refresh(): Promise<TokenPair>;
+  /** Revokes the stored refresh token and clears the store. */
+  logout(): Promise<void>;
+  forgotPassword(body: RequestBody<'forgotPassword'>): Promise<Schemas['OtpChallenge']>;
+  resetPassword(body: RequestBody<'resetPassword'>): Promise<void>;
+  changePassword(body: RequestBody<'changePassword'>): Promise<Schemas['Tokens']>;
+  getMe(): Promise<Schemas['Me']>;
+  updateMe(body: RequestBody<'updateMe'>): Promise<Schemas['Me']>;
+
+  // Chatrooms
+  listChatrooms(query?: QueryParams<'listChatrooms'>): Promise<Schemas['ChatroomList']>;
+  createChatroom(body?: RequestBody<'createChatroom'>): Promise<Schemas['Chatroom']>;
+  getChatroom(chatroomId: string): Promise<Schemas['ChatroomDetail']>;
+  updateChatroom(chatroomId: string, body: RequestBody<'updateChatroom'>): Promise<Schemas['Chatroom']>;
+  deleteChatroom(chatroomId: string): Promise<void>;
+
+  // Messages and replies
+  /** Sends a prompt: the result holds the stored prompt and the reply (queued, or final with `wait`). */
+  sendMessage(chatroomId: string, content: string, options?: SendOptions): Promise<Schemas['SendMessageResult']>;
+  listMessages(chatroomId: string, query?: QueryParams<'listMessages'>): Promise<Schemas['MessageList']>;
+  getMessage(chatroomId: string, messageId: string): Promise<Schemas['Message']>;
+  /** The chatroom's newest reply, finished or not (check `status`). */
+  getLatestReply(chatroomId: string): Promise<Schemas['Message']>;
+  cancelReply(chatroomId: string, messageId: string): Promise<Schemas['Message']>;
+  regenerateReply(chatroomId: string, messageId: string, options?: SendOptions): Promise<Schemas['SendMessageResult']>;
+  /**
+   * The reply as it is written: `for await (const event of client.streamReply(roomId, replyId))`. Reconnects
+   * with `Last-Event-ID` after a network failure (no gap, no duplicate) and ends after `done` or `error`.
+   */
+  streamReply(chatroomId: string, messageId: string, options?: StreamReplyOptions): AsyncGenerator<ReplyEvent, void, undefined>;
+
+  // Subscription
+  /** Starts a Stripe Checkout for Pro: send the user to `checkoutUrl`. */
+  subscribePro(): Promise<Schemas['Checkout']>;
+  getSubscriptionStatus(): Promise<Schemas['SubscriptionStatus']>;
+  /** A Stripe Billing Portal link to manage or cancel the plan. */
+  createBillingPortalSession(): Promise<Schemas['BillingPortalSession']>;
+}
+
+// Responses that carry a new token pair: stored whichever way the call was made (helper or `api`).
+const ISSUES_TOKENS = new Set(['/auth/verify-otp', '/auth/login', '/auth/change-password', '/auth/refresh']);
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+
+/** A client for the Gemini chat API. Runs wherever `fetch`, web streams and `crypto.randomUUID` exist. */
+export function createClient(options: ClientOptions): GeminiChatClient {
+  const { baseUrl } = options;
+  const tokens = options.tokenStore ?? memoryTokenStore();
+  // Looked up per call, so a fetch patched later (tests, polyfills) is used, and never called with a foreign `this`.
+  const send: FetchLike = options.fetch ?? ((request) => globalThis.fetch(request));
+  const headers = new Headers(options.headers);
+  const session = createSession({ baseUrl, fetch: send, tokens, headers });
+  const api = createFetchClient<paths>({ baseUrl, fetch: session.fetch, headers: options.headers });
+
+  const loggingOut = new WeakMap<Request, string>();
+  api.use({
+    async onRequest({ schemaPath, request }) {
+      if (schemaPath === '/auth/logout') {
+        const body = (await request.clone().json().catch(() => ({}))) as { refreshToken?: string };
+        if (body.refreshToken) loggingOut.set(request, body.refreshToken);
+      }
+      return undefined;
+    },
+    async onResponse({ schemaPath, request, response }) {
+      if (!response.ok) return undefined;
+      if (ISSUES_TOKENS.has(schemaPath)) {
+        const body = (await response.clone().json()) as Schemas['Tokens'];
+        await tokens.set({ accessToken: body.accessToken, refreshToken: body.refreshToken });
+      } else if (schemaPath === '/auth/logout') {
+        if ((await tokens.get())?.refreshToken === loggingOut.get(request)) await tokens.set(null);
+      }
+      return undefined;
+    },
+  });
+
+  const room = (id: string) => ({ params: { path: { id } } });
+  const reply = (id: string, messageId: string) => ({ params: { path: { id, messageId } } });
+
+  /** Headers of a send or regenerate, and its retry loop (only with an idempotency key). */
+  async function submit<T>(opts: SendOptions, call: (init: { header: SendHeaders; signal?: AbortSignal }) => Promise<T>): Promise<T> {
+    const key = opts.idempotencyKey === true ? globalThis.crypto.randomUUID() : opts.idempotencyKey;
+    const header: SendHeaders = {};
+    if (key) header['idempotency-key'] = key;
+    if (opts.wait !== undefined && opts.wait > 0) header.prefer = `wait=${Math.floor(opts.wait)}`;
+    const retries = key ? (opts.retries ?? 2) : 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call({ header, ...(opts.signal ? { signal: opts.signal } : {}) });
+      } catch (err) {
+        if (attempt >= retries || opts.signal?.aborted || !retryableSend(err)) throw err;
+        const retryAfter = err instanceof GeminiChatError ? (err.retryAfterSeconds ?? 0) * 1000 : 0;
+        await sleep(Math.max(200 * 2 ** attempt, Math.min(retryAfter, 10_000)), opts.signal);
+      }
+    }
+  }
+
+  return {
+    api,
+    tokens,
+
+    signup: (body) => unwrap(api.POST('/auth/signup', { body })),
+    sendOtp: (body) => unwrap(api.POST('/auth/send-otp', { body })),
+    verifyOtp: (body) => unwrap(api.POST('/auth/verify-otp', { body })),
+    login: (body) => unwrap(api.POST('/auth/login', { body })),
+    refresh: () => session.refresh(),
+    async logout() {
+      const current = await tokens.get();
+      if (!current) return;
+      try {
+        await unwrap(api.POST('/auth/logout', { body: { refreshToken: current.refreshToken } }));
+      } catch (err) {
+        // An already invalid token means already signed out; anything else is worth reporting.
+        if (!(err instanceof GeminiChatError && err.status < 500 && err.status !== 429)) throw err;
+      } finally {
+        await tokens.set(null);
+      }
+    },
+    forgotPassword: (body) => unwrap(api.POST('/auth/forgot-password', { body })),
+    async resetPassword(body) {
+      await unwrap(api.POST('/auth/reset-password', { body }));
+    },
+    changePassword: (body) => unwrap(api.POST('/auth/change-password', { body })),
+    getMe: () => unwrap(api.GET('/user/me')),
+    updateMe: (body) => unwrap(api.PATCH('/user/me', { body })),
+
+    listChatrooms: (query = {}) => unwrap(api.GET('/chatroom', { params: { query } })),
+    createChatroom: (body = {}) => unwrap(api.POST('/chatroom', { body })),
+    getChatroom: (id) => unwrap(api.GET('/chatroom/{id}', room(id))),
+    updateChatroom: (id, body) => unwrap(api.PATCH('/chatroom/{id}', { ...room(id), body })),
+    async deleteChatroom(id) {
+      await unwrap(api.DELETE('/chatroom/{id}', room(id)));
+    },
+
+    sendMessage: (id, content, opts = {}) =>
+      submit(opts, ({ header, signal }) =>
+        unwrap(api.POST('/chatroom/{id}/message', { params: { path: { id }, header }, body: { content }, signal })),
+      ),
+    listMessages: (id, query = {}) => unwrap(api.GET('/chatroom/{id}/messages', { params: { path: { id }, query } })),
+    getMessage: (id, messageId) => unwrap(api.GET('/chatroom/{id}/messages/{messageId}', reply(id, messageId))),
+    getLatestReply: (id) => unwrap(api.GET('/chatroom/{id}/latest', room(id))),
+    cancelReply: (id, messageId) => unwrap(api.POST('/chatroom/{id}/messages/{messageId}/cancel', reply(id, messageId))),
+    regenerateReply: (id, messageId, opts = {}) =>
+      submit(opts, ({ header, signal }) =>
+        unwrap(api.POST('/chatroom/{id}/messages/{messageId}/regenerate', { params: { path: { id, messageId }, header }, signal })),
+      ),
+    streamReply: (id, messageId, opts) =>
+      streamReplyEvents(
+        { baseUrl, fetch: session.fetch, headers },
+        `/chatroom/${encodeURIComponent(id)}/messages/${encodeURIComponent(messageId)}/stream`,
+        opts,
+      ),
+
+    subscribePro: () => unwrap(api.POST('/subscribe/pro')),
+    getSubscriptionStatus: () => unwrap(api.GET('/subscription/status')),
+    createBillingPortalSession: () => unwrap(api.POST('/subscription/portal')),
+  };
+}
+
+type SendHeaders = { 'idempotency-key'?: string; prefer?: string };
+
+/** Safe to repeat only because the request carries an idempotency key. */
+function retryableSend(err: unknown): boolean {
+  if (err instanceof GeminiChatError) return RETRYABLE_STATUS.has(err.status) || err.code === 'IDEMPOTENCY_KEY_IN_USE';
+  return err instanceof TypeError; // what fetch throws when the connection fails or is cut
+}

@@ -1,0 +1,136 @@
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import type { EventSourceMessage } from 'eventsource-parser/stream';
+import { GeminiChatError } from './errors.js';
+import type { components } from './schema.js';
+import type { FetchLike } from './session.js';
+import { withDefaults } from './session.js';
+
+type Message = components['schemas']['Message'];
+
+/** One event of a reply stream. Every event has the `id` to resume after. */
+export type ReplyEvent =
+  /** A chunk of text to append. */
+  | { type: 'delta'; id: string; text: string }
+  /** A retried attempt starts the reply over: clear the text received so far. */
+  | { type: 'reset'; id: string }
+  /** The reply ended (`completed`, or `cancelled` with the partial text); the last event. */
+  | { type: 'done'; id: string; message: Message }
+  /** The reply failed (`message.error` says why); the last event. */
+  | { type: 'error'; id: string; message: Message };
+
+export interface StreamReplyOptions {
+  /** Resume after this event id (e.g. saved from an earlier stream): events up to it are not sent again. */
+  lastEventId?: string;
+  /** Stops the stream; the iteration then rejects with the signal's reason (an `AbortError`). */
+  signal?: AbortSignal;
+  /** Reconnections in a row without receiving an event before giving up (default 5). */
+  maxRetries?: number;
+  /** First reconnection delay in ms, doubled each time up to 10 s, with jitter (default 500). */
+  retryDelayMs?: number;
+}
+
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+
+export function streamReplyEvents(
+  deps: { baseUrl: string; fetch: FetchLike; headers: Headers },
+  path: string,
+  options: StreamReplyOptions = {},
+): AsyncGenerator<ReplyEvent, void, undefined> {
+  const { maxRetries = 5, retryDelayMs = 500, signal } = options;
+  const url = `${deps.baseUrl.replace(/\/+$/, '')}${path}`;
+
+  return (async function* events() {
+    let lastEventId = options.lastEventId;
+    let failures = 0;
+    let lastError: unknown;
+    for (;;) {
+      signal?.throwIfAborted();
+      // One controller per connection: cancels the request when the caller aborts or stops iterating.
+      const connection = new AbortController();
+      const onAbort = () => connection.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let retryAfterMs = 0;
+      try {
+        const headers = withDefaults(deps.headers, { accept: 'text/event-stream' });
+        if (lastEventId !== undefined) headers.set('last-event-id', lastEventId);
+        const response = await deps.fetch(new Request(url, { headers, signal: connection.signal }));
+        if (!response.ok || !response.body) {
+          const error = await GeminiChatError.fromResponse(response);
+          if (!RETRYABLE_STATUS.has(response.status)) throw error;
+          lastError = error;
+          retryAfterMs = (error.retryAfterSeconds ?? 0) * 1000;
+        } else {
+          const reader = response.body
+            .pipeThrough(new TextDecoderStream())
+            .pipeThrough(new EventSourceParserStream())
+            .getReader();
+          try {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              const event = toReplyEvent(value);
+              if (!event) continue;
+              lastEventId = event.id;
+              failures = 0;
+              yield event;
+              if (event.type === 'done' || event.type === 'error') return;
+              signal?.throwIfAborted(); // aborted while the caller handled the event: nothing more is delivered
+            }
+            lastError = new Error('The reply stream ended before its final event.');
+          } finally {
+            reader.cancel().catch(() => undefined);
+          }
+        }
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        if (err instanceof GeminiChatError) throw err;
+        lastError = err; // the connection failed or was cut: resume after the last event received
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        connection.abort();
+      }
+      failures += 1;
+      if (failures > maxRetries) throw lastError;
+      const backoff = Math.min(10_000, retryDelayMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+      await sleep(Math.max(backoff, Math.min(retryAfterMs, 30_000)), signal);
+    }
+  })();
+}
+
+function toReplyEvent(message: EventSourceMessage): ReplyEvent | undefined {
+  const { id, event } = message;
+  if (id === undefined) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(message.data);
+  } catch {
+    return undefined;
+  }
+  switch (event) {
+    case 'delta':
+      return { type: 'delta', id, text: String((data as { text?: unknown }).text ?? '') };
+    case 'reset':
+      return { type: 'reset', id };
+    case 'done':
+    case 'error':
+      return { type: event, id, message: data as Message };
+    default:
+      return undefined; // an event type this version does not know: skipped, so newer servers stay compatible
+  }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

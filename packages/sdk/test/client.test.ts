@@ -1,0 +1,346 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { craftJwt, randomMobileNumber } from '../../api/test/support/app.js';
+import { startFakeStripe, type FakeStripe } from '../../fakes/src/index.js';
+import { startStack, waitFor, type Stack } from '../../worker/test/support/stack.js';
+import {
+  createClient,
+  GeminiChatError,
+  memoryTokenStore,
+  type FetchLike,
+  type ReplyEvent,
+  type TokenStore,
+} from '../src/index.js';
+
+// The SDK against the whole product (API on a real port, worker, fake Gemini, fake Stripe), over the real fetch.
+
+const spec = JSON.parse(readFileSync(new URL('../../../openapi.json', import.meta.url), 'utf8')) as {
+  paths: Record<string, Record<string, { operationId?: string }>>;
+};
+const hasBilling = '/subscribe/pro' in spec.paths;
+const WEBHOOK_SECRET = 'whsec_sdk_tests';
+
+let stack: Stack;
+let stripe: FakeStripe | undefined;
+let baseUrl: string;
+/** Every request any SDK client of this file sent: `POST /chatroom/{uuid}/message`, with its headers. */
+const sent: Array<{ method: string; path: string; headers: Headers }> = [];
+
+beforeAll(async () => {
+  stripe = hasBilling ? await startFakeStripe({ webhookSecret: WEBHOOK_SECRET }) : undefined;
+  stack = await startStack({
+    QUOTA_BASIC_DAILY: '4',
+    ...(stripe
+      ? { STRIPE_SECRET_KEY: 'sk_test_sdk', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE_URL: stripe.url }
+      : {}),
+  });
+  baseUrl = await stack.app.listen({ port: 0, host: '127.0.0.1' });
+  stripe?.setWebhookEndpoint({ url: `${baseUrl}/webhook/stripe` });
+});
+afterAll(async () => {
+  await stripe?.webhooksIdle();
+  await stack?.close();
+  await stripe?.close();
+});
+
+/** Records each request, then hands it to `inner` (the real fetch by default). */
+const recording =
+  (inner: FetchLike = (request) => fetch(request)): FetchLike =>
+  (request) => {
+    sent.push({ method: request.method, path: new URL(request.url).pathname, headers: new Headers(request.headers) });
+    return inner(request);
+  };
+
+async function signedIn(options: { fetch?: FetchLike; tokenStore?: TokenStore } = {}) {
+  const client = createClient({ baseUrl, fetch: recording(options.fetch), ...(options.tokenStore ? { tokenStore: options.tokenStore } : {}) });
+  const mobileNumber = randomMobileNumber();
+  const { otpChallenge } = await client.signup({ mobileNumber, name: 'Ada' });
+  await client.verifyOtp({ mobileNumber, otp: otpChallenge.otp! });
+  return { client, mobileNumber };
+}
+
+const text = (events: ReplyEvent[]) => events.map((e) => (e.type === 'delta' ? e.text : '')).join('');
+async function collect(stream: AsyncIterable<ReplyEvent>, each?: (event: ReplyEvent) => void) {
+  const events: ReplyEvent[] = [];
+  for await (const event of stream) {
+    events.push(event);
+    each?.(event);
+  }
+  return events;
+}
+async function failure(promise: Promise<unknown>): Promise<GeminiChatError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof GeminiChatError)) throw new Error(`expected a GeminiChatError, got ${String(err)}`);
+  return err;
+}
+
+describe('the SDK against a live API', () => {
+  it('drives an account, chatrooms and replies through every helper', async () => {
+    const { client, mobileNumber } = await signedIn();
+    expect((await client.api.GET('/health')).data).toEqual({ status: 'ok' });
+    expect((await client.api.GET('/ready')).response.status).toBe(200);
+
+    // Sign in again with a login code: the new tokens are stored by themselves.
+    const before = await client.tokens.get();
+    const challenge = await client.sendOtp({ mobileNumber });
+    const login = await client.verifyOtp({ mobileNumber, otp: challenge.otp! });
+    expect(await client.tokens.get()).toEqual({ accessToken: login.accessToken, refreshToken: login.refreshToken });
+    expect(login.refreshToken).not.toBe(before?.refreshToken);
+
+    expect(await client.getMe()).toMatchObject({ mobileNumber, name: 'Ada', tier: 'basic', hasPassword: false, usage: { used: 0, limit: 4 } });
+    expect(await client.updateMe({ name: 'Ada L.', email: 'ada@example.com' })).toMatchObject({ name: 'Ada L.', email: 'ada@example.com' });
+    const changed = await client.changePassword({ newPassword: 'first password 1' });
+    expect((await client.tokens.get())?.accessToken).toBe(changed.accessToken);
+    await client.login({ mobileNumber, password: 'first password 1' });
+
+    // A password reset revokes every session: the stored tokens stop working, the refresh is refused, the
+    // store is cleared; signing in again works.
+    const reset = await client.forgotPassword({ mobileNumber });
+    await client.resetPassword({ mobileNumber, otp: reset.otp!, newPassword: 'second password 2' });
+    const revoked = await failure(client.getMe());
+    expect(revoked).toMatchObject({ status: 401, code: 'SESSION_REVOKED' });
+    expect(await client.tokens.get()).toBeNull();
+    await client.login({ mobileNumber, password: 'second password 2' });
+
+    // Chatrooms
+    const room = await client.createChatroom({ title: 'Trip ideas', systemPrompt: 'Be brief.' });
+    expect((await client.listChatrooms({ limit: 10 })).items.map((r) => r.id)).toContain(room.id);
+    expect(await client.updateChatroom(room.id, { title: 'Lisbon' })).toMatchObject({ id: room.id, title: 'Lisbon' });
+    expect(await client.getChatroom(room.id)).toMatchObject({ title: 'Lisbon', messages: [], hasMoreMessages: false });
+
+    // A prompt held until its reply is done (Prefer: wait), with a generated idempotency key.
+    const first = await client.sendMessage(room.id, 'Plan a day in Lisbon', { wait: 10, idempotencyKey: true });
+    expect(first.reply).toMatchObject({ status: 'completed', replyToId: first.userMessage.id });
+    const sendRequest = sent.findLast((r) => r.method === 'POST' && r.path.endsWith('/message'))!;
+    expect(sendRequest.headers.get('prefer')).toBe('wait=10');
+    expect(sendRequest.headers.get('idempotency-key')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+
+    expect((await client.listMessages(room.id, { limit: 10 })).items.map((m) => m.id)).toEqual([first.reply.id, first.userMessage.id]);
+    expect(await client.getMessage(room.id, first.reply.id)).toEqual(first.reply);
+    expect((await client.getLatestReply(room.id)).id).toBe(first.reply.id);
+
+    // A finished reply replays in full and ends.
+    const replay = await collect(client.streamReply(room.id, first.reply.id));
+    expect(text(replay)).toBe(first.reply.content);
+    expect(replay.at(-1)).toMatchObject({ type: 'done', message: { id: first.reply.id, status: 'completed' } });
+
+    const again = await client.regenerateReply(room.id, first.reply.id, { wait: 10 });
+    expect(again.reply).toMatchObject({ status: 'completed', replyToId: first.userMessage.id });
+    expect(again.reply.id).not.toBe(first.reply.id);
+
+    // A slow reply: stop watching it (AbortSignal), cancel it, and watch its end.
+    const slow = await client.sendMessage(room.id, 'A long story [[chunks:30]] [[slow:100]]');
+    expect(['queued', 'generating']).toContain(slow.reply.status);
+    const stop = new AbortController();
+    const watched: ReplyEvent[] = [];
+    await expect(
+      collect(client.streamReply(room.id, slow.reply.id, { signal: stop.signal }), (event) => {
+        watched.push(event);
+        if (event.type === 'delta') stop.abort();
+      }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(watched).toHaveLength(1);
+    const busy = await failure(client.sendMessage(room.id, 'Meanwhile'));
+    expect(busy).toMatchObject({ status: 409, code: 'CHATROOM_BUSY' });
+    const cancelled = await client.cancelReply(room.id, slow.reply.id);
+    expect(cancelled.status).toBe('cancelled');
+    const ending = await collect(client.streamReply(room.id, slow.reply.id, { lastEventId: watched[0]!.id }));
+    expect(ending.at(-1)).toMatchObject({ type: 'done', message: { status: 'cancelled' } });
+    expect(text(watched) + text(ending)).toBe((await client.getMessage(room.id, slow.reply.id)).content);
+
+    // Four prompts today (first, regenerate, slow and this one; the busy one was refunded): the fifth is over quota.
+    expect((await client.sendMessage(room.id, 'One more', { wait: 10 })).reply.status).toBe('completed');
+    const over = await failure(client.sendMessage(room.id, 'Too many'));
+    expect(over).toMatchObject({ status: 429, code: 'QUOTA_EXCEEDED' });
+    expect(over.retryAfterSeconds).toBeGreaterThan(0);
+    expect(over.requestId).toBeTruthy();
+    expect((await client.getMe()).usage).toMatchObject({ used: 4, limit: 4 });
+
+    await client.deleteChatroom(room.id);
+    expect(await failure(client.getChatroom(room.id))).toMatchObject({ status: 404, code: 'CHATROOM_NOT_FOUND' });
+
+    const rotated = await client.refresh();
+    expect(await client.tokens.get()).toEqual(rotated);
+    await client.logout();
+    expect(await client.tokens.get()).toBeNull();
+    expect(await failure(client.getMe())).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    // The revoked refresh token is refused.
+    const reused = await failure(createClient({ baseUrl, fetch: recording(), tokenStore: memoryTokenStore(rotated) }).refresh());
+    expect(reused.status).toBe(401);
+  });
+
+  it.skipIf(!hasBilling)('subscribes to Pro through Stripe Checkout and sees the upgrade', async () => {
+    const { client } = await signedIn();
+    expect(await client.getSubscriptionStatus()).toMatchObject({ tier: 'basic', status: 'none' });
+    expect(await failure(client.createBillingPortalSession())).toMatchObject({ status: 409, code: 'NO_BILLING_ACCOUNT' });
+    const checkout = await client.subscribePro();
+    expect(checkout.checkoutUrl).toMatch(/^http/);
+    await stripe!.completeCheckout(checkout.sessionId);
+    await waitFor(async () => (await client.getSubscriptionStatus()).tier === 'pro');
+    expect(await client.getSubscriptionStatus()).toMatchObject({ tier: 'pro', status: 'active' });
+    expect((await client.createBillingPortalSession()).url).toMatch(/^http/);
+    expect(await failure(client.subscribePro())).toMatchObject({ status: 409, code: 'ALREADY_SUBSCRIBED' });
+  });
+
+  it('turns problem documents into typed errors', async () => {
+    const { client, mobileNumber } = await signedIn();
+    const missing = await failure(client.getChatroom('00000000-0000-4000-8000-000000000000'));
+    expect(missing).toMatchObject({ name: 'GeminiChatError', status: 404, code: 'CHATROOM_NOT_FOUND', errors: [] });
+    expect(missing.detail).toBeTruthy();
+    expect(missing.message).toBe(`CHATROOM_NOT_FOUND: ${missing.detail}`);
+
+    const invalid = await failure(client.createChatroom({ title: '', colour: 'red' } as never));
+    expect(invalid).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(invalid.errors.length).toBeGreaterThan(0);
+    expect(invalid.errors[0]).toMatchObject({ in: 'body' });
+    expect(invalid.problem).toMatchObject({ status: 400, title: expect.any(String), type: expect.any(String) });
+
+    expect(await failure(client.signup({ mobileNumber }))).toMatchObject({ status: 409, code: 'MOBILE_NUMBER_TAKEN' });
+    // A 401 from a public route is an answer, not an expired session: no refresh is attempted.
+    const refreshesBefore = sent.filter((r) => r.path === '/auth/refresh').length;
+    expect(await failure(client.login({ mobileNumber, password: 'not the password' }))).toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS' });
+    expect(sent.filter((r) => r.path === '/auth/refresh').length).toBe(refreshesBefore);
+    expect(await client.tokens.get()).not.toBeNull();
+  });
+
+  it('refreshes an expired access token once for five concurrent calls, and retries each of them', async () => {
+    const refreshes: Request[] = [];
+    const { client } = await signedIn({
+      fetch: (request) => {
+        if (new URL(request.url).pathname === '/auth/refresh') refreshes.push(request);
+        return fetch(request);
+      },
+    });
+    const tokens = (await client.tokens.get())!;
+    const claims = JSON.parse(Buffer.from(tokens.accessToken.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const now = Math.floor(Date.now() / 1000);
+    const expired = craftJwt({ ...claims, iat: now - 1000, exp: now - 100 }, stack.config.auth.jwtSecret);
+    const probe = await fetch(`${baseUrl}/user/me`, { headers: { authorization: `Bearer ${expired}` } });
+    expect(await probe.json()).toMatchObject({ status: 401, code: 'TOKEN_EXPIRED' });
+    await client.tokens.set({ ...tokens, accessToken: expired });
+
+    const results = await Promise.all([
+      client.getMe(),
+      client.listChatrooms(),
+      client.createChatroom({ title: 'Made while refreshing' }),
+      client.getMe(),
+      client.listChatrooms({ limit: 1 }),
+    ]);
+    expect(results).toHaveLength(5);
+    expect(refreshes).toHaveLength(1);
+    const fresh = (await client.tokens.get())!;
+    expect(fresh.accessToken).not.toBe(expired);
+    expect(fresh.refreshToken).not.toBe(tokens.refreshToken);
+    const withToken = (token: string) => sent.filter((r) => r.headers.get('authorization') === `Bearer ${token}`).length;
+    expect([withToken(expired), withToken(fresh.accessToken)]).toEqual([5, 5]); // each call: refused once, retried once
+    // The retried POST went through once: one chatroom.
+    expect((await client.listChatrooms()).items.filter((r) => r.title === 'Made while refreshing')).toHaveLength(1);
+  });
+
+  it('clears the tokens when the refresh is refused', async () => {
+    let refreshes = 0;
+    const store = memoryTokenStore();
+    const { client } = await signedIn({
+      tokenStore: store,
+      fetch: (request) => {
+        if (new URL(request.url).pathname === '/auth/refresh') refreshes += 1;
+        return fetch(request);
+      },
+    });
+    await store.set({ accessToken: 'not.a.jwt', refreshToken: 'not-a-refresh-token' });
+    const calls = await Promise.allSettled([client.getMe(), client.listChatrooms(), client.getMe()]);
+    for (const call of calls) expect(call).toMatchObject({ status: 'rejected', reason: { status: 401, code: 'UNAUTHORIZED' } });
+    expect(refreshes).toBe(1);
+    expect(await store.get()).toBeNull();
+  });
+
+  it('resumes a reply stream after the connection is cut: every chunk once, in order', async () => {
+    let cut = false;
+    const streamRequests: Headers[] = [];
+    // Lets two body chunks of the first stream response through, then fails the connection.
+    const cutOnce: FetchLike = async (request) => {
+      const response = await fetch(request);
+      if (!request.url.endsWith('/stream')) return response;
+      streamRequests.push(new Headers(request.headers));
+      if (cut || !response.body) return response;
+      cut = true;
+      const upstream = response.body.getReader();
+      let chunks = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (chunks++ === 2) {
+            await upstream.cancel();
+            controller.error(new TypeError('terminated: other side closed'));
+            return;
+          }
+          const { value, done } = await upstream.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const { client } = await signedIn({ fetch: cutOnce });
+    const room = await client.createChatroom();
+    const { reply } = await client.sendMessage(room.id, 'Resume me [[chunks:8]] [[slow:80]]');
+
+    const events = await collect(client.streamReply(room.id, reply.id, { retryDelayMs: 20 }));
+    expect(cut).toBe(true);
+    expect(streamRequests).toHaveLength(2);
+    const resumedAfter = streamRequests[1]!.get('last-event-id');
+    expect(resumedAfter).toBeTruthy();
+    expect(events.map((e) => e.id)).toContain(resumedAfter);
+    const ids = events.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const stored = await client.getMessage(room.id, reply.id);
+    expect(stored.status).toBe('completed');
+    expect(text(events)).toBe(stored.content);
+    expect(events.filter((e) => e.type === 'delta').length).toBeGreaterThanOrEqual(8);
+    expect(events.at(-1)).toMatchObject({ type: 'done', message: { id: reply.id, content: stored.content } });
+  });
+
+  it('retries a send whose answer was lost with the same Idempotency-Key: one message, one charge', async () => {
+    let lost = false;
+    // The first send reaches the API and is stored, but its answer never arrives.
+    const losesFirstAnswer: FetchLike = async (request) => {
+      const response = await fetch(request);
+      if (request.method === 'POST' && request.url.endsWith('/message') && !lost) {
+        lost = true;
+        await response.body?.cancel();
+        throw new TypeError('fetch failed');
+      }
+      return response;
+    };
+    const { client } = await signedIn({ fetch: losesFirstAnswer });
+    const room = await client.createChatroom();
+    const result = await client.sendMessage(room.id, 'Exactly once please', { idempotencyKey: 'sdk-test-key-1', wait: 10 });
+    expect(lost).toBe(true);
+    const attempts = sent.filter((r) => r.method === 'POST' && r.path === `/chatroom/${room.id}/message`);
+    expect(attempts.map((r) => r.headers.get('idempotency-key'))).toEqual(['sdk-test-key-1', 'sdk-test-key-1']);
+    expect((await client.listMessages(room.id)).items.map((m) => m.id)).toEqual([result.reply.id, result.userMessage.id]);
+    expect((await client.getMe()).usage.used).toBe(1);
+
+    // Without a key, a lost answer is not retried: the SDK cannot know whether it was stored.
+    lost = false;
+    const other = await client.createChatroom();
+    await expect(client.sendMessage(other.id, 'At most once')).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it('called every operation of the contract (the Stripe webhook is called by Stripe)', () => {
+    const called = new Set(sent.map((r) => `${r.method} ${r.path}`));
+    const missing: string[] = [];
+    for (const [path, operations] of Object.entries(spec.paths)) {
+      const pattern = new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      for (const [method, operation] of Object.entries(operations)) {
+        if (!operation.operationId || operation.operationId === 'receiveStripeWebhook') continue;
+        if (![...called].some((c) => c.startsWith(`${method.toUpperCase()} `) && pattern.test(c.slice(method.length + 1)))) {
+          missing.push(`${method.toUpperCase()} ${path}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
