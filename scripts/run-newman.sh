@@ -46,15 +46,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+# Three distinct free ports at once (holding all three sockets until each is known, so none is handed out twice).
+free_ports() {
+  node -e "const net=require('net');const ss=[0,1,2].map(()=>net.createServer());let n=0;
+    ss.forEach((s)=>s.listen(0,'127.0.0.1',()=>{if(++n===ss.length){console.log(ss.map((x)=>x.address().port).join(' '));ss.forEach((x)=>x.close());}}));"
+}
 
 if [ "${NEWMAN_BUILD:-0}" = 1 ]; then pnpm build >/dev/null; fi
 for bundle in packages/api/dist/migrate.js packages/api/dist/server.js packages/worker/dist/main.js packages/fakes/dist/fake-gemini.js; do
   [ -f "$bundle" ] || { echo "run-newman: $bundle is missing: run pnpm build (or NEWMAN_BUILD=1)"; exit 1; }
 done
 
-PORT="$(free_port)"
-GEMINI_PORT="$(free_port)"
+read -r PORT GEMINI_PORT STRIPE_PORT < <(free_ports)
 API="http://127.0.0.1:${PORT}"
 
 node packages/api/dist/migrate.js >"$LOG_DIR/migrate.log" 2>&1 || { cat "$LOG_DIR/migrate.log"; exit 1; }
@@ -64,7 +67,6 @@ FAKE_GEMINI_PORT="$GEMINI_PORT" node packages/fakes/dist/fake-gemini.js >"$LOG_D
 billing_required=false
 if [ "${NEWMAN_STRIPE:-1}" = 1 ] && [ -f packages/fakes/dist/fake-stripe.js ]; then
   # Billing against the local fake Stripe (test-mode key, webhooks signed back to this API).
-  STRIPE_PORT="$(free_port)"
   export STRIPE_SECRET_KEY=sk_test_newman STRIPE_WEBHOOK_SECRET="whsec_newman_$$_local" STRIPE_API_BASE_URL="http://127.0.0.1:${STRIPE_PORT}"
   FAKE_STRIPE_PORT="$STRIPE_PORT" FAKE_STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET" FAKE_STRIPE_WEBHOOK_URL="${API}/webhook/stripe" \
     node packages/fakes/dist/fake-stripe.js >"$LOG_DIR/fake-stripe.log" 2>&1 & pids+=($!)
