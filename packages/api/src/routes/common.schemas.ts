@@ -28,8 +28,28 @@ export const ProblemSchema = Type.Object(
 export type Problem = Static<typeof ProblemSchema>;
 
 /** Response schemas for the given error statuses, all the problem shape. */
-export function problems<const S extends number>(...statuses: S[]): Record<S, typeof ProblemSchema> {
-  return Object.fromEntries(statuses.map((s) => [s, ProblemSchema])) as Record<S, typeof ProblemSchema>;
+/** A problem response as the spec states it: RFC 9457's own media type, not plain JSON. */
+const problemResponse = (status: number) => ({
+  description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem details (RFC 9457).',
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+});
+type ProblemResponse = ReturnType<typeof problemResponse>;
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID).',
+  401: 'Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...).',
+  403: 'Not allowed.',
+  404: 'Not found — also for someone else\'s resource.',
+  409: 'Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN).',
+  413: 'Body too large (PAYLOAD_TOO_LARGE).',
+  422: 'Idempotency-Key reused with a different request.',
+  429: 'Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After.',
+  500: 'Unexpected error (INTERNAL_ERROR); quote requestId.',
+  503: 'A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After.',
+};
+
+export function problems<const S extends number>(...statuses: S[]): Record<S, ProblemResponse> {
+  return Object.fromEntries(statuses.map((s) => [s, problemResponse(s)])) as Record<S, ProblemResponse>;
 }
 
 /** Every route can answer these: malformed/invalid request, rate or dependency trouble. */
