@@ -14,6 +14,22 @@ export interface Isolated {
 }
 
 /**
+ * Test files create, migrate and drop schemas in parallel. Kysely's migrator introspects every schema of the
+ * database, and a schema dropped by another file in the middle of that introspection fails it ("schema ... does
+ * not exist"), so these DDL steps take turns under one advisory lock (held on a connection of their own).
+ */
+async function exclusively(admin: Kysely<Database>, work: () => Promise<void>): Promise<void> {
+  await admin.connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(hashtext('gemini-chat:test-ddl'))`.execute(connection);
+    try {
+      await work();
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext('gemini-chat:test-ddl'))`.execute(connection);
+    }
+  });
+}
+
+/**
  * A migrated Postgres schema and a Redis key prefix of the caller's own, plus a config pointing at both.
  * `env` overrides any environment setting (e.g. { QUOTA_BASIC_DAILY: '2' }).
  */
@@ -37,9 +53,11 @@ export async function isolate(env: Record<string, string> = {}): Promise<Isolate
   const config = loadConfig(processEnv);
 
   const admin = createDb({ ...config.database, schema: undefined });
-  await sql`create schema ${sql.id(schema)}`.execute(admin);
   const db = createDb(config.database);
-  await migrateToLatest(db, schema);
+  await exclusively(admin, async () => {
+    await sql`create schema ${sql.id(schema)}`.execute(admin);
+    await migrateToLatest(db, schema);
+  });
 
   return {
     config,
@@ -47,7 +65,7 @@ export async function isolate(env: Record<string, string> = {}): Promise<Isolate
     db,
     async cleanup() {
       await db.destroy();
-      await sql`drop schema ${sql.id(schema)} cascade`.execute(admin);
+      await exclusively(admin, () => sql`drop schema ${sql.id(schema)} cascade`.execute(admin).then(() => undefined));
       await admin.destroy();
       const redis = new Redis(config.redis.url);
       let cursor = '0';
