@@ -66,19 +66,18 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const gemini = createGeminiClient(config.gemini);
   const listCache = createChatroomListCache(commands, keys, config.chatroomListCacheTtlSeconds);
   const producer = createJobProducer(config.redis, config.worker.maxAttempts, log);
-  // Readers and cancel requests publish on one channel; one subscriber per process fans them out.
+  // Cancels, deletes and takeovers are published on the control channel; one subscriber per process fans them out.
   const subscriber = createRedis(config.redis, { kind: 'blocking', name: 'worker-subscriber', logger: log });
-  const notifications = createReplyNotifications(subscriber, replyEvents.channel);
+  const notifications = createReplyNotifications(subscriber, replyEvents.controlChannel);
   await notifications.start();
   const generateReply = createGenerateReplyHandler({
     store,
     gemini,
     notifications,
-    onCompleted: async (chatroomId) => {
+    onCompleted: async (room) => {
       // The first completed exchange of a chatroom still titled by default earns it a title.
-      const room = await store.chatrooms.findById(chatroomId);
-      if (room?.title_source === 'default' && (await store.messages.countCompletedReplies(chatroomId)) === 1) {
-        await producer.enqueue('generate-title', { chatroomId });
+      if (room.title_source === 'default' && (await store.messages.countCompletedReplies(room.id)) === 1) {
+        await producer.enqueue('generate-title', { chatroomId: room.id });
       }
     },
     replyEvents,

@@ -86,19 +86,19 @@ export function createMessageService(deps: {
     if (!(await store.chatrooms.findOwned(userId, chatroomId))) throw notFound('chatroom');
   }
 
-  /** Resolves with the reply once it has finished, or as it is when `seconds` run out. */
+  /**
+   * Resolves with the reply once it has finished, or as it is when `seconds` run out. Woken by every change of the
+   * reply's live log, it reads only the log's owner (one Redis GET) and goes to Postgres once the reply has ended.
+   */
   async function waitForReply(reply: MessageRow, seconds: number): Promise<MessageRow> {
     const deadline = Date.now() + seconds * 1000;
-    let current = reply;
-    while (isPending(current.status) && Date.now() < deadline) {
-      // Listen before re-reading, so a change between the read and the wait cannot be missed.
+    for (;;) {
+      // Listen before looking, so a change between the look and the wait cannot be missed.
       const changed = notifications.next(reply.id, deadline - Date.now());
-      current = (await store.messages.findById(reply.id)) ?? current;
-      if (!isPending(current.status)) break;
-      await changed;
-      current = (await store.messages.findById(reply.id)) ?? current;
+      if ((await replyEvents.owner(reply.id)) === 'finished' || Date.now() >= deadline) break;
+      if (!(await changed) && Date.now() >= deadline) break;
     }
-    return current;
+    return (await store.messages.findById(reply.id)) ?? reply;
   }
 
   return {

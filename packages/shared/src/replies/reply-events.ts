@@ -28,10 +28,11 @@ export interface ReplyEventsOptions {
 
 const ACTIVE_TTL_SECONDS = 3600;
 
-// KEYS: stream, owner. ARGV: token, activeTtl, channel, messageId. Takes ownership; if an earlier attempt left
-// text in the log, appends `reset` so readers drop it.
+// KEYS: stream, owner. ARGV: token, activeTtl, channel, messageId, controlChannel. Takes ownership (telling any
+// earlier run on the control channel); if an earlier attempt left text in the log, appends `reset` so readers drop it.
 const CLAIM = `
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+redis.call('PUBLISH', ARGV[5], ARGV[4])
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local id = redis.call('XADD', KEYS[1], '*', 'type', 'reset', 'data', '{}')
   redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -50,27 +51,32 @@ if ARGV[8] == '1' then redis.call('SET', KEYS[2], 'finished', 'EX', ARGV[5]) els
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return id`;
 
-// KEYS: stream, owner. ARGV: type, data, maxEntries, ttl, channel, messageId. Ends the log whoever owns it
-// (cancel from the API, or the queue giving up on a job): later writes of any run are refused.
+// KEYS: stream, owner. ARGV: type, data, maxEntries, ttl, channel, messageId, controlChannel. Ends the log whoever
+// owns it (cancel from the API, or the queue giving up on a job): later writes of any run are refused, and the
+// run generating it hears so on the control channel.
 const FINISH = `
 if redis.call('GET', KEYS[2]) == 'finished' then return false end
 redis.call('SET', KEYS[2], 'finished', 'EX', ARGV[4])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'type', ARGV[1], 'data', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
+redis.call('PUBLISH', ARGV[7], ARGV[6])
 return id`;
 
 export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
   const stream = (messageId: string) => `${options.prefix}reply:{${messageId}}:events`;
   const owner = (messageId: string) => `${options.prefix}reply:{${messageId}}:owner`;
   const channel = `${options.prefix}reply-events`;
+  // Ownership changes only (takeover, cancel, delete): what a generating worker must hear, without every chunk.
+  const controlChannel = `${options.prefix}reply-control`;
 
   return {
     channel,
+    controlChannel,
 
     /** Makes `token` the only writer of this reply's log. */
     async claim(messageId: string, token: string): Promise<void> {
-      await redis.eval(CLAIM, 2, stream(messageId), owner(messageId), token, ACTIVE_TTL_SECONDS, channel, messageId);
+      await redis.eval(CLAIM, 2, stream(messageId), owner(messageId), token, ACTIVE_TTL_SECONDS, channel, messageId, controlChannel);
     },
 
     /** Appends an event; returns its id, or null when `token` no longer owns the reply. */
@@ -107,6 +113,7 @@ export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
         options.finishedTtlSeconds,
         channel,
         messageId,
+        controlChannel,
       );
       return typeof id === 'string' ? id : null;
     },

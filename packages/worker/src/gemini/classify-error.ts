@@ -1,4 +1,5 @@
 import { ApiError } from '@google/genai';
+import { dependencyOf } from '@gemini-chat/shared';
 
 /** What the worker does about a failure: retry later (honouring a delay when Gemini gives one) or give up now. */
 export interface ReplyFailure {
@@ -94,6 +95,10 @@ export function classifyError(err: unknown): ReplyFailure {
   }
   const name = (err as { name?: string })?.name;
   if (name === 'TimeoutError') return timeoutFailure('overall limit');
+  // Our own Postgres or Redis briefly unreachable (or the pool saturated): transient, so retried like a 503.
+  if (dependencyOf(err)) {
+    return { retryable: true, code: 'SERVICE_UNAVAILABLE', message: 'A backing service was briefly unavailable.', errorClass: 'internal' };
+  }
   // Connection refused or cut mid-stream, truncated SSE: transient, so retried.
   const message = String((err as { message?: string })?.message ?? '');
   if (err instanceof TypeError || /fetch failed|terminated|socket|ECONN|EPIPE|Incomplete JSON|network/i.test(message)) {

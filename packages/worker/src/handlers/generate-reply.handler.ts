@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import type { Config, Quota, ReplyEvents, ReplyNotifications, Store } from '@gemini-chat/shared';
+import type { ChatroomRow, Config, Quota, ReplyEvents, ReplyNotifications, Store } from '@gemini-chat/shared';
 import { classifyError, ReplyError, timeoutFailure, type ReplyFailure } from '../gemini/classify-error.js';
 import type { GeminiClient } from '../gemini/gemini-client.js';
 import type { WorkerMetrics } from '../metrics.js';
@@ -39,7 +39,7 @@ export interface GenerateReplyDeps {
   replyEvents: ReplyEvents;
   notifications: ReplyNotifications;
   /** Called after a reply completed (e.g. to schedule the chatroom's automatic title). */
-  onCompleted: (chatroomId: string) => Promise<void>;
+  onCompleted: (room: ChatroomRow) => Promise<void>;
   quota: Quota;
   config: Config;
   metrics: WorkerMetrics;
@@ -102,8 +102,8 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       idle = setTimeout(() => abort.abort(new ReplyError(timeoutFailure('stream stalled'))), config.gemini.idleTimeoutMs);
     };
 
-    // Cancel (or delete, or a takeover) changes the log's owner and publishes: stop the model call at once,
-    // not at the next chunk, which may be long in coming.
+    // Cancel (or delete, or a takeover) changes the log's owner and publishes on the control channel: stop the
+    // model call at once, not at the next chunk, which may be long in coming.
     const stopListening = notifications.listen(messageId, () => {
       replyEvents
         .owner(messageId)
@@ -175,7 +175,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       metrics.tokens.inc({ direction: 'output' }, usage.outputTokens);
       await replyEvents.append(messageId, token, 'done', { status: 'completed' });
       log.info({ messageId, attempt: ctx.attemptsMade + 1, droppedExchanges: prompt.droppedExchanges, usage }, 'reply completed');
-      await deps.onCompleted(room.id).catch((err: unknown) => log.warn({ err, chatroomId: room.id }, 'could not schedule the title'));
+      await deps.onCompleted(room).catch((err: unknown) => log.warn({ err, chatroomId: room.id }, 'could not schedule the title'));
     } catch (err) {
       const reason = abort.signal.aborted ? abort.signal.reason : err;
       if (reason instanceof LostOwnership || err instanceof LostOwnership) {
