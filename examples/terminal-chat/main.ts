@@ -1,0 +1,270 @@
+// A terminal chat client built on the SDK: sign in with a one-time code, pick a chatroom, and chat, each reply
+// printed token by token as the model writes it. Ctrl-C during a reply cancels it; Ctrl-C or Ctrl-D at the prompt
+// quits.
+//
+//   pnpm exec tsx examples/terminal-chat/main.ts --api http://127.0.0.1:3000 [--mobile +14155550100] [--name Ada]
+//
+// The SDK is imported from its source, so nothing needs building; an app of your own imports '@gemini-chat/sdk'.
+import { stdin, stdout } from 'node:process';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { createClient, GeminiChatError, type Schemas } from '../../packages/sdk/src/index.js';
+
+type Chatroom = Schemas['Chatroom'];
+type Usage = Schemas['Usage'];
+
+const HELP = `Commands: /new [title]  a new chatroom · /rooms  switch chatroom · /usage  today's usage
+          /upgrade  a Pro checkout link · /quit  leave (also Ctrl-D)
+Ctrl-C while a reply is being written cancels it.`;
+
+const { values: args } = parseArgs({
+  options: {
+    api: { type: 'string', default: 'http://127.0.0.1:3000' },
+    mobile: { type: 'string' },
+    name: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  stdout.write('Usage: tsx examples/terminal-chat/main.ts [--api URL] [--mobile +E164] [--name NAME]\n\n' + HELP + '\n');
+  process.exit(0);
+}
+
+const client = createClient({ baseUrl: args.api });
+const rl = createInterface({ input: stdin, output: stdout });
+const say = (line = '') => stdout.write(`${line}\n`);
+
+// Lines typed ahead (or piped in) are queued by the iterator, never dropped; at the end of input (Ctrl-D, a closed
+// pipe) `ask` answers null.
+const lines = rl[Symbol.asyncIterator]();
+let inputClosed = false;
+rl.once('close', () => {
+  inputClosed = true;
+});
+async function ask(query: string): Promise<string | null> {
+  if (inputClosed) stdout.write(query);
+  else {
+    rl.setPrompt(query);
+    rl.prompt();
+  }
+  const { value, done } = await lines.next();
+  return done ? null : String(value).trim();
+}
+
+// Ctrl-C: a keypress in a terminal (readline's SIGINT), a signal otherwise. While a reply is being written it
+// cancels the reply (twice: stops watching at once); at the prompt it quits.
+let interrupt: (() => void) | undefined;
+const onInterrupt = () => {
+  if (interrupt) interrupt();
+  else if (inputClosed) process.exit(130); // a second Ctrl-C while a call is still running
+  else rl.close();
+};
+rl.on('SIGINT', onInterrupt);
+process.on('SIGINT', onInterrupt);
+
+/** One line about an error, whatever it is. */
+function explain(err: unknown): string {
+  if (err instanceof GeminiChatError) return `${err.code}: ${err.detail}${err.requestId ? ` (request ${err.requestId})` : ''}`;
+  if (err instanceof TypeError) return `cannot reach the API at ${args.api} (${err.message})`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+const quota = (usage: Pick<Usage, 'used' | 'limit'>) =>
+  usage.limit === null ? `${usage.used} prompts today (unlimited)` : `${usage.used}/${usage.limit} prompts today`;
+
+function until(seconds: number | undefined): string {
+  if (!seconds) return 'at midnight UTC';
+  const minutes = Math.ceil(seconds / 60);
+  return `in ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** Signs up (a new number) or asks for a login code (a known one), then verifies the code. */
+async function signIn(): Promise<boolean> {
+  const mobileNumber = args.mobile ?? (await ask('Mobile number (E.164, e.g. +14155550100): '));
+  if (!mobileNumber) return false;
+  let otp: string | undefined;
+  try {
+    try {
+      ({ otp } = (await client.signup({ mobileNumber, ...(args.name ? { name: args.name } : {}) })).otpChallenge);
+      say('New number: account created.');
+    } catch (err) {
+      if (!(err instanceof GeminiChatError && err.code === 'MOBILE_NUMBER_TAKEN')) throw err;
+      ({ otp } = await client.sendOtp({ mobileNumber }));
+      say('Known number: a login code was sent.');
+    }
+  } catch (err) {
+    // A code sent moments ago is still valid: ask for that one.
+    if (!(err instanceof GeminiChatError && err.code === 'OTP_RESEND_TOO_SOON')) throw err;
+    say(`A code was sent less than ${err.retryAfterSeconds ?? 30} s ago: use that one.`);
+  }
+  if (otp) say(`Dev mode: the API returned the code (${otp}); using it.`);
+  for (;;) {
+    const code = otp ?? (await ask('Code: '));
+    if (!code) return false;
+    otp = undefined;
+    try {
+      await client.verifyOtp({ mobileNumber, otp: code });
+      const me = await client.getMe();
+      say(`Signed in as ${me.mobileNumber} (${me.tier} plan, ${quota(me.usage)}).`);
+      return true;
+    } catch (err) {
+      if (!(err instanceof GeminiChatError && err.code === 'OTP_INVALID')) throw err;
+      const left = (err.problem as { attemptsRemaining?: number } | undefined)?.attemptsRemaining;
+      say(`Wrong code${left === undefined ? '' : ` (${left} tries left)`}.`);
+    }
+  }
+}
+
+/** Lists the chatrooms and lets the user pick one, or create one with Enter. */
+async function pickChatroom(): Promise<Chatroom | undefined> {
+  const { items } = await client.listChatrooms({ limit: 20 });
+  if (items.length) {
+    say('Chatrooms:');
+    items.forEach((room, i) => say(`  ${i + 1}) ${room.title}`));
+  }
+  for (;;) {
+    const answer = items.length ? await ask(`Pick a chatroom [1-${items.length}], or press Enter for a new one: `) : '';
+    if (answer === null) return undefined;
+    if (answer === '') return client.createChatroom();
+    const room = items[Number(answer) - 1];
+    if (room) return room;
+  }
+}
+
+/** Prints a reply as it is written; resolves with its final message (undefined if we stopped watching). */
+async function watchReply(room: Chatroom, replyId: string): Promise<Schemas['Message'] | undefined> {
+  const stop = new AbortController();
+  let cancelling = false;
+  interrupt = () => {
+    if (cancelling) return stop.abort(); // a second Ctrl-C: stop watching now
+    cancelling = true;
+    stdout.write(' [cancelling…]');
+    // The server ends the stream with `done` (status cancelled, the text so far): keep reading until then.
+    client.cancelReply(room.id, replyId).catch((err: unknown) => {
+      if (!(err instanceof GeminiChatError && err.code === 'REPLY_ALREADY_FINISHED')) say(`\n[cancel failed: ${explain(err)}]`);
+    });
+  };
+  stdout.write('gemini> ');
+  try {
+    for await (const event of client.streamReply(room.id, replyId, { signal: stop.signal })) {
+      switch (event.type) {
+        case 'delta':
+          stdout.write(event.text);
+          break;
+        case 'reset': // the model call was retried: the reply starts over
+          stdout.write('\n[the model was retried: starting over]\ngemini> ');
+          break;
+        case 'done':
+        case 'error':
+          stdout.write('\n');
+          return event.message;
+      }
+    }
+    return undefined;
+  } catch (err) {
+    if (stop.signal.aborted) {
+      say('\n[stopped watching; the reply may still be finishing]');
+      return undefined;
+    }
+    throw err;
+  } finally {
+    interrupt = undefined;
+  }
+}
+
+async function send(room: Chatroom, prompt: string): Promise<void> {
+  let sent: Schemas['SendMessageResult'];
+  try {
+    // A random Idempotency-Key: the SDK may then retry a send whose answer was lost, never charging twice.
+    sent = await client.sendMessage(room.id, prompt, { idempotencyKey: true });
+  } catch (err) {
+    if (err instanceof GeminiChatError && err.code === 'QUOTA_EXCEEDED') {
+      say(`[today's prompts are used up; more ${until(err.retryAfterSeconds)}. /upgrade for Pro]`);
+      return;
+    }
+    if (err instanceof GeminiChatError && err.code === 'CHATROOM_BUSY') {
+      say('[a reply in this chatroom is still being written; here it is. Send your prompt again afterwards]');
+      const pending = await watchReply(room, (await client.getLatestReply(room.id)).id);
+      if (pending) say(`[${pending.status}]`);
+      return;
+    }
+    throw err;
+  }
+  const reply = await watchReply(room, sent.reply.id);
+  if (!reply) return;
+  const tokens = reply.usage ? ` · ${reply.usage.inputTokens} in / ${reply.usage.outputTokens} out tokens` : '';
+  const failure = reply.error ? ` · ${reply.error.code}: ${reply.error.message}` : '';
+  // A reply that failed without producing anything is refunded: ask for the usage again.
+  const usage = reply.status === 'failed' ? (await client.getMe()).usage : sent.quota;
+  say(`[${reply.status}${failure}${tokens} · ${quota(usage)}]`);
+}
+
+/** A command line: /new, /rooms, /usage, /upgrade, /help. Returns the chatroom to continue in. */
+async function command(line: string, room: Chatroom): Promise<Chatroom | undefined> {
+  const [name = '', ...rest] = line.slice(1).split(/\s+/);
+  switch (name) {
+    case 'new': {
+      const title = rest.join(' ');
+      return client.createChatroom(title ? { title } : {});
+    }
+    case 'rooms':
+      return pickChatroom();
+    case 'usage': {
+      const me = await client.getMe();
+      say(`${me.tier} plan · ${quota(me.usage)} · ${me.usage.inputTokens} in / ${me.usage.outputTokens} out tokens`);
+      return room;
+    }
+    case 'upgrade': {
+      try {
+        const { checkoutUrl } = await client.subscribePro();
+        say(`Open this page to pay for Pro, then come back: ${checkoutUrl}`);
+      } catch (err) {
+        if (!(err instanceof GeminiChatError && ['ALREADY_SUBSCRIBED', 'BILLING_NOT_CONFIGURED'].includes(err.code))) throw err;
+        say(`[${err.detail}]`);
+      }
+      return room;
+    }
+    default:
+      say(HELP);
+      return room;
+  }
+}
+
+async function main(): Promise<void> {
+  say(`Gemini chat · ${args.api}`);
+  if (!(await signIn())) return;
+  let room = await pickChatroom();
+  while (room) {
+    say(`Chatroom "${room.title}". Type a prompt; /help for commands.`);
+    const current: Chatroom = room;
+    for (;;) {
+      const line = await ask('you> ');
+      if (line === null || line === '/quit' || line === '/exit') return;
+      if (!line) continue;
+      try {
+        if (line.startsWith('/')) {
+          room = await command(line, current);
+          if (room !== current) break;
+        } else {
+          await send(current, line);
+        }
+      } catch (err) {
+        say(`[${explain(err)}]`);
+      }
+    }
+  }
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (err) {
+  say(`[${explain(err)}]`);
+  exitCode = 1;
+} finally {
+  rl.close();
+  // Ends the session on the server too (the tokens lived only in this process).
+  await client.logout().catch(() => undefined);
+  say('Bye.');
+}
+process.exit(exitCode);

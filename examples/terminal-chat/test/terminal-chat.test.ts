@@ -1,0 +1,146 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../../../packages/sdk/src/index.js';
+import { startStack, type Stack } from '../../../packages/worker/test/support/stack.js';
+
+// The terminal client as a real child process (node + tsx, as a user runs it) against a live API, worker and
+// fake Gemini: the test types into its stdin and reads its stdout.
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+let stack: Stack;
+let baseUrl: string;
+const mobileNumber = `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+
+beforeAll(async () => {
+  // Two prompts a day, so the third shows how the client handles QUOTA_EXCEEDED.
+  stack = await startStack({ QUOTA_BASIC_DAILY: '2' });
+  baseUrl = await stack.app.listen({ port: 0, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** The client as a child process, with helpers to wait for its output and answer it. */
+function runClient(...extra: string[]) {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', MAIN, '--api', baseUrl, ...extra], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    for (const check of waiters) check();
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  running.add(child);
+  void exited.then(() => running.delete(child));
+
+  return {
+    child,
+    exited,
+    get output() {
+      return out;
+    },
+    /** Waits until the output after `from` matches; resolves with the match and the offset just past it. */
+    waitFor(pattern: RegExp, from = 0, timeoutMs = 10_000): Promise<{ match: RegExpExecArray; end: number }> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = pattern.exec(out.slice(from));
+          if (!match) return;
+          done();
+          resolve({ match, end: from + match.index + match[0].length });
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out}\nstderr:\n${err}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        void exited.then(() => setTimeout(check, 0));
+        check();
+      });
+    },
+    type(line: string) {
+      child.stdin.write(`${line}\n`);
+    },
+  };
+}
+const running = new Set<ChildProcessWithoutNullStreams>();
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** The test's own session for the same number, to read what the API stored. */
+async function reader() {
+  const client = createClient({ baseUrl });
+  const challenge = await client.sendOtp({ mobileNumber });
+  await client.verifyOtp({ mobileNumber, otp: challenge.otp! });
+  return client;
+}
+
+describe('the terminal chat client', () => {
+  it('signs up with the OTP from the response, streams a reply, cancels one with Ctrl-C and quits', async () => {
+    const cli = runClient('--mobile', mobileNumber, '--name', 'Ada');
+    await cli.waitFor(/New number: account created\.\nDev mode: the API returned the code \(\d{6}\); using it\.\nSigned in as \+1\d+ \(basic plan, 0\/2 prompts today\)/);
+    // A new account has no chatrooms: one is created.
+    let at = (await cli.waitFor(/Chatroom "New chat"\. Type a prompt; \/help for commands\.\nyou> /)).end;
+
+    cli.type('Plan a day in Lisbon [[chunks:6]] [[slow:40]]');
+    const { match, end } = await cli.waitFor(/gemini> ([\s\S]*?)\n\[completed · (\d+) in \/ (\d+) out tokens · 1\/2 prompts today\]\nyou> /, at);
+    at = end;
+    const streamed = match[1]!;
+
+    const client = await reader();
+    const [room] = (await client.listChatrooms()).items;
+    const [reply] = (await client.listMessages(room!.id, { limit: 1 })).items;
+    expect(reply).toMatchObject({ role: 'assistant', status: 'completed' });
+    expect(streamed).toBe(reply!.content);
+    expect(streamed).toContain('You said: "Plan a day in Lisbon"');
+    expect(match.slice(2).map(Number)).toEqual([reply!.usage!.inputTokens, reply!.usage!.outputTokens]);
+
+    // A slow reply: Ctrl-C (SIGINT) once some text has arrived cancels it, keeping the text so far.
+    cli.type('Tell me a long story [[chunks:40]] [[slow:100]]');
+    await cli.waitFor(/gemini> \S/, at);
+    cli.child.kill('SIGINT');
+    const cancelled = await cli.waitFor(/gemini> ([\s\S]*?)\n\[cancelled(?: · \d+ in \/ \d+ out tokens)? · 2\/2 prompts today\]\nyou> /, at);
+    at = cancelled.end;
+    const [stopped] = (await client.listMessages(room!.id, { limit: 1 })).items;
+    expect(stopped).toMatchObject({ role: 'assistant', status: 'cancelled' });
+    // Everything printed, before and after the Ctrl-C, is the stored partial reply: less than the whole story.
+    const printed = cancelled.match[1]!;
+    expect(printed).toContain(' [cancelling…]');
+    expect(printed.replace(' [cancelling…]', '')).toBe(stopped!.content);
+    expect(stopped!.content.length).toBeGreaterThan(0);
+    expect(stopped!.content).not.toMatch(/tests can predict it exactly\.$/);
+
+    // The daily quota is used up: the client says so and carries on.
+    cli.type('One more');
+    at = (await cli.waitFor(/\[today's prompts are used up; more in \d+ h \d+ min\. \/upgrade for Pro\]\nyou> /, at)).end;
+
+    cli.type('/quit');
+    await cli.waitFor(/Bye\.\n/, at);
+    expect(await cli.exited).toBe(0);
+    await client.logout();
+  });
+
+  it('signs in to a known number with a login code and picks an existing chatroom', async () => {
+    const cli = runClient('--mobile', mobileNumber);
+    await cli.waitFor(/Known number: a login code was sent\.\nDev mode: the API returned the code \(\d{6}\); using it\.\nSigned in as/);
+    const at = (await cli.waitFor(/Chatrooms:\n {2}1\) [^\n]+\nPick a chatroom \[1-1\], or press Enter for a new one: /)).end;
+    cli.type('1');
+    await cli.waitFor(/Chatroom ".+"\. Type a prompt; \/help for commands\.\nyou> /, at);
+    cli.child.stdin.end(); // Ctrl-D
+    await cli.waitFor(/Bye\.\n/, at);
+    expect(await cli.exited).toBe(0);
+  });
+});

@@ -1,0 +1,390 @@
+// The web chat page: sign in with a one-time code, chatrooms, replies appended as they are written, and the Pro
+// upgrade through Stripe Checkout. Bundled for the browser by ../build.ts; the API's address comes from config.js.
+//
+// The SDK is imported from its source (esbuild bundles it); an app of your own imports '@gemini-chat/sdk'.
+import { createClient, GeminiChatError, type Schemas, type TokenPair, type TokenStore } from '../../../packages/sdk/src/index.js';
+
+type Chatroom = Schemas['Chatroom'];
+type Message = Schemas['Message'];
+type Usage = Pick<Schemas['Usage'], 'used' | 'limit'>;
+
+declare global {
+  interface Window {
+    GEMINI_CHAT_CONFIG?: { apiUrl?: string };
+  }
+}
+
+const apiUrl = window.GEMINI_CHAT_CONFIG?.apiUrl || 'http://127.0.0.1:3000';
+
+// Tokens in localStorage: the session survives a reload and the trip to Stripe Checkout and back.
+const TOKENS_KEY = 'gemini-chat.tokens';
+let signingOut = false;
+const tokenStore: TokenStore = {
+  get: () => JSON.parse(localStorage.getItem(TOKENS_KEY) ?? 'null') as TokenPair | null,
+  set: (tokens) => {
+    if (tokens) localStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
+    else {
+      localStorage.removeItem(TOKENS_KEY);
+      if (!signingOut) showSignIn('Your session ended: sign in again.'); // refresh refused (expired, revoked)
+    }
+  },
+};
+const client = createClient({ baseUrl: apiUrl, tokenStore });
+
+// ---- elements -----------------------------------------------------------------------------------------------
+
+const $ = <T extends HTMLElement>(selector: string) => {
+  const element = document.querySelector<T>(selector);
+  if (!element) throw new Error(`missing element ${selector}`);
+  return element;
+};
+const ui = {
+  account: $('#account'),
+  who: $('#who'),
+  plan: $('#plan'),
+  quota: $('#quota'),
+  upgrade: $<HTMLButtonElement>('#upgrade'),
+  signOut: $<HTMLButtonElement>('#sign-out'),
+  notice: $('#notice'),
+  signIn: $('#sign-in'),
+  phoneForm: $<HTMLFormElement>('#phone-form'),
+  codeForm: $<HTMLFormElement>('#code-form'),
+  codeTarget: $('#code-target'),
+  devOtp: $('#dev-otp'),
+  codeBack: $<HTMLButtonElement>('#code-back'),
+  chat: $('#chat'),
+  newRoom: $<HTMLButtonElement>('#new-room'),
+  rooms: $('#rooms'),
+  roomTitle: $('#room-title'),
+  messages: $('#messages'),
+  promptForm: $<HTMLFormElement>('#prompt-form'),
+  send: $<HTMLButtonElement>('#send'),
+  stop: $<HTMLButtonElement>('#stop'),
+};
+const field = (form: HTMLFormElement, name: string) => form.elements.namedItem(name) as HTMLInputElement | HTMLTextAreaElement;
+
+function notify(text: string, kind: 'info' | 'error' = 'info') {
+  ui.notice.textContent = text;
+  ui.notice.className = kind;
+  ui.notice.hidden = !text;
+}
+
+function explain(err: unknown): string {
+  if (err instanceof GeminiChatError) {
+    switch (err.code) {
+      case 'QUOTA_EXCEEDED':
+        return `Today's prompts are used up (more in ${Math.ceil((err.retryAfterSeconds ?? 0) / 3600)} h). Upgrade to Pro for more.`;
+      case 'CHATROOM_BUSY':
+        return 'A reply in this chat is still being written: wait for it, or stop it.';
+      case 'VALIDATION_FAILED':
+        return err.errors.map((e) => e.message).join('; ') || err.detail;
+      default:
+        return `${err.detail} (${err.code}${err.requestId ? `, request ${err.requestId}` : ''})`;
+    }
+  }
+  if (err instanceof TypeError) return `Cannot reach the API at ${apiUrl}.`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Runs a UI action, turning any failure into a notice. */
+function guarded<A extends unknown[]>(action: (...args: A) => Promise<void>) {
+  return (...args: A) => {
+    action(...args).catch((err: unknown) => notify(explain(err), 'error'));
+  };
+}
+
+/** An Idempotency-Key. `crypto.randomUUID` exists only in secure contexts (https, localhost). */
+function newKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// ---- sign-in ------------------------------------------------------------------------------------------------
+
+let mobileNumber = '';
+
+function showSignIn(message = '') {
+  ui.account.hidden = true;
+  ui.chat.hidden = true;
+  ui.signIn.hidden = false;
+  ui.phoneForm.hidden = false;
+  ui.codeForm.hidden = true;
+  notify(message);
+}
+
+ui.phoneForm.addEventListener(
+  'submit',
+  guarded(async (event: SubmitEvent) => {
+    event.preventDefault();
+    mobileNumber = field(ui.phoneForm, 'mobile').value.trim();
+    const name = field(ui.phoneForm, 'name').value.trim();
+    let challenge: Schemas['OtpChallenge'];
+    try {
+      challenge = (await client.signup({ mobileNumber, ...(name ? { name } : {}) })).otpChallenge;
+    } catch (err) {
+      // A known number gets a login code instead.
+      if (!(err instanceof GeminiChatError && err.code === 'MOBILE_NUMBER_TAKEN')) throw err;
+      challenge = await client.sendOtp({ mobileNumber });
+    }
+    ui.codeTarget.textContent = mobileNumber;
+    // In development the API returns the code itself (OTP_DELIVERY=response): show it and fill it in.
+    ui.devOtp.hidden = !challenge.otp;
+    ui.devOtp.textContent = challenge.otp ? `Development mode: your code is ${challenge.otp}` : '';
+    field(ui.codeForm, 'otp').value = challenge.otp ?? '';
+    ui.phoneForm.hidden = true;
+    ui.codeForm.hidden = false;
+    notify('');
+  }),
+);
+
+ui.codeForm.addEventListener(
+  'submit',
+  guarded(async (event: SubmitEvent) => {
+    event.preventDefault();
+    try {
+      await client.verifyOtp({ mobileNumber, otp: field(ui.codeForm, 'otp').value.trim() });
+    } catch (err) {
+      const left = err instanceof GeminiChatError ? (err.problem as { attemptsRemaining?: number } | undefined)?.attemptsRemaining : undefined;
+      if (left !== undefined) return notify(`Wrong code: ${left} tries left.`, 'error');
+      throw err;
+    }
+    await showChat();
+  }),
+);
+ui.codeBack.addEventListener('click', () => showSignIn());
+
+ui.signOut.addEventListener(
+  'click',
+  guarded(async () => {
+    signingOut = true;
+    stopWatching?.abort();
+    try {
+      await client.logout();
+    } finally {
+      signingOut = false;
+      current = undefined;
+      localStorage.removeItem(ROOM_KEY);
+      showSignIn('Signed out.');
+    }
+  }),
+);
+
+// ---- account and plan ---------------------------------------------------------------------------------------
+
+function showUsage(usage: Usage) {
+  ui.quota.textContent = usage.limit === null ? `${usage.used} prompts today` : `${usage.used}/${usage.limit} prompts today`;
+}
+
+async function refreshPlan(): Promise<Schemas['SubscriptionStatus']> {
+  const status = await client.getSubscriptionStatus();
+  ui.plan.textContent = status.status === 'none' ? status.tier : `${status.tier} · ${status.status}`;
+  ui.plan.classList.toggle('pro', status.tier === 'pro');
+  ui.upgrade.hidden = status.tier === 'pro';
+  showUsage(status.usage);
+  return status;
+}
+
+ui.upgrade.addEventListener(
+  'click',
+  guarded(async () => {
+    ui.upgrade.disabled = true;
+    try {
+      const { checkoutUrl } = await client.subscribePro();
+      // Stripe Checkout; it sends the browser back to BILLING_SUCCESS_URL / BILLING_CANCEL_URL (see README).
+      location.assign(checkoutUrl);
+    } finally {
+      ui.upgrade.disabled = false;
+    }
+  }),
+);
+
+/** Back from Checkout: the webhook may land a moment after the customer does, so poll briefly. */
+async function returnFromCheckout(outcome: string) {
+  history.replaceState(null, '', location.pathname);
+  if (outcome !== 'success') return notify('Checkout cancelled: you are still on the free plan.');
+  notify('Payment received: activating Pro…');
+  for (let i = 0; i < 20; i++) {
+    const status = await refreshPlan();
+    if (status.tier === 'pro') {
+      const until = status.currentPeriodEnd ? `, renews ${new Date(status.currentPeriodEnd).toLocaleDateString()}` : '';
+      return notify(`You are on Pro${until}.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  notify('The payment has not been confirmed yet: reload this page in a minute.', 'error');
+}
+
+// ---- chatrooms ----------------------------------------------------------------------------------------------
+
+const ROOM_KEY = 'gemini-chat.room';
+let current: Chatroom | undefined;
+
+async function showChat() {
+  const me = await client.getMe();
+  ui.who.textContent = me.name ? `${me.name} (${me.mobileNumber})` : me.mobileNumber;
+  ui.signIn.hidden = true;
+  ui.chat.hidden = false;
+  ui.account.hidden = false;
+  notify('');
+  const [, rooms] = await Promise.all([refreshPlan(), refreshRooms()]);
+  // Back from Checkout or a reload: the chatroom that was open.
+  const last = rooms.find((room) => room.id === localStorage.getItem(ROOM_KEY));
+  if (last) await openRoom(last);
+}
+
+async function refreshRooms(): Promise<Chatroom[]> {
+  const { items } = await client.listChatrooms({ limit: 50 });
+  ui.rooms.replaceChildren(
+    ...items.map((room) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = room.title;
+      button.title = room.title;
+      button.dataset.id = room.id;
+      button.setAttribute('aria-current', String(room.id === current?.id));
+      button.addEventListener('click', guarded(() => openRoom(room)));
+      const item = document.createElement('li');
+      item.append(button);
+      return item;
+    }),
+  );
+  return items;
+}
+
+ui.newRoom.addEventListener(
+  'click',
+  guarded(async () => {
+    const room = await client.createChatroom();
+    await openRoom(room);
+    await refreshRooms();
+  }),
+);
+
+async function openRoom(room: Chatroom) {
+  stopWatching?.abort();
+  current = room;
+  localStorage.setItem(ROOM_KEY, room.id);
+  ui.roomTitle.textContent = room.title;
+  for (const button of ui.rooms.querySelectorAll('button')) button.setAttribute('aria-current', String(button.dataset.id === room.id));
+  const detail = await client.getChatroom(room.id);
+  ui.messages.replaceChildren();
+  for (const message of [...detail.messages].reverse()) {
+    if (message.role === 'user' || message.status === 'completed' || message.status === 'cancelled' || message.status === 'failed') {
+      addMessage(message.role, message.content, message);
+    } else {
+      guarded(() => watch(room, message.id))(); // still being written: follow it
+    }
+  }
+  ui.promptForm.hidden = false;
+  field(ui.promptForm, 'prompt').focus();
+}
+
+// ---- messages and live replies ------------------------------------------------------------------------------
+
+function addMessage(role: Message['role'], text: string, final?: Message) {
+  const item = document.createElement('li');
+  item.className = `msg ${role}`;
+  if (role === 'assistant') item.dataset.testid = 'reply';
+  const body = document.createElement('span');
+  body.className = 'text';
+  body.textContent = text;
+  item.append(body);
+  if (final) finish(item, final);
+  ui.messages.append(item);
+  item.scrollIntoView({ block: 'end' });
+  return item;
+}
+
+/** Marks a reply as final and notes how it ended. */
+function finish(item: HTMLElement, message: Message) {
+  item.dataset.status = message.status;
+  item.dataset.id = message.id;
+  if (message.role !== 'assistant') return;
+  const parts: string[] = [message.status];
+  if (message.error) parts.push(message.error.message);
+  if (message.usage) parts.push(`${message.usage.inputTokens} in / ${message.usage.outputTokens} out tokens`);
+  const meta = document.createElement('small');
+  meta.className = 'meta';
+  meta.textContent = parts.join(' · ');
+  item.append(meta);
+}
+
+let stopWatching: AbortController | undefined;
+
+/** Appends a reply's text as it arrives, until it ends (or the user leaves the chatroom). */
+async function watch(room: Chatroom, replyId: string) {
+  const item = addMessage('assistant', '');
+  item.dataset.status = 'streaming';
+  item.dataset.id = replyId;
+  const text = item.querySelector('.text')!;
+  const controller = new AbortController();
+  stopWatching = controller;
+  const stop = () => {
+    ui.stop.disabled = true;
+    client.cancelReply(room.id, replyId).catch((err: unknown) => {
+      if (!(err instanceof GeminiChatError && err.code === 'REPLY_ALREADY_FINISHED')) notify(explain(err), 'error');
+    });
+  };
+  ui.stop.addEventListener('click', stop);
+  ui.stop.hidden = false;
+  ui.stop.disabled = false;
+  try {
+    for await (const event of client.streamReply(room.id, replyId, { signal: controller.signal })) {
+      if (event.type === 'delta') text.append(event.text);
+      else if (event.type === 'reset') text.textContent = ''; // a retried model call starts over
+      else finish(item, event.message); // done (completed or cancelled) or error (failed)
+      item.scrollIntoView({ block: 'end' });
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) throw err;
+    item.remove(); // left the chatroom: it is shown again, whole, when the chatroom is opened again
+  } finally {
+    ui.stop.removeEventListener('click', stop);
+    ui.stop.hidden = true;
+    if (stopWatching === controller) stopWatching = undefined;
+  }
+}
+
+ui.promptForm.addEventListener(
+  'submit',
+  guarded(async (event: SubmitEvent) => {
+    event.preventDefault();
+    const room = current;
+    const input = field(ui.promptForm, 'prompt');
+    const content = input.value.trim();
+    if (!room || !content) return;
+    ui.send.disabled = true;
+    try {
+      const result = await client.sendMessage(room.id, content, { idempotencyKey: newKey() });
+      input.value = '';
+      notify('');
+      addMessage('user', content, result.userMessage);
+      showUsage(result.quota);
+      await watch(room, result.reply.id);
+      await refreshRooms(); // the first exchange gives the chatroom a title
+    } finally {
+      ui.send.disabled = false;
+    }
+  }),
+);
+field(ui.promptForm, 'prompt').addEventListener('keydown', (event) => {
+  if ((event as KeyboardEvent).key === 'Enter' && !(event as KeyboardEvent).shiftKey) {
+    event.preventDefault();
+    ui.promptForm.requestSubmit();
+  }
+});
+
+// ---- start --------------------------------------------------------------------------------------------------
+
+guarded(async () => {
+  if (!(await tokenStore.get())) return showSignIn();
+  try {
+    await showChat();
+  } catch (err) {
+    // Stored tokens that no longer work: the store was emptied and the sign-in form is shown.
+    if (err instanceof GeminiChatError && err.status === 401) return;
+    throw err;
+  }
+  const outcome = new URLSearchParams(location.search).get('checkout');
+  if (outcome) await returnFromCheckout(outcome);
+})();

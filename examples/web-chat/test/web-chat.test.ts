@@ -1,0 +1,157 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeStripe, type FakeStripe } from '../../../packages/fakes/src/index.js';
+import { createClient } from '../../../packages/sdk/src/index.js';
+import { startStack, type Stack } from '../../../packages/worker/test/support/stack.js';
+import { buildWebChat } from '../build.js';
+import { startWebChatServer, type WebChatServer } from '../serve.js';
+
+// The web page in headless Chromium against a live API, worker, fake Gemini and fake Stripe: sign in with the
+// OTP the page shows, create a chatroom, watch a reply being written, upgrade to Pro through Checkout.
+
+// CI installs Debian/Ubuntu's chromium; point CHROMIUM_PATH elsewhere if yours lives elsewhere. A missing browser
+// fails the file (it is never skipped).
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+const WEBHOOK_SECRET = 'whsec_web_chat_e2e';
+
+let stripe: FakeStripe | undefined;
+let web: WebChatServer | undefined;
+let stack: Stack | undefined;
+let context: BrowserContext | undefined;
+let apiUrl: string;
+let scratch: string | undefined;
+/** Uncaught errors in the page: there must be none. */
+const pageErrors: string[] = [];
+const poll = { timeout: 10_000 };
+const mobileNumber = `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+
+const missingChromium = existsSync(CHROMIUM)
+  ? undefined
+  : `Chromium is not installed at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH.`;
+
+beforeAll(async () => {
+  if (missingChromium) return; // the test fails with that message (never skipped)
+  scratch = await mkdtemp(join(tmpdir(), 'web-chat-e2e-'));
+  const dist = join(scratch, 'dist');
+  const built = buildWebChat(dist);
+  // The page's server first: its address is where Stripe Checkout sends the customer back.
+  web = await startWebChatServer({ apiUrl: '', distDir: dist });
+  stripe = await startFakeStripe({ webhookSecret: WEBHOOK_SECRET });
+  stack = await startStack({
+    STRIPE_SECRET_KEY: 'sk_test_web_chat_e2e',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_BASE_URL: stripe.url,
+    BILLING_SUCCESS_URL: `${web.url}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+    BILLING_CANCEL_URL: `${web.url}/?checkout=cancelled`,
+  });
+  apiUrl = await stack.app.listen({ port: 0, host: '127.0.0.1' });
+  stripe.setWebhookEndpoint({ url: `${apiUrl}/webhook/stripe` });
+  web.config.apiUrl = apiUrl;
+  await built;
+});
+
+afterAll(async () => {
+  // Everything is stopped whatever failed, in reverse order.
+  await context?.close().catch(() => undefined);
+  await stripe?.webhooksIdle().catch(() => undefined);
+  await stack?.close();
+  await stripe?.close();
+  await web?.close();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('the web chat page', () => {
+  it('signs in with the OTP it shows, streams a reply into the page and upgrades to Pro', async ({ onTestFailed }) => {
+    if (missingChromium) throw new Error(missingChromium);
+    // A fresh profile, no sandbox (containers), nothing that phones home.
+    context = await chromium.launchPersistentContext(join(scratch!, 'profile'), {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1100, height: 700 },
+      timeout: 15_000,
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    // What the page looked like when something went wrong (CI uploads web-chat/artifacts/).
+    await rm(join(ARTIFACTS, 'e2e-failure.png'), { force: true });
+    onTestFailed(async () => {
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'e2e-failure.png'), fullPage: true }).catch(() => undefined);
+    });
+    await page.goto(web!.url);
+
+    // Sign in: development mode shows the code and fills it in.
+    await page.getByTestId('mobile').fill(mobileNumber);
+    await page.getByTestId('send-code').click();
+    const devOtp = page.getByTestId('dev-otp');
+    await expect.poll(() => devOtp.textContent(), poll).toMatch(/^Development mode: your code is \d{6}$/);
+    const code = (await devOtp.textContent())!.slice(-6);
+    expect(await page.getByTestId('otp').inputValue()).toBe(code);
+    await page.getByTestId('verify').click();
+    await expect.poll(() => page.getByTestId('plan').textContent(), poll).toBe('basic');
+    expect(await page.getByTestId('quota').textContent()).toBe('0/5 prompts today');
+
+    // A chatroom, and a prompt answered slowly enough to watch.
+    await page.getByTestId('new-room').click();
+    await expect.poll(() => page.getByTestId('rooms').locator('button').allTextContents(), poll).toEqual(['New chat']);
+    await page.getByTestId('prompt').fill('Plan a day in Lisbon [[chunks:6]] [[slow:80]]');
+    await page.getByTestId('send').click();
+
+    // Part of the reply is on the page while it is still being written...
+    // (Evaluated in the page, on every animation frame.)
+    const streamingText = `document.querySelector('[data-testid="reply"][data-status="streaming"] .text')?.textContent || false`;
+    const partial = String(await (await page.waitForFunction(streamingText)).jsonValue());
+    // ...and then all of it, exactly as stored.
+    const reply = page.locator('[data-testid="reply"][data-status="completed"]');
+    await reply.waitFor();
+    const shown = await reply.locator('.text').textContent();
+    const reader = createClient({ baseUrl: apiUrl });
+    await reader.verifyOtp({ mobileNumber, otp: (await reader.sendOtp({ mobileNumber })).otp! });
+    const [room] = (await reader.listChatrooms()).items;
+    const [stored] = (await reader.listMessages(room!.id, { limit: 1 })).items;
+    expect(stored).toMatchObject({ role: 'assistant', status: 'completed', id: await reply.getAttribute('data-id') });
+    expect(shown).toBe(stored!.content);
+    expect(shown).toContain('You said: "Plan a day in Lisbon"');
+    expect(partial.length).toBeLessThan(shown!.length);
+    expect(shown!.startsWith(partial)).toBe(true);
+    expect(await page.getByTestId('quota').textContent()).toBe('1/5 prompts today');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'e2e.png'), fullPage: true });
+
+    // Upgrade: Checkout (the fake Stripe's page), Pay, back on the page as a Pro user.
+    await page.getByTestId('upgrade').click();
+    await page.waitForURL((url) => url.href.startsWith(stripe!.url));
+    await page.getByTestId('pay').click();
+    await page.waitForURL((url) => url.href.startsWith(web!.url));
+    await expect.poll(() => page.getByTestId('notice').textContent(), poll).toMatch(/^You are on Pro, renews /);
+    expect(await page.getByTestId('plan').textContent()).toBe('pro · active');
+    expect(await page.getByTestId('quota').textContent()).toBe('1/1000 prompts today');
+    expect(await page.getByTestId('upgrade').isHidden()).toBe(true);
+    expect(new URL(page.url()).search).toBe(''); // the return parameters are cleaned up
+    // The chatroom that was open is open again, its reply loaded from the history.
+    await expect.poll(() => page.locator('[data-testid="reply"][data-status="completed"] .text').allTextContents(), poll).toEqual([stored!.content]);
+    await page.screenshot({ path: join(ARTIFACTS, 'e2e-pro.png'), fullPage: true });
+    expect(await reader.getSubscriptionStatus()).toMatchObject({ tier: 'pro', status: 'active' });
+    await reader.logout();
+    expect(pageErrors).toEqual([]);
+  });
+});
