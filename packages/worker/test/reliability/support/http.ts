@@ -1,0 +1,67 @@
+// A small HTTP client over real sockets (fetch), for apps that listen on loopback ports: it records the status,
+// the time taken and the body, and never waits for ever (a hang is a finding, reported as status 0).
+import { randomInt } from 'node:crypto';
+
+export interface HttpResult {
+  status: number;
+  headers: Headers;
+  text: string;
+  ms: number;
+  /** Set when the request failed at the transport level (refused, reset, timed out). */
+  error?: string;
+  json(): unknown;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  /** Sent as JSON unless it is a string (then as is). */
+  body?: unknown;
+  timeoutMs?: number;
+}
+
+export async function http(base: string, method: string, path: string, options: RequestOptions = {}): Promise<HttpResult> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const started = performance.now();
+  try {
+    const res = await fetch(`${base}${path}`, { method, headers, body, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, text, ms: performance.now() - started, json: () => JSON.parse(text) };
+  } catch (err) {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return { status: 0, headers: new Headers(), text: '', ms: performance.now() - started, error: message, json: () => undefined };
+  }
+}
+
+export interface HttpUser {
+  userId: string;
+  mobileNumber: string;
+  accessToken: string;
+  refreshToken: string;
+  auth: { authorization: string };
+}
+
+/** A fresh, valid US number each call. */
+export const randomNumber = () => `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+
+/** Signs up and verifies the signup OTP over HTTP, as a client would. */
+export async function signInOver(base: string): Promise<HttpUser> {
+  const mobileNumber = randomNumber();
+  const signup = await http(base, 'POST', '/auth/signup', { body: { mobileNumber } });
+  if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${signup.text} ${signup.error ?? ''}`);
+  const otp = (signup.json() as { otpChallenge: { otp: string } }).otpChallenge.otp;
+  const verified = await http(base, 'POST', '/auth/verify-otp', { body: { mobileNumber, otp } });
+  if (verified.status !== 200) throw new Error(`verify failed: ${verified.status} ${verified.text}`);
+  const tokens = verified.json() as { accessToken: string; refreshToken: string; user: { id: string } };
+  return {
+    userId: tokens.user.id,
+    mobileNumber,
+    accessToken: tokens.accessToken,
+    refreshToken: tokens.refreshToken,
+    auth: { authorization: `Bearer ${tokens.accessToken}` },
+  };
+}
