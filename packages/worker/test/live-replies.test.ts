@@ -76,6 +76,17 @@ describe('GET .../stream (Server-Sent Events)', () => {
     expect(errorStream.events.at(-1)).toMatchObject({ event: 'error', data: { status: 'failed', error: { code: 'MODEL_REJECTED_REQUEST' } } });
   });
 
+  it('resuming after the final event ends at once (nothing more will come)', async () => {
+    const roomId = await room();
+    const sent = await send(roomId, 'All done', { prefer: 'wait=10' });
+    const full = await readSse(`${base}${sent.links.stream}`, user.auth);
+    const lastId = full.events.at(-1)!.id!;
+    const started = Date.now();
+    const again = await readSse(`${base}${sent.links.stream}`, { ...user.auth, 'last-event-id': lastId });
+    expect(again.events).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(900); // before the first keep-alive (1 s here)
+  });
+
   it('waits for a reply that is still queued, with keep-alive comments meanwhile', async () => {
     const roomId = await room();
     const sent = await send(roomId, 'Take your time [[slow:100 first=1500]]');

@@ -41,7 +41,9 @@ interface AjvLikeError {
 }
 
 function toFieldErrors(error: FastifyError): FieldError[] {
-  const part = (error.validationContext ?? 'body') as FieldError['in'];
+  // Fastify names the query part "querystring"; the contract says "query".
+  const context = error.validationContext ?? 'body';
+  const part = (context === 'querystring' ? 'query' : context) as FieldError['in'];
   return ((error.validation ?? []) as AjvLikeError[]).map((e) => {
     const segments = e.instancePath.split('/').filter(Boolean);
     let message = e.message ?? 'is invalid';
@@ -69,6 +71,11 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
       const errors = toFieldErrors(error);
       const detail = errors.map((e) => `${e.in}${e.field ? `.${e.field}` : ''} ${e.message}`).join('; ');
       return sendProblem(request, reply, 400, 'VALIDATION_FAILED', `The request is invalid: ${detail}.`, { errors });
+    }
+    // Postgres "data exception" (SQLSTATE class 22): a value the database cannot take, such as a NUL character in
+    // text or a number or date out of range. That is the client's input, not our failure.
+    if (typeof error.code === 'string' && /^22[0-9A-Z]{3}$/.test(error.code)) {
+      return sendProblem(request, reply, 400, 'VALIDATION_FAILED', 'The request contains a value that cannot be stored (e.g. a NUL character or an out-of-range number).');
     }
     const dependency = dependencyOf(error);
     if (dependency) {

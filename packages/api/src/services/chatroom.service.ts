@@ -41,7 +41,8 @@ export function createChatroomService(
   async function listFromDatabase(userId: string, limit: number, cursor?: string): Promise<ChatroomList> {
     const after = cursor ? decodeCursor(cursor, ['t', 'id'] as const) : undefined;
     const afterKey = after ? { lastActivityAt: new Date(after.t), id: after.id } : undefined;
-    if (afterKey && (Number.isNaN(afterKey.lastActivityAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(afterKey.id))) {
+    const year = afterKey?.lastActivityAt.getUTCFullYear() ?? 2000;
+    if (afterKey && (Number.isNaN(afterKey.lastActivityAt.getTime()) || year < 1970 || year > 9999 || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(afterKey.id))) {
       throw invalidCursor();
     }
     const rows = await store.chatrooms.listOwned(userId, limit + 1, afterKey);

@@ -138,7 +138,7 @@ export function createMessageService(deps: {
     async list(userId: string, chatroomId: string, limit: number, cursor?: string): Promise<MessageList> {
       await requireChatroom(userId, chatroomId);
       const before = cursor ? decodeCursor(cursor, ['s'] as const).s : undefined;
-      if (before !== undefined && !/^\d{1,19}$/.test(before)) throw invalidCursor();
+      if (before !== undefined && !/^\d{1,18}$/.test(before)) throw invalidCursor(); // within bigint
       const rows = await store.messages.listForChatroom(chatroomId, limit + 1, before);
       const page = rows.slice(0, limit);
       const last = page.at(-1);

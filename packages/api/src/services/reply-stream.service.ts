@@ -12,9 +12,13 @@ const DB_DELTA_ID = '0-1';
 const DB_END_ID = '0-2';
 const EVENT_ID = /^\d{1,20}-\d{1,20}$/;
 
+const parseId = (id: string): [bigint, bigint] => {
+  const [ms = '0', seq = '0'] = id.split('-');
+  return [BigInt(ms), BigInt(seq)];
+};
 const compareIds = (a: string, b: string) => {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  const [am, as] = parseId(a);
+  const [bm, bs] = parseId(b);
   return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
 };
 
@@ -86,10 +90,16 @@ export function createReplyStreamService(deps: {
           if (batch.length === 0) {
             const row = await store.messages.findById(messageId);
             if (!row) return; // deleted
-            if (!isPending(row.status) && !(await replyEvents.exists(messageId))) {
-              // Finished long enough ago that its live log expired: replay it from the database.
-              yield* fromDatabase(row, cursor);
-              return;
+            if (!isPending(row.status)) {
+              const last = await replyEvents.last(messageId);
+              if (!last) {
+                // Finished long enough ago that its live log expired: replay it from the database.
+                yield* fromDatabase(row, cursor);
+                return;
+              }
+              // The client resumed after the final event: nothing more will come. (If the final event is not
+              // in the log yet, the worker is about to append it: keep waiting.)
+              if (TERMINAL_EVENTS.has(last.type) && compareIds(last.id, cursor) <= 0) return;
             }
           }
         }

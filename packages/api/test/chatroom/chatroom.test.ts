@@ -59,6 +59,11 @@ describe('chatroom CRUD', () => {
     expect((await t.app.inject({ url: `/chatroom/${room.id}`, headers: alice.auth })).json().title).toBe('Private');
   });
 
+  it('refuses text the database cannot store (a NUL character) with 400, not 500', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/chatroom', payload: { title: 'bad\u0000title' }, headers: alice.auth });
+    expectProblem(res, 400, 'VALIDATION_FAILED');
+  });
+
   it('rejects a non-UUID id with 400', async () => {
     expectProblem(await t.app.inject({ url: '/chatroom/123', headers: alice.auth }), 400, 'VALIDATION_FAILED');
   });
@@ -76,6 +81,9 @@ describe('chatroom list', () => {
     const third = (await list(user, `?limit=2&cursor=${second.nextCursor}`)).json();
     expect(third).toEqual({ items: [expect.objectContaining({ title: 'Room 0' })], nextCursor: null });
     expectProblem(await list(user, '?cursor=garbage'), 400, 'INVALID_CURSOR');
+    // Well-formed but out of the database's range: still the client's mistake.
+    const farFuture = Buffer.from(JSON.stringify({ t: '+275760-09-13T00:00:00.000Z', id: '00000000-0000-4000-8000-000000000000' })).toString('base64url');
+    expectProblem(await list(user, `?cursor=${farFuture}`), 400, 'INVALID_CURSOR');
     expectProblem(await list(user, '?limit=1000'), 400, 'VALIDATION_FAILED');
   });
 

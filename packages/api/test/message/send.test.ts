@@ -149,6 +149,8 @@ describe('reading messages', () => {
         expectProblem(await unlimited.app.inject({ url, headers: other.auth }), 404, 'CHATROOM_NOT_FOUND');
       }
       expectProblem(await unlimited.app.inject({ url: `/chatroom/${roomId}/messages/${randomUUID()}`, headers: user.auth }), 404, 'MESSAGE_NOT_FOUND');
+      const hugeSeq = Buffer.from(JSON.stringify({ s: '99999999999999999999' })).toString('base64url');
+      expectProblem(await unlimited.app.inject({ url: `/chatroom/${roomId}/messages?cursor=${hugeSeq}`, headers: user.auth }), 400, 'INVALID_CURSOR');
       const detail = (await unlimited.app.inject({ url: `/chatroom/${roomId}`, headers: user.auth })).json();
       expect(detail.messages).toHaveLength(6);
       expect(detail.hasMoreMessages).toBe(false);

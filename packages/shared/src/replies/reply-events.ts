@@ -123,6 +123,16 @@ export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
       return redis.get(owner(messageId));
     },
 
+    /** The newest event of the log, if any. */
+    async last(messageId: string): Promise<ReplyEvent | undefined> {
+      const [entry] = await redis.xrevrange(stream(messageId), '+', '-', 'COUNT', 1);
+      if (!entry) return undefined;
+      const [id, fields] = entry;
+      const record: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
+      return { id, type: record.type as ReplyEventType, data: JSON.parse(record.data ?? '{}') as Record<string, unknown> };
+    },
+
     /** Whether the log exists (it expires some minutes after the reply ended). */
     async exists(messageId: string): Promise<boolean> {
       return (await redis.exists(stream(messageId))) === 1;
