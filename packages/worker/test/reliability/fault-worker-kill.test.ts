@@ -82,8 +82,6 @@ describe('a worker process killed (SIGKILL) while it streams several replies', (
     const w1Calls = byKey('key-w1');
     const inFlight = w1Calls.filter((r) => r.outcome === 'pending' || r.outcome === 'client-aborted');
     const victims = inFlight.filter((r) => r.eventsSent <= 6).map((r) => promptOf(r.body));
-    // Of those, the ones whose first chunk had been in the live log for a chunk interval or more.
-    const withText = inFlight.filter((r) => r.eventsSent >= 2 && r.eventsSent <= 6).map((r) => promptOf(r.body));
     const unsure = [
       ...inFlight.filter((r) => r.eventsSent > 6),
       ...w1Calls.filter((r) => r.outcome === 'completed' && (r.endedAt ?? 0) > killAt - 300),
@@ -104,8 +102,8 @@ describe('a worker process killed (SIGKILL) while it streams several replies', (
     }
 
     // Watchers: each stream ended with `done`, and the text shown equals the stored reply (not the killed run's
-    // text followed by the new run's). A victim that had streamed text carries a `reset` that clears it; a reply
-    // never cut has none.
+    // text followed by the new run's). A reply never cut has no `reset`. (A victim may or may not carry one: the
+    // fake having sent a chunk does not mean the killed worker had appended it to the log before dying.)
     const streams = await Promise.all(watchers);
     accepted.forEach((a, i) => {
       const { events, ended } = streams[i]!;
@@ -114,7 +112,6 @@ describe('a worker process killed (SIGKILL) while it streams several replies', (
       expect(events.at(-1)?.event).toBe('done');
       expect(shownText(events)).toBe(row.content);
       const hasReset = events.some((e) => e.event === 'reset');
-      if (withText.includes(a.prompt)) expect(hasReset).toBe(true);
       if (!victims.includes(a.prompt) && !unsure.includes(a.prompt)) expect(hasReset).toBe(false);
       expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
     });
