@@ -119,8 +119,16 @@ export function createMessageRepository(db: Db) {
         .executeTakeFirst();
     },
 
-    /** Ends a pending reply as failed. `token` null: fail it whoever owns it (the queue gave up on the job). */
-    fail(id: string, token: string | null, error: { code: string; message: string; content?: string }): Promise<MessageRow | undefined> {
+    /**
+     * Ends a pending reply as failed. `token` null: fail it whoever owns it (the queue gave up on the job).
+     * `refund`: record the quota refund in the same update (so a failed reply is never seen unrefunded); the caller
+     * gives the unit back in Redis when the returned row has `refunded_at`.
+     */
+    fail(
+      id: string,
+      token: string | null,
+      error: { code: string; message: string; content?: string; refund?: boolean },
+    ): Promise<MessageRow | undefined> {
       const now = new Date();
       let query = db
         .updateTable('message')
@@ -129,6 +137,7 @@ export function createMessageRepository(db: Db) {
           error_code: error.code,
           error_message: error.message,
           ...(error.content !== undefined ? { content: error.content } : {}),
+          ...(error.refund ? { refunded_at: sql<Date>`case when quota_day is not null and refunded_at is null then now() else refunded_at end` } : {}),
           completed_at: now,
           updated_at: now,
         })

@@ -62,13 +62,19 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
 
   /** Final failure: the message says why, readers get a terminal `error` event, the quota unit comes back. */
   async function fail(messageId: string, token: string | null, failure: ReplyFailure, partialText: string): Promise<void> {
-    const failed = await store.messages.fail(messageId, token, { code: failure.code, message: failure.message, content: partialText });
+    // With no text produced the unit is refunded; the refund is recorded in the same update as the failure.
+    const failed = await store.messages.fail(messageId, token, {
+      code: failure.code,
+      message: failure.message,
+      content: partialText,
+      refund: !partialText,
+    });
     if (!failed) return; // someone else ended it (cancelled, completed by a newer run, deleted)
     metrics.replies.inc({ status: 'failed' });
+    if (!partialText && failed.refunded_at && failed.quota_day) await quota.refund(failed.user_id, failed.quota_day);
     const event = { code: failure.code, message: failure.message };
     if (token) await replyEvents.append(messageId, token, 'error', event);
     else await replyEvents.finish(messageId, 'error', event);
-    if (!partialText) await refund(messageId);
   }
 
   async function handle(payload: { assistantMessageId: string }, ctx: JobContext): Promise<void> {
