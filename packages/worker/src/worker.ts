@@ -134,7 +134,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   worker.on('failed', (job, err) => {
     if (!job || job.name !== 'generate-reply') return;
     const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade < attempts && !/stalled/i.test(err.message)) return;
+    if (job.attemptsMade < attempts && !/job stalled more than allowable limit/i.test(err.message)) return;
     const { assistantMessageId } = job.data as JobPayloads['generate-reply'];
     void generateReply
       .fail(assistantMessageId, null, { retryable: false, code: 'GENERATION_FAILED', message: 'The reply could not be generated.', errorClass: 'internal' }, '')

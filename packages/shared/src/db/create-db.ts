@@ -24,5 +24,10 @@ export function createDb(config: Config['database'], logger?: DbLogger): Kysely<
   });
   // An idle client losing its connection (server restart, pg_terminate_backend) must not crash the process.
   pool.on('error', (err) => logger?.error({ err }, 'postgres pool: idle client error'));
+  // pg-pool listens for errors only on idle clients; a checked-out client whose connection dies between queries
+  // would emit 'error' with no listener (an uncaught exception). Its next query fails (503) and the pool drops it.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger?.error({ err: { message: err.message } }, 'postgres client error'));
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
