@@ -42,14 +42,7 @@ export function createMessageRepository(db: Db) {
     },
 
     async hasPendingReply(chatroomId: string): Promise<boolean> {
-      const row = await db
-        .selectFrom('message')
-        .select('id')
-        .where('chatroom_id', '=', chatroomId)
-        .where('role', '=', 'assistant')
-        .where('status', 'in', PENDING)
-        .executeTakeFirst();
-      return row !== undefined;
+      return (await this.pendingReplyIn(chatroomId)) !== undefined;
     },
 
     /** Stores the user's message (unless regenerating) and its queued reply. */
@@ -206,18 +199,6 @@ export function createMessageRepository(db: Db) {
         .where('status', '=', 'completed')
         .executeTakeFirstOrThrow();
       return Number(row.n);
-    },
-
-    /** Records the quota refund of a reply, once: undefined when it was already refunded or never charged. */
-    markRefunded(id: string): Promise<Pick<MessageRow, 'user_id' | 'quota_day'> | undefined> {
-      return db
-        .updateTable('message')
-        .set({ refunded_at: new Date() })
-        .where('id', '=', id)
-        .where('refunded_at', 'is', null)
-        .where('quota_day', 'is not', null)
-        .returning(['user_id', 'quota_day'])
-        .executeTakeFirst();
     },
 
     /** The conversation before a reply, newest first: the prompt builder walks back until its budget is spent. */

@@ -54,12 +54,6 @@ export interface GenerateReplyDeps {
 export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
   const { store, gemini, replyEvents, notifications, quota, config, metrics, log } = deps;
 
-  /** Gives the quota unit back, once per reply, when the model produced nothing. */
-  async function refund(messageId: string): Promise<void> {
-    const charged = await store.messages.markRefunded(messageId);
-    if (charged?.quota_day) await quota.refund(charged.user_id, charged.quota_day);
-  }
-
   /** Final failure: the message says why, readers get a terminal `error` event, the quota unit comes back. */
   async function fail(messageId: string, token: string | null, failure: ReplyFailure, partialText: string): Promise<void> {
     // With no text produced the unit is refunded; the refund is recorded in the same update as the failure.
@@ -218,6 +212,6 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     }
   }
 
-  return { handle, fail, refund };
+  return { handle, fail };
 }
 export type GenerateReplyHandler = ReturnType<typeof createGenerateReplyHandler>;
