@@ -1,17 +1,20 @@
 // Fault: the Redis server crashes (SIGKILL) and comes back empty on the same port during a stream of sends.
 // The API and the worker run in this process against a Redis server of the test's own (never the shared one).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SseEvent } from '../support/sse.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal } from './support/ledger.js';
 import { misbehaviours, startLoad } from './support/load.js';
 import { sleep, startOwnRedis, type OwnRedis } from './support/procs.js';
+import { readSseUntil } from './support/sse-client.js';
 
 let redis: OwnRedis;
 let s: Stack;
 let base: string;
 let user: HttpUser;
 const ROOMS = 6;
+/** ROOMS rooms for the load, and one more for probing sends during the outage. */
 const rooms: string[] = [];
 
 beforeAll(async () => {
@@ -22,6 +25,7 @@ beforeAll(async () => {
     QUOTA_BASIC_DAILY: '500',
     SWEEP_INTERVAL_MS: '250',
     SWEEP_PENDING_AFTER_SECONDS: '2',
+    SSE_HEARTBEAT_SECONDS: '1',
   });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   user = await signInOver(base);
@@ -35,7 +39,7 @@ afterAll(async () => {
 });
 
 describe('Redis crashes and restarts empty during a stream of sends', () => {
-  it('answers 503 (never 500, never a hang) while it is down, heals by itself, and every accepted send gets one final reply', async () => {
+  it('answers 503 (never 500, never a hang) while it is down, heals by itself, and every accepted send gets one whole reply', async () => {
     const loadRooms = rooms.slice(0, ROOMS);
     const load = startLoad(base, user, loadRooms, { tag: 'redis', suffix: '[[chunks:4]] [[slow:40 first=20]]' });
     // Healthy traffic first, with at least one reply being streamed by the model when Redis dies.
@@ -57,7 +61,7 @@ describe('Redis crashes and restarts empty during a stream of sends', () => {
     ]);
     expect(probes.map((p) => p.status)).toEqual([503, 503, 503, 503, 200]);
     for (const p of probes) expect(p.ms).toBeLessThan(4000);
-    // Sends keep being refused, quickly, for as long as it is down (a room of its own: the load's rooms may all
+    // Sends keep being refused, quickly, for as long as it is down (a room of their own: the load's rooms may all
     // be waiting on replies at this moment).
     const spare = rooms[ROOMS]!;
     for (let i = 0; i < 5; i++) {
@@ -87,14 +91,12 @@ describe('Redis crashes and restarts empty during a stream of sends', () => {
     const duringOutage = load.exchanges.filter((e) => e.kind === 'send' && e.startedAt > downAt + 1500 && e.endedAt < restartAt);
     for (const e of duringOutage) expect(`${e.status} ${e.code}`).toBe('503 SERVICE_UNAVAILABLE');
 
-    // Every accepted send: exactly one reply, final, its text whole (not doubled), refunded if it failed empty.
+    // Every accepted send: exactly one reply, completed, its text whole (not doubled). Replies that were being
+    // streamed when Redis died are retried and completed (their jobs, lost with Redis, come back by the sweeper).
     await waitFinal(s.db, load.accepted.map((a) => a.replyId), 20_000);
-    const result = await audit(s.db, user.userId, load.accepted, {
-      // BUG-1 (see the it.todo below): a reply being streamed when Redis dies fails at once with INTERNAL_ERROR.
-      knownBug: (reply) => (reply.error_code === 'INTERNAL_ERROR' && reply.updated_at.getTime() >= downAt - 1000 ? 'BUG-1' : undefined),
-    });
+    const result = await audit(s.db, user.userId, load.accepted);
     expect(result.problems).toEqual([]);
-    expect(result.completed).toBeGreaterThan(ROOMS);
+    expect(result.replies.filter((r) => r.status !== 'completed').map((r) => `${r.status} ${r.error_code}`)).toEqual([]);
 
     // Quota: the counter lives in Redis, so a restart without persistence loses it (noted in docs/reliability.md);
     // from then on it counts exactly the units charged after the restart minus their refunds.
@@ -105,12 +107,34 @@ describe('Redis crashes and restarts empty during a stream of sends', () => {
     expect((me.json() as { usage: { used: number } }).usage.used).toBe(chargedSinceRestart.length - refundedSinceRestart.length);
   }, 40_000);
 
-  // BUG-1: the worker classifies every non-Gemini error as a permanent INTERNAL_ERROR (classify-error.ts), so a
-  // reply being generated when Redis (or Postgres) blips is failed at once instead of retried; when it had no
-  // text yet, its quota unit is not refunded either (fail() throws on the Redis append before refunding).
-  it.todo('BUG-1: a reply being generated when Redis fails is retried after the outage and completes (no INTERNAL_ERROR, no lost charge)');
-
-  // BUG-2: the live log is lost with the restart; the new run's claim finds no stream, so it appends no `reset`
-  // and an SSE client that already had the first chunks receives the whole reply again after them.
+  // BUG-2: the live log is lost with the restart; the retried run's claim finds no stream, so it appends no `reset`
+  // (CLAIM in shared/src/replies/reply-events.ts only resets an existing log), and an SSE client that already had
+  // the first chunks receives the whole reply again after them: "Fake Gemini reply ... Fake Gemini reply ... You
+  // said ...". Proposed fix: claim(messageId, token, retry = reply.attempts > 1) appends `reset` on every retry.
+  // Once fixed, enable: it('BUG-2: ...', streamWatchedAcrossRestart, 40_000)
   it.todo('BUG-2: a stream watched across a Redis restart carries a reset before the retried run, so the client text is not doubled');
 });
+
+/** The text a client shows after these events: deltas appended, a `reset` clears what came before. */
+const shownText = (events: SseEvent[]) =>
+  events.reduce((text, e) => (e.event === 'reset' ? '' : e.event === 'delta' ? text + (e.data as { text: string }).text : text), '');
+
+/** The BUG-2 scenario (validated green with the proposed fix applied); not run until it is fixed. */
+export async function streamWatchedAcrossRestart(): Promise<void> {
+  const room = rooms[ROOMS]!;
+  // Three seconds between chunks: Redis dies and is back between the first chunk and the second.
+  const sent = await http(base, 'POST', `/chatroom/${room}/message`, { headers: user.auth, body: { content: 'watched across a restart [[chunks:4]] [[slow:3000 first=100]]' } });
+  expect(sent.status).toBe(202);
+  const { links, reply } = sent.json() as { links: { stream: string }; reply: { id: string } };
+  let deltasSeen = 0;
+  const watching = readSseUntil(`${base}${links.stream}`, user.auth, { timeoutMs: 30_000, onEvent: (e) => void (e.event === 'delta' && deltasSeen++) });
+  while (deltasSeen < 1) await sleep(20);
+  await sleep(200);
+  await redis.kill();
+  await sleep(300);
+  await redis.start();
+  const { events } = await watching;
+  const [row] = await waitFinal(s.db, [reply.id], 20_000);
+  expect(row!.status).toBe('completed');
+  expect(shownText(events)).toBe(row!.content);
+}

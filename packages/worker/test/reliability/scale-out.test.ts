@@ -108,6 +108,21 @@ describe('two APIs and two workers on one database and one Redis', () => {
     expect(viaQuery.events.map((e) => e.id)).toEqual(second.events.map((e) => e.id));
   }, 30_000);
 
+  it('a stream resumed after its final event ends at once on either instance (no idle keep-alive stream)', async () => {
+    const user = await signInOver(api(0));
+    const chatroomId = await room(user, 0);
+    const sent = await http(api(0), 'POST', `/chatroom/${chatroomId}/message`, { headers: { ...user.auth, prefer: 'wait=10' }, body: { content: 'finished already' } });
+    const { links } = sent.json() as { links: { stream: string } };
+    const full = await readSseUntil(`${api(0)}${links.stream}`, user.auth, { timeoutMs: 5000 });
+    expect(full.ended).toBe('end');
+    const doneId = full.events.at(-1)!.id!;
+    // What a browser EventSource does when the server closes the stream: reconnect with the last id it saw.
+    for (const i of [0, 1]) {
+      const again = await readSseUntil(`${api(i)}${links.stream}`, { ...user.auth, 'last-event-id': doneId }, { timeoutMs: 4000 });
+      expect({ api: i + 1, ended: again.ended, events: again.events }).toEqual({ api: i + 1, ended: 'end', events: [] });
+    }
+  }, 20_000);
+
   it('the basic daily quota holds across instances: 20 parallel sends over both APIs admit exactly 5', async () => {
     const user = await signInOver(api(1));
     const rooms = await Promise.all(Array.from({ length: 20 }, (_, i) => room(user, i)));
@@ -141,3 +156,4 @@ describe('two APIs and two workers on one database and one Redis', () => {
     }
   }, 40_000);
 });
+

@@ -99,32 +99,29 @@ export function responseValidator(spec: Spec) {
 
 // ---- arbitraries ---------------------------------------------------------------------------------------------
 
-/** Known bugs kept out of generated values so the suite stays green; each has an it.todo in fuzz.test.ts. */
-export const withoutNul = (text: string) => text.split(String.fromCharCode(0)).join(''); // BUG-6
-
 const UNICODE_SAMPLES = [
   'é', 'ß', '漢字', '🙂', '👩‍👩‍👧', '\u202Eevil', '\u200B', '\uFEFF', 'Ａ', '\uD800', '\uDFFF', '\u2028', 'ﷺ', 'a\u0301', '𝕏',
 ];
 
-/** Hostile strings: unicode of every kind, control characters, injection-shaped text, long and very long. */
+const NUL = String.fromCharCode(0);
+
+/** Hostile strings: unicode of every kind, control characters (NUL included), injection-shaped text, long and very long. */
 export const hostileString = (): fc.Arbitrary<string> =>
-  fc
-    .oneof(
+  fc.oneof(
       fc.string({ unit: 'binary', maxLength: 40 }),
       fc.string({ unit: 'grapheme', maxLength: 40 }),
       fc.array(fc.constantFrom(...UNICODE_SAMPLES), { maxLength: 12 }).map((parts) => parts.join('')),
-      fc.constantFrom("' OR 1=1 --", '"; DROP TABLE users; --', '{{7*7}}', '${jndi:ldap://x}', '<script>alert(1)</script>', '../../etc/passwd', '%00', '\r\nX-Injected: 1', 'null', 'undefined', 'NaN', '-1', '0', '1e309', ' ', ''),
+      fc.constantFrom(`a${NUL}b`, NUL, "' OR 1=1 --", '"; DROP TABLE users; --', '{{7*7}}', '${jndi:ldap://x}', '<script>alert(1)</script>', '../../etc/passwd', '%00', '\r\nX-Injected: 1', 'null', 'undefined', 'NaN', '-1', '0', '1e309', ' ', ''),
       fc.integer({ min: 1000, max: 60_000 }).map((n) => 'x'.repeat(n)),
       fc.integer({ min: 100, max: 2_000 }).map((n) => '🙂'.repeat(n)),
-    )
-    .map(withoutNul);
+  );
 
 /** Any JSON value of the wrong kind for a field. */
 export const hostileValue = (): fc.Arbitrary<Json> =>
   fc.oneof(
     hostileString(),
     fc.constantFrom<Json>(null, true, false, 0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, [], {}, [null], { $gt: '' }, { __proto__: null } as Json),
-    fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(withoutNul(JSON.stringify(v))) as Json),
+    fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>,
   );
 
 const E164 = fc.tuple(fc.integer({ min: 200, max: 999 }), fc.integer({ min: 0, max: 9999 })).map(([a, b]) => `+1415${a}${String(b).padStart(4, '0')}`);
@@ -157,9 +154,9 @@ export function validish(spec: Spec, raw: Schema, name = '', hints: Hints = {}):
       if (schema.format === 'email') return withKnown(fc.emailAddress().filter((e) => e.length <= 254));
       if (schema.format === 'date-time') return fc.date({ noInvalidDate: true }).map((d) => d.toISOString());
       if (typeof schema.pattern === 'string') {
-        return withKnown(fc.stringMatching(new RegExp(schema.pattern)).map(withoutNul).filter((s) => s.length >= minLength && s.length <= ((schema.maxLength as number | undefined) ?? Infinity)));
+        return withKnown(fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= minLength && s.length <= ((schema.maxLength as number | undefined) ?? Infinity)));
       }
-      return withKnown(fc.string({ minLength, maxLength: Math.max(minLength, maxLength), unit: fc.constantFrom('a', 'b', 'Z', '0', ' ', 'é', '漢', '🙂', '-', '_') }).map(withoutNul).filter((s) => s.length >= minLength));
+      return withKnown(fc.string({ minLength, maxLength: Math.max(minLength, maxLength), unit: fc.constantFrom('a', 'b', 'Z', '0', ' ', 'é', '漢', '🙂', '-', '_') }).filter((s) => s.length >= minLength));
     }
     case 'integer':
       return fc.integer({ min: (schema.minimum as number | undefined) ?? -1000, max: (schema.maximum as number | undefined) ?? 1000 });
@@ -179,7 +176,7 @@ export function validish(spec: Spec, raw: Schema, name = '', hints: Hints = {}):
       return fc.record(model, { requiredKeys: required }) as fc.Arbitrary<Json>;
     }
     default:
-      return fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.parse(withoutNul(JSON.stringify(v))) as Json);
+      return fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>;
   }
 }
 
@@ -225,7 +222,7 @@ export function bodyArb(spec: Spec, schema: Schema, hints: Hints): fc.Arbitrary<
         .oneof(
           base.map((v) => JSON.stringify(v).slice(0, -1)),
           fc.constantFrom('{', '{"a":}', "{'a':1}", '[1,2', 'nul', '{"a":1}{"b":2}', '\u00ff\u00fe{}', '{"__proto__":{"x":1}}', '{"a":1,"a":2}'),
-          fc.string({ maxLength: 30 }).map(withoutNul),
+          fc.string({ maxLength: 30 }),
         )
         .map((text) => ({ kind: 'malformed JSON', text })),
     },
