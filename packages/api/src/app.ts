@@ -17,7 +17,7 @@ import {
   type Config,
 } from '@gemini-chat/shared';
 import { authPlugin } from './plugins/auth.plugin.js';
-import { errorsPlugin } from './plugins/errors.plugin.js';
+import { clientErrorHandler, errorsPlugin, frameworkErrors } from './plugins/errors.plugin.js';
 import { createApiMetrics, metricsPlugin } from './plugins/metrics.plugin.js';
 import { swaggerPlugin } from './plugins/swagger.plugin.js';
 import { authRoutes } from './routes/auth/auth.routes.js';
@@ -67,6 +67,10 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
       customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
     },
     return503OnClosing: true,
+    // What is refused before routing (malformed URL, over-long path parameter) or by Node's HTTP parser (headers
+    // over 16 kB, malformed HTTP) leaves as a problem too, not as Fastify's default JSON: see errors.plugin.ts.
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const db = createDb(config.database, app.log);

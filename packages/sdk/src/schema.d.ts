@@ -749,7 +749,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -767,8 +767,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -824,7 +851,7 @@ export interface operations {
                     "application/json": components["schemas"]["OtpChallenge"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -842,8 +869,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -900,7 +954,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -927,8 +981,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -978,8 +1059,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -989,6 +1088,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1040,7 +1148,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1058,8 +1166,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1120,7 +1255,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1138,8 +1273,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1195,7 +1357,7 @@ export interface operations {
                     "application/json": components["schemas"]["OtpChallenge"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1213,8 +1375,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1275,7 +1464,7 @@ export interface operations {
                     "application/json": components["schemas"]["SignupResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1293,8 +1482,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1355,7 +1571,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1373,8 +1589,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1434,7 +1677,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1454,6 +1697,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1508,7 +1760,7 @@ export interface operations {
                     "application/json": components["schemas"]["Chatroom"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1526,8 +1778,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1576,7 +1855,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChatroomDetail"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1605,6 +1884,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1651,7 +1939,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1680,6 +1968,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1735,7 +2032,7 @@ export interface operations {
                     "application/json": components["schemas"]["Chatroom"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1762,8 +2059,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1821,7 +2145,7 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1850,6 +2174,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1919,7 +2252,7 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1955,6 +2288,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Idempotency-Key reused with a different request. */
             422: {
                 headers: {
@@ -1966,6 +2317,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2019,7 +2379,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2048,6 +2408,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2098,7 +2467,7 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2127,6 +2496,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2177,7 +2555,7 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2215,6 +2593,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2279,7 +2666,7 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2326,6 +2713,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2380,7 +2776,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2409,6 +2805,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2457,6 +2862,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     ready: {
@@ -2475,6 +2898,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Default Response */
@@ -2506,7 +2947,7 @@ export interface operations {
                     "application/json": components["schemas"]["Checkout"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2535,6 +2976,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2580,7 +3030,7 @@ export interface operations {
                     "application/json": components["schemas"]["BillingPortalSession"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2609,6 +3059,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2654,7 +3113,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubscriptionStatus"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2674,6 +3133,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2719,7 +3187,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2739,6 +3207,15 @@ export interface operations {
             };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2791,7 +3268,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2818,8 +3295,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2873,7 +3377,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookAck"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID). */
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2891,8 +3395,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem details (RFC 9457). */
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };

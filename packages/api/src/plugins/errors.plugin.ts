@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, dependencyOf, type FieldError } from '@gemini-chat/shared';
 import type { Problem } from '../routes/common.schemas.js';
@@ -9,28 +11,92 @@ import type { Problem } from '../routes/common.schemas.js';
 const PROBLEM_TYPE_BASE = 'urn:gemini-chat:problem:';
 const RETRY_AFTER_ON_OUTAGE_SECONDS = 5;
 
+type ProblemExtra = { errors?: FieldError[]; retryAfterSeconds?: number; fields?: Record<string, unknown> };
+
+/** The problem document itself: shared by Fastify replies and the raw-socket answers of clientErrorHandler. */
+function problemBody(status: number, code: string, detail: string, requestId: string, extra: ProblemExtra = {}): Problem {
+  return {
+    type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replace(/_/g, '-')}`,
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    requestId,
+    ...(extra.errors ? { errors: extra.errors } : {}),
+    ...(extra.fields ?? {}),
+    ...(extra.retryAfterSeconds !== undefined ? { retryAfterSeconds: extra.retryAfterSeconds } : {}),
+  };
+}
+
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
   code: string,
   detail: string,
-  extra: { errors?: FieldError[]; retryAfterSeconds?: number; fields?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  extra: ProblemExtra & { headers?: Record<string, string> } = {},
 ): FastifyReply {
-  const body: Problem = {
-    type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replace(/_/g, '-')}`,
-    title: STATUS_CODES[status] ?? 'Error',
-    status,
-    detail,
-    code,
-    requestId: String(request.id),
-    ...(extra.errors ? { errors: extra.errors } : {}),
-    ...(extra.fields ?? {}),
-    ...(extra.retryAfterSeconds !== undefined ? { retryAfterSeconds: extra.retryAfterSeconds } : {}),
-  };
+  const body = problemBody(status, code, detail, String(request.id), extra);
+  // The onRequest hook normally set it already; framework errors (below) are answered before any hook runs.
+  reply.header('x-request-id', body.requestId);
   if (extra.headers) reply.headers(extra.headers);
   if (extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(extra.retryAfterSeconds));
   return reply.code(status).type('application/problem+json').serializer(JSON.stringify).send(body);
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors its router raises before a route is chosen, so before any hook or
+ * the error handler below. Without it they leave as Fastify's own `{error, code, message, statusCode}` JSON.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    sendProblem(request, reply, 400, 'BAD_REQUEST', 'The URL path is not valid percent-encoded UTF-8.');
+  } else if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    // A path parameter over the router's limit (Fastify's default, 100 characters; every id is a 36-character
+    // UUID). Answered exactly as a malformed id of legal length is, by the route's params validation: 400
+    // VALIDATION_FAILED, which every route with a path parameter declares. Not Fastify's 414, which no route
+    // declares and clients would have to handle apart; not 404 either, which would tell a client that sent
+    // garbage something different from what a 99-character garbage id gets.
+    const errors: FieldError[] = [{ in: 'params', field: '', message: 'must NOT have more than 100 characters' }];
+    sendProblem(request, reply, 400, 'VALIDATION_FAILED', 'The request is invalid: params must NOT have more than 100 characters.', { errors });
+  } else {
+    // FST_ERR_ASYNC_CONSTRAINT: our routes have no async constraints, so this is a bug of ours.
+    request.log.error({ err: error }, 'unhandled framework error');
+    sendProblem(request, reply, 500, 'INTERNAL_ERROR', 'Something went wrong on our side. Quote the requestId when reporting it.');
+  }
+}
+
+/** What Node's HTTP parser rejects, by error code, as Node's own default answers them (anything else is 400). */
+const CLIENT_ERRORS: Record<string, [status: number, code: string, detail: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'The request line and headers are over 16 kB together.'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'PAYLOAD_TOO_LARGE', 'The chunk extensions of the body are too large.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request did not arrive in time.'],
+};
+const NOT_HTTP: [number, string, string] = [400, 'BAD_REQUEST', 'The request is not valid HTTP/1.1 (e.g. a malformed request line or header).'];
+
+/**
+ * Fastify's `clientErrorHandler` option (`this` is the Fastify instance): a request Node's HTTP parser rejects
+ * never becomes a Fastify request, so nothing else can answer it. Write the problem on the raw socket and close
+ * the connection, as Node's default does with its bodiless 4xx: the byte stream can no longer be parsed, so it
+ * cannot carry another request.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return; // the client is gone: nobody to answer
+  const [status, code, detail] = CLIENT_ERRORS[error.code] ?? NOT_HTTP;
+  // No request was parsed, so no X-Request-Id can be echoed: mint one, and log it so a report quoting it is found.
+  const requestId = randomUUID();
+  this.log.info({ err: error, requestId, status }, 'request rejected by the HTTP parser');
+  // Like Node's default, answer only if no response to an earlier request on this connection has started:
+  // bytes written now would land inside it.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(problemBody(status, code, detail, requestId));
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/problem+json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 interface AjvLikeError {

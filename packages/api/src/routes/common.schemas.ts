@@ -36,14 +36,16 @@ const problemResponse = (status: number) => ({
 type ProblemResponse = ReturnType<typeof problemResponse>;
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request (VALIDATION_FAILED with `errors`, or a rule such as OTP_INVALID).',
+  400: 'Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL).',
   401: 'Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...).',
   403: 'Not allowed.',
   404: 'Not found — also for someone else\'s resource.',
   409: 'Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN).',
   413: 'Body too large (PAYLOAD_TOO_LARGE).',
+  415: 'Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE).',
   422: 'Idempotency-Key reused with a different request.',
   429: 'Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After.',
+  431: 'Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed.',
   500: 'Unexpected error (INTERNAL_ERROR); quote requestId.',
   503: 'A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After.',
 };
@@ -52,10 +54,14 @@ export function problems<const S extends number>(...statuses: S[]): Record<S, Pr
   return Object.fromEntries(statuses.map((s) => [s, problemResponse(s)])) as Record<S, ProblemResponse>;
 }
 
-/** Every route can answer these: malformed/invalid request, rate or dependency trouble. */
-export const commonProblems = problems(400, 429, 500, 503);
+/** Any request can be refused before it reaches a route: malformed HTTP or URL (400), headers over 16 kB (431). */
+export const transportProblems = problems(400, 431);
+/** Every API route can answer these: malformed/invalid request, rate or dependency trouble. */
+export const commonProblems = { ...transportProblems, ...problems(429, 500, 503) };
 /** ... and protected routes add 401. */
-export const protectedProblems = problems(400, 401, 429, 500, 503);
+export const protectedProblems = { ...commonProblems, ...problems(401) };
+/** ... and routes that take a JSON body: the body parser's answers, before the route runs. */
+export const bodyProblems = problems(413, 415);
 
 export const Uuid = (description?: string) => Type.String({ format: 'uuid', ...(description ? { description } : {}) });
 export const Timestamp = (description?: string) => Type.String({ format: 'date-time', ...(description ? { description } : {}) });

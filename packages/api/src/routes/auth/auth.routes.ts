@@ -5,7 +5,7 @@ import type { Config } from '@gemini-chat/shared';
 import { createLimiter } from '../../plugins/rate-limit.js';
 import type { AuthService, ClientContext } from '../../services/auth.service.js';
 import { mobileNumberKey } from '../../services/phone.js';
-import { NoContentSchema, problems } from '../common.schemas.js';
+import { bodyProblems, commonProblems, NoContentSchema, problems, protectedProblems } from '../common.schemas.js';
 import {
   ChangePasswordBodySchema,
   LoginBodySchema,
@@ -53,7 +53,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       description: 'Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens.',
       tags,
       body: SignupBodySchema,
-      response: { 201: SignupResponseSchema, ...problems(400, 409, 429, 500, 503) },
+      response: { 201: SignupResponseSchema, ...commonProblems, ...bodyProblems, ...problems(409) },
     },
   }, async (request, reply) => reply.code(201).send(await auth.signup(request.body)));
 
@@ -64,7 +64,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       summary: 'Send a login OTP',
       tags,
       body: MobileNumberBodySchema,
-      response: { 200: OtpChallengeSchema, ...problems(400, 404, 429, 500, 503) },
+      response: { 200: OtpChallengeSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
     },
   }, async (request) => auth.sendLoginOtp(request.body.mobileNumber));
 
@@ -75,7 +75,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       summary: 'Exchange a login or signup OTP for tokens',
       tags,
       body: VerifyOtpBodySchema,
-      response: { 200: TokensSchema, ...problems(400, 404, 429, 500, 503) },
+      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
     },
   }, async (request) => auth.verifyOtp(request.body.mobileNumber, request.body.otp, client(request)));
 
@@ -86,7 +86,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       summary: 'Sign in with a password',
       tags,
       body: LoginBodySchema,
-      response: { 200: TokensSchema, ...problems(400, 401, 403, 429, 500, 503) },
+      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(401, 403) },
     },
   }, async (request) => auth.login(request.body.mobileNumber, request.body.password, client(request)));
 
@@ -98,7 +98,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       description: 'Returns a new token pair. A refresh token works once; reusing one revokes its whole session.',
       tags,
       body: RefreshBodySchema,
-      response: { 200: TokensSchema, ...problems(400, 401, 429, 500, 503) },
+      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(401) },
     },
   }, async (request) => auth.refresh(request.body.refreshToken));
 
@@ -109,7 +109,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       summary: 'Revoke a refresh token and its session',
       tags,
       body: RefreshBodySchema,
-      response: { 204: NoContentSchema, ...problems(400, 429, 500, 503) },
+      response: { 204: NoContentSchema, ...commonProblems, ...bodyProblems },
     },
   }, async (request, reply) => {
     await auth.logout(request.body.refreshToken);
@@ -123,7 +123,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       summary: 'Send a password-reset OTP',
       tags,
       body: MobileNumberBodySchema,
-      response: { 200: OtpChallengeSchema, ...problems(400, 404, 429, 500, 503) },
+      response: { 200: OtpChallengeSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
     },
   }, async (request) => auth.sendPasswordResetOtp(request.body.mobileNumber));
 
@@ -135,7 +135,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       description: 'Revokes every session of the account.',
       tags,
       body: ResetPasswordBodySchema,
-      response: { 204: NoContentSchema, ...problems(400, 404, 429, 500, 503) },
+      response: { 204: NoContentSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
     },
   }, async (request, reply) => {
     await auth.resetPassword(request.body.mobileNumber, request.body.otp, request.body.newPassword);
@@ -153,7 +153,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       tags,
       security: [{ bearerAuth: [] }],
       body: ChangePasswordBodySchema,
-      response: { 200: TokensSchema, ...problems(400, 401, 429, 500, 503) },
+      response: { 200: TokensSchema, ...protectedProblems, ...bodyProblems },
     },
   }, async (request) => auth.changePassword(request.auth.userId, request.body, client(request)));
 };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { BillingService } from '../../services/billing.service.js';
-import { problems } from '../common.schemas.js';
+import { bodyProblems, problems, transportProblems } from '../common.schemas.js';
 import { StripeEventBodySchema, StripeWebhookHeadersSchema, WebhookAckSchema } from './billing.schemas.js';
 
 // Stripe events are a few kB; a whole Checkout Session with expansions stays far below this.
@@ -27,7 +27,7 @@ export const stripeWebhookRoutes: FastifyPluginAsyncTypebox<{ billing: BillingSe
       tags: ['Billing'],
       headers: StripeWebhookHeadersSchema,
       body: StripeEventBodySchema,
-      response: { 200: WebhookAckSchema, ...problems(400, 413, 415, 500, 503) },
+      response: { 200: WebhookAckSchema, ...transportProblems, ...bodyProblems, ...problems(500, 503) },
     },
   }, async (request) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ChatroomService } from '../../services/chatroom.service.js';
-import { NoContentSchema, PageQuerySchema, problems, protectedProblems } from '../common.schemas.js';
+import { bodyProblems, NoContentSchema, PageQuerySchema, problems, protectedProblems } from '../common.schemas.js';
 import {
   ChatroomDetailSchema,
   ChatroomListSchema,
@@ -29,7 +29,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
       summary: 'Create a chatroom',
       tags,
       body: CreateChatroomBodySchema,
-      response: { 201: ChatroomSchema, ...protectedProblems },
+      response: { 201: ChatroomSchema, ...protectedProblems, ...bodyProblems },
     },
   }, async (request, reply) => reply.code(201).send(await chatrooms.create(request.auth.userId, request.body)));
 
@@ -68,7 +68,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
       tags,
       params: ChatroomParamsSchema,
       body: UpdateChatroomBodySchema,
-      response: { 200: ChatroomSchema, ...protectedProblems, ...problems(404) },
+      response: { 200: ChatroomSchema, ...protectedProblems, ...bodyProblems, ...problems(404) },
     },
   }, async (request) => chatrooms.update(request.auth.userId, request.params.id, request.body));
 

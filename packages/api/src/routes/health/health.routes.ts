@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { transportProblems } from '../common.schemas.js';
 
 const CheckSchema = Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]);
 const ReadySchema = Type.Object(
@@ -38,7 +39,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: ReadinessProbe
       operationId: 'health',
       summary: 'Liveness: the process is up',
       tags,
-      response: { 200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }) },
+      response: { 200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }), ...transportProblems },
     },
   }, async () => ({ status: 'ok' as const }));
 
@@ -48,7 +49,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: ReadinessProbe
       summary: 'Readiness: Postgres and Redis are reachable',
       description: '503 (with Retry-After) while a dependency is unreachable; the probe never hangs.',
       tags,
-      response: { 200: ReadySchema, 503: ReadySchema },
+      response: { 200: ReadySchema, 503: ReadySchema, ...transportProblems },
     },
   }, async (_request, reply) => {
     const [postgres, redis] = await Promise.all([probe(readiness.postgres), probe(readiness.redis)]);

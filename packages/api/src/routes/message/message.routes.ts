@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { rateLimitHeaders, type MessageService, type SendOutcome } from '../../services/message.service.js';
 import type { ReplyStreamService, SseFrame } from '../../services/reply-stream.service.js';
-import { PageQuerySchema, problems, protectedProblems } from '../common.schemas.js';
+import { bodyProblems, PageQuerySchema, problems, protectedProblems } from '../common.schemas.js';
 import { ChatroomParamsSchema, MessageSchema } from '../chatroom/chatroom.schemas.js';
 import {
   MessageListSchema,
@@ -57,7 +57,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       params: ChatroomParamsSchema,
       headers: SendMessageHeadersSchema,
       body: SendMessageBodySchema,
-      response: { 200: SendMessageResultSchema, 202: SendMessageResultSchema, ...protectedProblems, ...problems(404, 409, 422) },
+      response: { 200: SendMessageResultSchema, 202: SendMessageResultSchema, ...protectedProblems, ...bodyProblems, ...problems(404, 409, 422) },
     },
   }, async (request, reply) => {
     const wait = preferredWait(request.headers.prefer, preferWaitMaxSeconds);

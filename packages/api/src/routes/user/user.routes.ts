@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { UserService } from '../../services/user.service.js';
-import { problems, protectedProblems } from '../common.schemas.js';
+import { bodyProblems, problems, protectedProblems } from '../common.schemas.js';
 import { MeSchema, UpdateMeBodySchema } from './user.schemas.js';
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = async (app, { users }) => {
@@ -21,7 +21,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       summary: 'Update name or email (null clears)',
       tags,
       body: UpdateMeBodySchema,
-      response: { 200: MeSchema, ...protectedProblems, ...problems(404) },
+      response: { 200: MeSchema, ...protectedProblems, ...bodyProblems, ...problems(404) },
     },
   }, async (request) => users.update(request.auth.userId, request.body));
 };
