@@ -28,12 +28,15 @@ export interface ReplyEventsOptions {
 
 const ACTIVE_TTL_SECONDS = 3600;
 
-// KEYS: stream, owner. ARGV: token, activeTtl, channel, messageId, controlChannel. Takes ownership (telling any
-// earlier run on the control channel); if an earlier attempt left text in the log, appends `reset` so readers drop it.
+// KEYS: stream, owner. ARGV: token, activeTtl, channel, messageId, controlChannel, retry(0/1). Takes ownership
+// (telling any earlier run on the control channel). A retry always starts with `reset`, even when the log is gone:
+// a Redis restart loses the log but not what SSE clients already showed of the earlier attempt, and those clients
+// resume after their last event id, so the `reset` (a newer id) is the only way to tell them to drop that text.
+// A first attempt resets only a log that somehow exists already (nothing to drop otherwise).
 const CLAIM = `
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 redis.call('PUBLISH', ARGV[5], ARGV[4])
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if ARGV[6] == '1' or redis.call('EXISTS', KEYS[1]) == 1 then
   local id = redis.call('XADD', KEYS[1], '*', 'type', 'reset', 'data', '{}')
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('PUBLISH', ARGV[3], ARGV[4])
@@ -74,9 +77,12 @@ export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
     channel,
     controlChannel,
 
-    /** Makes `token` the only writer of this reply's log. */
-    async claim(messageId: string, token: string): Promise<void> {
-      await redis.eval(CLAIM, 2, stream(messageId), owner(messageId), token, ACTIVE_TTL_SECONDS, channel, messageId, controlChannel);
+    /**
+     * Makes `token` the only writer of this reply's log. `retry` (an earlier attempt may have streamed text)
+     * appends a `reset` whether or not the log survived, so readers drop what they already showed.
+     */
+    async claim(messageId: string, token: string, retry: boolean): Promise<void> {
+      await redis.eval(CLAIM, 2, stream(messageId), owner(messageId), token, ACTIVE_TTL_SECONDS, channel, messageId, controlChannel, retry ? '1' : '0');
     },
 
     /** Appends an event; returns its id, or null when `token` no longer owns the reply. */
@@ -160,7 +166,8 @@ export function createReplyNotifications(subscriber: Redis, channel: string) {
   const listeners = new Map<string, Set<() => void>>();
   let subscribed: Promise<unknown> | undefined;
 
-  subscriber.on('message', (_channel: string, messageId: string) => {
+  subscriber.on('message', (from: string, messageId: string) => {
+    if (from !== channel) return; // the connection may carry other channels too
     for (const listener of listeners.get(messageId) ?? []) listener();
   });
 

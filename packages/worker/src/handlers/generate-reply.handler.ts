@@ -22,7 +22,9 @@ export class RetryableReplyError extends Error {
   }
 }
 
-const PROGRESS_SAVE_INTERVAL_MS = 1000;
+// Partial text is written to the row only for clients that poll GET …/messages/:id while a reply is generated
+// (streams, cancel and retries read the Redis log): a write per reply every few seconds, not per chunk.
+const PROGRESS_SAVE_INTERVAL_MS = 5000;
 
 /** The reply was cancelled, deleted or taken over by a newer run: stop quietly. */
 class LostOwnership extends Error {
@@ -76,7 +78,9 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     const token = randomUUID();
     const reply = await store.messages.claim(messageId, token);
     if (!reply) return; // already finished, cancelled or deleted: nothing to do
-    await replyEvents.claim(messageId, token);
+    // `attempts` counts every run that claimed the reply (queue retries, takeovers, sweeper re-enqueues), unlike
+    // the job's attemptsMade, which starts again at 0 for a re-enqueued job. Any earlier run may have streamed text.
+    await replyEvents.claim(messageId, token, reply.attempts > 1);
 
     const room = await store.chatrooms.findById(reply.chatroom_id);
     const promptMessage = reply.reply_to_id ? await store.messages.findById(reply.reply_to_id) : undefined;

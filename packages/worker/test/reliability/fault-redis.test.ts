@@ -7,7 +7,7 @@ import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal } from './support/ledger.js';
 import { misbehaviours, startLoad } from './support/load.js';
 import { sleep, startOwnRedis, type OwnRedis } from './support/procs.js';
-import { readSseUntil } from './support/sse-client.js';
+import { readSseResuming } from './support/sse-client.js';
 
 let redis: OwnRedis;
 let s: Stack;
@@ -107,34 +107,44 @@ describe('Redis crashes and restarts empty during a stream of sends', () => {
     expect((me.json() as { usage: { used: number } }).usage.used).toBe(chargedSinceRestart.length - refundedSinceRestart.length);
   }, 40_000);
 
-  // BUG-2: the live log is lost with the restart; the retried run's claim finds no stream, so it appends no `reset`
-  // (CLAIM in shared/src/replies/reply-events.ts only resets an existing log), and an SSE client that already had
-  // the first chunks receives the whole reply again after them: "Fake Gemini reply ... Fake Gemini reply ... You
-  // said ...". Proposed fix: claim(messageId, token, retry = reply.attempts > 1) appends `reset` on every retry.
-  // Once fixed, enable: it('BUG-2: ...', streamWatchedAcrossRestart, 40_000)
-  it.todo('BUG-2: a stream watched across a Redis restart carries a reset before the retried run, so the client text is not doubled');
+  // BUG-2 (fixed): the live log is lost with the restart, so the retried run's claim found no stream and appended
+  // no `reset`; a client that already had the first chunks then got the whole reply again after them. A retry
+  // (reply.attempts > 1) now always starts the log with `reset`, whether or not the log survived.
+  it('BUG-2: a stream watched across a Redis restart carries a reset before the retried run, so the client text is not doubled', streamWatchedAcrossRestart, 40_000);
 });
 
 /** The text a client shows after these events: deltas appended, a `reset` clears what came before. */
 const shownText = (events: SseEvent[]) =>
   events.reduce((text, e) => (e.event === 'reset' ? '' : e.event === 'delta' ? text + (e.data as { text: string }).text : text), '');
 
-/** The BUG-2 scenario (validated green with the proposed fix applied); not run until it is fixed. */
-export async function streamWatchedAcrossRestart(): Promise<void> {
-  const room = rooms[ROOMS]!;
-  // Three seconds between chunks: Redis dies and is back between the first chunk and the second.
-  const sent = await http(base, 'POST', `/chatroom/${room}/message`, { headers: user.auth, body: { content: 'watched across a restart [[chunks:4]] [[slow:3000 first=100]]' } });
+/** The BUG-2 scenario: a client watching a reply while Redis restarts ends up showing exactly the stored text. */
+async function streamWatchedAcrossRestart(): Promise<void> {
+  // A room titled by the user: an automatic-title job would send the prompt's pacing markers to the model again
+  // and keep the worker busy for ten seconds after the test.
+  const room = ((await http(base, 'POST', '/chatroom', { headers: user.auth, body: { title: 'watched' } })).json() as { id: string }).id;
+  // Three seconds between chunks: Redis dies and is back between the first chunk and the second. (Three chunks
+  // only: the retried run streams them all again at that pace.)
+  const sent = await http(base, 'POST', `/chatroom/${room}/message`, { headers: user.auth, body: { content: 'watched across a restart [[chunks:3]] [[slow:3000 first=100]]' } });
   expect(sent.status).toBe(202);
   const { links, reply } = sent.json() as { links: { stream: string }; reply: { id: string } };
   let deltasSeen = 0;
-  const watching = readSseUntil(`${base}${links.stream}`, user.auth, { timeoutMs: 30_000, onEvent: (e) => void (e.event === 'delta' && deltasSeen++) });
+  // Read as EventSource and the SDK do: the API ends a stream whose Redis read fails (the outage may catch it
+  // between two heartbeats), and the client resumes after its last event id, across the restart.
+  const watching = readSseResuming(`${base}${links.stream}`, user.auth, { timeoutMs: 30_000, onEvent: (e) => void (e.event === 'delta' && deltasSeen++) });
   while (deltasSeen < 1) await sleep(20);
   await sleep(200);
   await redis.kill();
   await sleep(300);
   await redis.start();
-  const { events } = await watching;
+  const { events, ended } = await watching;
   const [row] = await waitFinal(s.db, [reply.id], 20_000);
   expect(row!.status).toBe('completed');
+  expect(ended).toBe('final');
+  // The retried run started the log over with a `reset` after the first run's text, so the client shows the
+  // stored reply once, not the first chunk followed by the whole reply.
+  expect(row!.attempts).toBeGreaterThan(1);
+  const firstReset = events.findIndex((e) => e.event === 'reset');
+  expect(firstReset).toBeGreaterThan(events.findIndex((e) => e.event === 'delta'));
   expect(shownText(events)).toBe(row!.content);
+  expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
 }

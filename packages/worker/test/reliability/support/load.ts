@@ -7,7 +7,8 @@ import type { Accepted } from './ledger.js';
 import { sleep } from './procs.js';
 
 export interface Exchange {
-  kind: 'send' | 'poll';
+  /** A send, a poll of its reply, or one of the plain reads of `startReads`. */
+  kind: 'send' | 'poll' | 'read';
   room: number;
   status: number;
   ms: number;
@@ -106,6 +107,31 @@ export function startLoad(base: string, user: HttpUser, chatroomIds: string[], o
     exchanges,
     accepted,
     acceptedIn: (room, since = 0) => accepted.filter((a) => a.room === room && a.at >= since).length,
+    async stop() {
+      stopped = true;
+      await running;
+    },
+  };
+}
+
+/**
+ * Plain reads beside the load, as other screens of the same clients make them: each path is read in a loop of its
+ * own (100 ms apart) until stopped, every exchange recorded (`room` is the path's index).
+ */
+export function startReads(base: string, user: HttpUser, paths: string[]): { exchanges: Exchange[]; stop(): Promise<void> } {
+  const exchanges: Exchange[] = [];
+  let stopped = false;
+  async function reader(index: number, path: string) {
+    while (!stopped) {
+      const startedAt = Date.now();
+      const res = await http(base, 'GET', path, { headers: user.auth, timeoutMs: 10_000 });
+      exchanges.push(record('read', index, res, startedAt));
+      await sleep(100);
+    }
+  }
+  const running = Promise.all(paths.map((path, index) => reader(index, path)));
+  return {
+    exchanges,
     async stop() {
       stopped = true;
       await running;

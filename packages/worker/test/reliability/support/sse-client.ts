@@ -57,3 +57,32 @@ export async function readSseUntil(
     clearTimeout(timer);
   }
 }
+
+/**
+ * Reads a reply's stream as a browser `EventSource` or the SDK does: when the connection ends or breaks before a
+ * final event (`done`/`error`), or the server refuses it for a while (503 during an outage), it reconnects after
+ * `retryMs` with `Last-Event-ID` set to the last event received, until a final event or the deadline. Returns
+ * every event received over all connections, in order, and how many reconnections it took.
+ */
+export async function readSseResuming(
+  url: string,
+  headers: Record<string, string>,
+  options: { timeoutMs: number; retryMs?: number; onEvent?: (event: SseEvent) => void },
+): Promise<{ events: SseEvent[]; reconnects: number; ended: 'final' | 'timeout' }> {
+  const deadline = Date.now() + options.timeoutMs;
+  const events: SseEvent[] = [];
+  const final = () => events.some((e) => e.event === 'done' || e.event === 'error');
+  for (let connection = 0; ; connection++) {
+    const lastId = events.findLast((e) => e.id !== undefined)?.id;
+    await readSseUntil(url, { ...headers, ...(lastId ? { 'last-event-id': lastId } : {}) }, {
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      onEvent: (event) => {
+        events.push(event);
+        options.onEvent?.(event);
+      },
+    });
+    if (final()) return { events, reconnects: connection, ended: 'final' };
+    if (Date.now() + (options.retryMs ?? 500) >= deadline) return { events, reconnects: connection, ended: 'timeout' };
+    await new Promise((resolve) => setTimeout(resolve, options.retryMs ?? 500));
+  }
+}

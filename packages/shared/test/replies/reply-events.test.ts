@@ -1,0 +1,52 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReplyEvents, type ReplyEvents } from '../../src/index.js';
+import { testRedisUrl } from '../support/env.js';
+
+// The claim that starts a run of a reply, against a real Redis (the Lua script is the thing under test).
+let redis: Redis;
+let events: ReplyEvents;
+const prefix = `test:${randomBytes(5).toString('hex')}:`;
+
+beforeAll(() => {
+  redis = new Redis(testRedisUrl());
+  events = createReplyEvents(redis, { prefix, finishedTtlSeconds: 60, maxEntries: 1000 });
+});
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+});
+
+const types = async (messageId: string, after = '0') => (await events.read(messageId, after)).map((e) => e.type);
+
+describe('reply events: claim', () => {
+  it('a first attempt starts an empty log; a retry appends `reset` after the text of the earlier run and fences that run out', async () => {
+    const messageId = randomUUID();
+    const first = randomUUID();
+    await events.claim(messageId, first, false);
+    expect(await types(messageId)).toEqual([]);
+    await events.append(messageId, first, 'delta', { text: 'Hel' });
+
+    const second = randomUUID();
+    await events.claim(messageId, second, true);
+    expect(await types(messageId)).toEqual(['delta', 'reset']);
+    expect(await events.append(messageId, first, 'delta', { text: 'lo' })).toBeNull();
+    expect(await events.append(messageId, second, 'delta', { text: 'Hello' })).not.toBeNull();
+  });
+
+  it('a retry appends `reset` even when the log is gone (BUG-2: Redis restarted), after the id a reader last saw', async () => {
+    const messageId = randomUUID();
+    const first = randomUUID();
+    await events.claim(messageId, first, false);
+    const seen = await events.append(messageId, first, 'delta', { text: 'Hel' });
+    // What a restart without persistence does to this reply: its log and owner are gone.
+    await redis.del(`${prefix}reply:{${messageId}}:events`, `${prefix}reply:{${messageId}}:owner`);
+    await new Promise((resolve) => setTimeout(resolve, 2)); // the restarted server's ids come from a later clock
+
+    await events.claim(messageId, randomUUID(), true);
+    // A reader resuming after the last id it saw gets the `reset`, so it drops the text it already shows.
+    expect(await types(messageId, seen!)).toEqual(['reset']);
+  });
+});
