@@ -87,12 +87,12 @@ const appEnv = childEnv({
 });
 
 function startApi(): Service {
-  const args = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'api')}`] : [];
+  const args = [...options.nodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'api')}`] : [])];
   return startNode('api', [...args, 'packages/api/dist/server.js'], appEnv, LOGS, ROOT);
 }
 
 function startWorker(): Service {
-  const args = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'worker')}`] : [];
+  const args = [...options.nodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'worker')}`] : [])];
   return startNode('worker', [...args, 'packages/worker/dist/main.js'], appEnv, LOGS, ROOT);
 }
 

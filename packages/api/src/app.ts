@@ -32,6 +32,7 @@ import { createBillingService, startBillingSweep } from './services/billing.serv
 import { createChatroomService } from './services/chatroom.service.js';
 import { createMessageService } from './services/message.service.js';
 import { createReplyStreamService } from './services/reply-stream.service.js';
+import { createSessionCache } from './services/session-cache.js';
 import { createOtpDelivery } from './services/otp-delivery.js';
 import { createOtpService } from './services/otp.service.js';
 import { createStripeClient } from './services/stripe-client.js';
@@ -85,6 +86,15 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     maxEntries: 10_000,
   });
   const notifications = createReplyNotifications(subscriber, replyEvents.channel);
+  const store = createStore(db);
+  const sessions = createSessionCache({
+    subscriber,
+    publisher: redis,
+    channel: `${config.redis.keyPrefix}session-changes`,
+    ttlSeconds: config.auth.sessionCacheSeconds,
+    load: (sessionId, userId) => store.sessions.findActive(sessionId, userId),
+    log: app.log,
+  });
   if (!specOnly) {
     redis.connect().catch(() => {}); // failures are logged by the client and retried for ever
     subscriber.connect().catch(() => {});
@@ -97,7 +107,6 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     await Promise.allSettled([db.destroy(), notifications.close(), closeRedis(redis)]);
   });
 
-  const store = createStore(db);
   const quota = createQuota(redis, keys, config.quota);
   const listCache = createChatroomListCache(redis, keys, config.chatroomListCacheTtlSeconds);
 
@@ -118,12 +127,12 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     maxAge: 600,
   });
   await app.register(swaggerPlugin, { serverUrl: config.http.publicBaseUrl });
-  await app.register(authPlugin, { config: config.auth, store });
+  await app.register(authPlugin, { config: config.auth, sessions });
 
   const otp = createOtpService(store, config.otp, createOtpDelivery(config.otp.delivery, app.log));
-  const auth = createAuthService({ store, otp, config, signAccessToken: (claims) => app.signAccessToken(claims) });
+  const auth = createAuthService({ store, otp, config, sessions, signAccessToken: (claims) => app.signAccessToken(claims) });
   const users = createUserService(store, quota);
-  const billing = createBillingService({ store, quota, stripe: createStripeClient(config.billing), config: config.billing, log: app.log });
+  const billing = createBillingService({ store, quota, sessions, stripe: createStripeClient(config.billing), config: config.billing, log: app.log });
   if (!specOnly) {
     const sweep = startBillingSweep(billing, config.billing.sweepIntervalSeconds, app.log);
     app.addHook('onClose', async () => sweep.stop());

@@ -3,6 +3,7 @@ import { AppError, conflict, notFound, type Config, type Repositories, type Stor
 import type { OtpChallenge, SignupBody, Tokens } from '../routes/auth/auth.schemas.js';
 import type { User } from '../routes/user/user.schemas.js';
 import type { OtpService } from './otp.service.js';
+import type { SessionChanges } from './session-cache.js';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './password.js';
 import { normalizeMobileNumber } from './phone.js';
 import { toUser } from './user.service.js';
@@ -25,9 +26,11 @@ export function createAuthService(deps: {
   store: Store;
   otp: OtpService;
   config: Config;
+  /** Told after every committed revocation, so no API process keeps trusting a revoked session. */
+  sessions: SessionChanges;
   signAccessToken: (claims: AccessClaims) => string;
 }) {
-  const { store, otp, config, signAccessToken } = deps;
+  const { store, otp, config, sessions, signAccessToken } = deps;
   const normalize = (input: string) => normalizeMobileNumber(input, config.otp.defaultRegion);
   const refreshTtlMs = config.auth.refreshTokenTtlDays * 86_400_000;
 
@@ -116,6 +119,7 @@ export function createAuthService(deps: {
         if (found.usedAt || !(await tx.sessions.markRefreshTokenUsed(found.id))) {
           await tx.sessions.revoke(found.sessionId, 'refresh_token_reuse');
           return {
+            revoked: found.sessionId,
             error: new AppError(401, 'REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been revoked. Sign in again.'),
           };
         }
@@ -126,13 +130,16 @@ export function createAuthService(deps: {
         return { tokens: await issueTokens(tx, user, found.sessionId, expiresAt) };
       });
       // Thrown after commit: the revocation on reuse must stick even though the request fails.
+      if ('revoked' in outcome && outcome.revoked) await sessions.sessionRevoked(outcome.revoked);
       if ('error' in outcome) throw outcome.error;
       return outcome.tokens;
     },
 
     async logout(refreshToken: string): Promise<void> {
       const found = await store.sessions.findRefreshToken(hashRefreshToken(refreshToken));
-      if (found) await store.sessions.revoke(found.sessionId, 'logout');
+      if (!found) return;
+      await store.sessions.revoke(found.sessionId, 'logout');
+      await sessions.sessionRevoked(found.sessionId);
     },
 
     async resetPassword(input: string, code: string, newPassword: string): Promise<void> {
@@ -144,6 +151,7 @@ export function createAuthService(deps: {
         await tx.users.markMobileVerified(user.id);
         await tx.sessions.revokeAllForUser(user.id, 'password_reset');
       });
+      await sessions.userChanged(user.id);
     },
 
     /** Sets a new password, revokes every session (this one included) and starts a fresh one. */
@@ -167,11 +175,13 @@ export function createAuthService(deps: {
         }
       }
       const passwordHash = await hashPassword(input.newPassword);
-      return store.transaction(async (tx) => {
+      const tokens = await store.transaction(async (tx) => {
         const updated = await tx.users.update(user.id, { password_hash: passwordHash });
         await tx.sessions.revokeAllForUser(user.id, 'password_change');
         return startSession(tx, updated ?? user, client);
       });
+      await sessions.userChanged(user.id);
+      return tokens;
     },
   };
 }

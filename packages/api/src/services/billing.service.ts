@@ -19,6 +19,7 @@ import type {
   SubscriptionStatus,
 } from '../routes/billing/billing.schemas.js';
 import { isStripeNotFound, stripeCall } from './stripe-client.js';
+import type { SessionChanges } from './session-cache.js';
 
 const HOUR_MS = 3_600_000;
 /** An open session about to expire is not handed out again: the customer needs time to pay. */
@@ -132,8 +133,16 @@ function subscriptionOf(event: Stripe.Event): { subscriptionId: string; userHint
 
 export type WebhookOutcome = 'processed' | 'duplicate';
 
-export function createBillingService(deps: { store: Store; quota: Quota; stripe: Stripe | undefined; config: Config['billing']; log: Log }) {
-  const { store, quota, config, log } = deps;
+export function createBillingService(deps: {
+  store: Store;
+  quota: Quota;
+  /** Told after every committed tier change, so every API process applies the new tier on the next request. */
+  sessions: SessionChanges;
+  stripe: Stripe | undefined;
+  config: Config['billing'];
+  log: Log;
+}) {
+  const { store, quota, sessions, config, log } = deps;
   const graceMs = config.pastDueGraceHours * HOUR_MS;
 
   function requireStripe(): { stripe: Stripe; webhookSecret: string } {
@@ -154,10 +163,12 @@ export function createBillingService(deps: { store: Store; quota: Quota; stripe:
   }
 
   async function refreshTier(userId: string, now: Date): Promise<Tier | undefined> {
-    return store.transaction(async (tx) => {
+    const tier = await store.transaction(async (tx) => {
       if (!(await tx.billingAccounts.findForUpdate(userId))) return undefined;
       return recomputeTier(tx, userId, now);
     });
+    if (tier) await sessions.userChanged(userId);
+    return tier;
   }
 
   /** Stripe's current state of a subscription; undefined when Stripe has no such subscription. */
@@ -180,20 +191,23 @@ export function createBillingService(deps: { store: Store; quota: Quota; stripe:
     return undefined;
   }
 
-  /** Stores a subscription as Stripe returned it (unless a newer retrieve is already stored) and re-derives the tier. */
-  async function applySnapshot(tx: Repositories, sub: Stripe.Subscription, version: string, userHint: string | undefined): Promise<void> {
+  /**
+   * Stores a subscription as Stripe returned it (unless a newer retrieve is already stored) and re-derives the
+   * tier. Returns the user whose tier was re-derived: the caller announces it once the transaction has committed.
+   */
+  async function applySnapshot(tx: Repositories, sub: Stripe.Subscription, version: string, userHint: string | undefined): Promise<string | undefined> {
     const customerId = idOf(sub.customer);
     const userId = customerId ? await ownerOf(tx, customerId, [sub.metadata?.userId, userHint]) : undefined;
     if (!customerId || !userId) {
       log.warn({ subscriptionId: sub.id, customerId }, 'stripe subscription of no known user: ignored');
-      return;
+      return undefined;
     }
     const now = new Date();
     // Every billing change to a user holds their row: subscribe calls and concurrent events run one at a time.
     await tx.billingAccounts.findForUpdate(userId);
     await tx.billingAccounts.linkStripeCustomer(userId, customerId);
     const stored = await tx.subscriptions.findByStripeIdForUpdate(sub.id);
-    if (stored && BigInt(stored.sync_version) >= BigInt(version)) return; // a later retrieve got here first
+    if (stored && BigInt(stored.sync_version) >= BigInt(version)) return undefined; // a later retrieve got here first
 
     // Since API version 2025-03-31.basil the billing period lives on the items, not on the subscription.
     const items = sub.items.data;
@@ -216,13 +230,16 @@ export function createBillingService(deps: { store: Store; quota: Quota; stripe:
     });
     const tier = await recomputeTier(tx, userId, now);
     log.info({ userId, subscriptionId: sub.id, status: sub.status, tier }, 'subscription synced from stripe');
+    return userId;
   }
 
   /** Fetches one subscription from Stripe and stores it, outside any webhook. */
   async function syncSubscription(stripe: Stripe, subscriptionId: string, userHint: string): Promise<void> {
     const version = await store.subscriptions.nextSyncVersion();
     const subscription = await retrieveSubscription(stripe, subscriptionId);
-    if (subscription) await store.transaction((tx) => applySnapshot(tx, subscription, version, userHint));
+    if (!subscription) return;
+    const changed = await store.transaction((tx) => applySnapshot(tx, subscription, version, userHint));
+    if (changed) await sessions.userChanged(changed);
   }
 
   return {
@@ -353,14 +370,18 @@ export function createBillingService(deps: { store: Store; quota: Quota; stripe:
         else log.warn({ eventId: event.id, subscriptionId: target.subscriptionId }, 'stripe has no such subscription: event ignored');
       }
 
-      return store.transaction(async (tx) => {
-        if (!(await tx.stripeEvents.record({ id: event.id, type: event.type, created: new Date(event.created * 1000) }))) return 'duplicate';
+      const outcome = await store.transaction(async (tx) => {
+        if (!(await tx.stripeEvents.record({ id: event.id, type: event.type, created: new Date(event.created * 1000) }))) {
+          return { result: 'duplicate' as const, changed: undefined };
+        }
         // The user's row before the session's: the same lock order as subscribePro, so the two cannot deadlock.
-        if (snapshot) await applySnapshot(tx, snapshot.subscription, snapshot.version, target?.userHint);
+        const changed = snapshot ? await applySnapshot(tx, snapshot.subscription, snapshot.version, target?.userHint) : undefined;
         if (event.type === 'checkout.session.completed') await tx.checkoutSessions.setStatus(event.data.object.id, 'complete');
         if (event.type === 'checkout.session.expired') await tx.checkoutSessions.setStatus(event.data.object.id, 'expired');
-        return 'processed';
+        return { result: 'processed' as const, changed };
       });
+      if (outcome.changed) await sessions.userChanged(outcome.changed);
+      return outcome.result;
     },
 
     /** Returns to basic every user whose time-limited Pro ran out with no webhook to say so. */

@@ -37,6 +37,27 @@ describe('access tokens', () => {
   });
 });
 
+describe('verified tokens remembered by the process', () => {
+  it('a token accepted once is refused with TOKEN_EXPIRED once its exp passes', async () => {
+    const user = await signIn(t.app);
+    const { jwtSecret, issuer, audience } = t.config.auth;
+    const sid = JSON.parse(Buffer.from(user.accessToken.split('.')[1]!, 'base64url').toString()).sid;
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const token = `Bearer ${craftJwt({ sub: user.userId, sid, iss: issuer, aud: audience, iat: exp - 60, exp }, jwtSecret)}`;
+    expect((await me(token)).statusCode).toBe(200);
+    expect((await me(token)).statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
+    expectProblem(await me(token), 401, 'TOKEN_EXPIRED');
+  });
+
+  it('a token differing from an accepted one by a single character is checked, and refused', async () => {
+    const user = await signIn(t.app);
+    expect((await me(user.auth.authorization)).statusCode).toBe(200);
+    const tampered = user.auth.authorization.slice(0, -2) + (user.auth.authorization.endsWith('AA') ? 'BB' : 'AA');
+    expectProblem(await me(tampered), 401, 'UNAUTHORIZED');
+  });
+});
+
 describe('refresh tokens', () => {
   it('rotate: each refresh returns a new pair, and the new pair works', async () => {
     const user = await signIn(t.app);

@@ -44,6 +44,12 @@ export const EnvSchema = Type.Object({
   JWT_AUDIENCE: Type.String({ default: 'gemini-chat-api', description: 'aud claim of access tokens.' }),
   ACCESS_TOKEN_TTL_SECONDS: Int({ minimum: 30, default: 900, description: 'Access token lifetime.' }),
   REFRESH_TOKEN_TTL_DAYS: Int({ minimum: 1, default: 30, description: 'Refresh token (session) lifetime.' }),
+  AUTH_SESSION_CACHE_SECONDS: Int({
+    maximum: 300,
+    default: 30,
+    description:
+      'How long an API process reuses a checked session (and its tier) without asking Postgres; revocations and tier changes reach every process at once over Redis pub/sub. 0 checks Postgres on every request.',
+  }),
 
   OTP_SECRET: Type.String({ default: '', description: 'Key of the OTP hash, at least 32 characters. Required in production.' }),
   OTP_DELIVERY: Type.Union([Type.Literal('response'), Type.Literal('log')], {
@@ -138,6 +144,7 @@ export interface Config {
     audience: string;
     accessTokenTtlSeconds: number;
     refreshTokenTtlDays: number;
+    sessionCacheSeconds: number;
     rateLimitPerIp: number;
     rateLimitPerNumber: number;
   };
@@ -248,6 +255,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       audience: env.JWT_AUDIENCE,
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
+      sessionCacheSeconds: env.AUTH_SESSION_CACHE_SECONDS,
       rateLimitPerIp: env.AUTH_RATE_LIMIT_PER_IP,
       rateLimitPerNumber: env.AUTH_RATE_LIMIT_PER_NUMBER,
     },

@@ -26,7 +26,8 @@ export function createRedis(
     retryStrategy: (times) => Math.min(times * 200, 2000),
   };
   const specific: RedisOptions = {
-    command: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: config.commandTimeoutMs },
+    // Auto-pipelining: commands issued by concurrent requests in one event-loop tick share one socket write.
+    command: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: config.commandTimeoutMs, enableAutoPipelining: true },
     queue: { enableOfflineQueue: true, maxRetriesPerRequest: 1, commandTimeout: config.commandTimeoutMs },
     blocking: { maxRetriesPerRequest: null, enableReadyCheck: false },
   }[options.kind];
@@ -78,10 +79,13 @@ export function waitForRedis(redis: Redis, timeoutMs: number): Promise<boolean> 
 
 /** Builds every Redis key this app uses, under one prefix, so tests and tenants never collide. */
 export function redisKeys(prefix: string) {
+  /** Every chatroom list page key of the user starts with this, followed by `<version>:<page>`. */
+  const chatroomListPagePrefix = (userId: string) => `${prefix}chatroom-list:{${userId}}:`;
   return {
     prefix,
     chatroomListVersion: (userId: string) => `${prefix}chatroom-list:{${userId}}:version`,
-    chatroomListPage: (userId: string, version: string, page: string) => `${prefix}chatroom-list:{${userId}}:${version}:${page}`,
+    chatroomListPagePrefix,
+    chatroomListPage: (userId: string, version: string, page: string) => `${chatroomListPagePrefix(userId)}${version}:${page}`,
     quota: (userId: string, day: string) => `${prefix}quota:{${userId}}:${day}`,
     rateLimit: `${prefix}rate-limit:`,
   };

@@ -5,6 +5,7 @@ export interface ActiveSession {
   sessionId: string;
   userId: string;
   tier: Tier;
+  expiresAt: Date;
 }
 
 export interface RefreshTokenLookup {
@@ -32,13 +33,13 @@ export function createSessionRepository(db: Db) {
       const row = await db
         .selectFrom('session')
         .innerJoin('users', 'users.id', 'session.user_id')
-        .select(['session.id as session_id', 'users.id as user_id', 'users.tier'])
+        .select(['session.id as session_id', 'users.id as user_id', 'users.tier', 'session.expires_at'])
         .where('session.id', '=', sessionId)
         .where('session.user_id', '=', userId)
         .where('session.revoked_at', 'is', null)
         .where('session.expires_at', '>', new Date())
         .executeTakeFirst();
-      return row && { sessionId: row.session_id, userId: row.user_id, tier: row.tier };
+      return row && { sessionId: row.session_id, userId: row.user_id, tier: row.tier, expiresAt: row.expires_at };
     },
 
     async revoke(sessionId: string, reason: string): Promise<void> {

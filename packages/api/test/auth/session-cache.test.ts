@@ -1,0 +1,158 @@
+// The session cache: authenticated requests skip Postgres, yet a revocation or tier change made on one API
+// process applies on every other at once (pub/sub), and nothing is trusted while that channel is down.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActiveSession } from '@gemini-chat/shared';
+import { buildApp } from '../../src/app.js';
+import { createSessionCache } from '../../src/services/session-cache.js';
+import { buildTestApp, expectProblem, post, signIn, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+/** A second API process on the same database and Redis. */
+let other: FastifyInstance;
+beforeAll(async () => {
+  t = await buildTestApp({ AUTH_SESSION_CACHE_SECONDS: '2' });
+  other = await buildApp({ config: t.config, logger: false });
+  await other.ready();
+});
+afterAll(async () => {
+  await other.close();
+  await t.close();
+});
+
+const me = (app: FastifyInstance, authorization: string) => app.inject({ url: '/user/me', headers: { authorization } });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until the request answers `status`; returns how long that took. Pub/sub is one hop, not zero. */
+async function timeUntil(status: number, request: () => Promise<{ statusCode: number }>, limitMs = 1000): Promise<number> {
+  const started = Date.now();
+  while ((await request()).statusCode !== status) {
+    if (Date.now() - started > limitMs) throw new Error(`still not ${status} after ${limitMs} ms`);
+    await sleep(5);
+  }
+  return Date.now() - started;
+}
+
+describe('session cache across API processes', () => {
+  it('a logout on one process is refused on the other at once, though the other had the session cached', async () => {
+    const user = await signIn(t.app);
+    expect((await me(other, user.auth.authorization)).statusCode).toBe(200); // now cached there
+    expect((await post(t.app, '/auth/logout', { refreshToken: user.refreshToken })).statusCode).toBe(204);
+    // The process that revoked forgets synchronously; the other within a pub/sub hop.
+    expectProblem(await me(t.app, user.auth.authorization), 401, 'SESSION_REVOKED');
+    expect(await timeUntil(401, () => me(other, user.auth.authorization))).toBeLessThan(200);
+    expectProblem(await me(other, user.auth.authorization), 401, 'SESSION_REVOKED');
+  });
+
+  it('a password change on one process ends every other session of the user on the other', async () => {
+    const user = await signIn(t.app);
+    const second = await post(t.app, '/auth/refresh', { refreshToken: user.refreshToken });
+    const secondAuth = `Bearer ${second.json().accessToken as string}`;
+    expect((await me(other, secondAuth)).statusCode).toBe(200);
+    const changed = await t.app.inject({ method: 'POST', url: '/auth/change-password', headers: user.auth, payload: { newPassword: 'a long enough passphrase' } });
+    expect(changed.statusCode).toBe(200);
+    expect(await timeUntil(401, () => me(other, secondAuth))).toBeLessThan(200);
+    expect((await me(other, `Bearer ${changed.json().accessToken as string}`)).statusCode).toBe(200);
+  });
+
+  it('a tier change is applied on the next request on every process', async () => {
+    const user = await signIn(t.app);
+    expect((await me(other, user.auth.authorization)).json().tier).toBe('basic');
+    // What billing does after committing a tier change (its Stripe flows are tested in billing/).
+    await t.db.updateTable('users').set({ tier: 'pro' }).where('id', '=', user.userId).execute();
+    const publisher = new Redis(t.config.redis.url);
+    await publisher.publish(`${t.config.redis.keyPrefix}session-changes`, `user:${user.userId}`);
+    publisher.disconnect();
+    expect(await timeUntil(200, async () => ({ statusCode: (await me(other, user.auth.authorization)).json().tier === 'pro' ? 200 : 0 }))).toBeLessThan(200);
+  });
+
+  it('a change made behind its back (no announcement) is trusted at most AUTH_SESSION_CACHE_SECONDS', async () => {
+    const user = await signIn(t.app);
+    expect((await me(other, user.auth.authorization)).statusCode).toBe(200);
+    await t.db.updateTable('session').set({ revoked_at: new Date(), revoke_reason: 'test' }).where('user_id', '=', user.userId).execute();
+    // Served from memory: proof that the request did not ask Postgres.
+    expect((await me(other, user.auth.authorization)).statusCode).toBe(200);
+    await sleep(2100);
+    expectProblem(await me(other, user.auth.authorization), 401, 'SESSION_REVOKED');
+  });
+});
+
+describe('session cache rules', () => {
+  const channel = `test-session-changes-${randomUUID()}`;
+  const session = (): ActiveSession => ({ sessionId: randomUUID(), userId: randomUUID(), tier: 'basic', expiresAt: new Date(Date.now() + 3_600_000) });
+  const log = { warn: () => {} };
+
+  async function cacheWith(load: (sessionId: string) => Promise<ActiveSession | undefined>) {
+    const subscriber = new Redis(t.config.redis.url);
+    const publisher = new Redis(t.config.redis.url);
+    const cache = createSessionCache({ subscriber, publisher, channel, ttlSeconds: 60, load, log });
+    await timeUntil(1, async () => ({ statusCode: subscriber.status === 'ready' ? 1 : 0 }));
+    await sleep(50); // the cache subscribes on 'ready'; one round trip later it trusts its entries
+    return { cache, subscriber, publisher, close: () => (subscriber.disconnect(), publisher.disconnect()) };
+  }
+
+  it('trusts nothing while its subscription is down, and caches again once subscribed again', async () => {
+    const s = session();
+    let loads = 0;
+    const c = await cacheWith(async () => (loads++, s));
+    try {
+      await c.cache.find(s.sessionId, s.userId);
+      await c.cache.find(s.sessionId, s.userId);
+      expect(loads).toBe(1);
+      const closed = new Promise((resolve) => c.subscriber.once('close', resolve));
+      c.subscriber.disconnect(true); // dropped: it reconnects by itself
+      await closed;
+      await c.cache.find(s.sessionId, s.userId);
+      await c.cache.find(s.sessionId, s.userId);
+      expect(loads).toBe(3); // every find went to the loader
+      await timeUntil(1, async () => ({ statusCode: c.subscriber.status === 'ready' ? 1 : 0 }), 5000);
+      await sleep(50);
+      const before = loads;
+      await c.cache.find(s.sessionId, s.userId);
+      await c.cache.find(s.sessionId, s.userId);
+      expect(loads - before).toBeLessThanOrEqual(1);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('does not store a load that raced with an invalidation (read before the change, finished after it)', async () => {
+    const s = session();
+    let release!: () => void;
+    let loads = 0;
+    const c = await cacheWith(async () => {
+      loads++;
+      if (loads === 1) await new Promise<void>((resolve) => (release = resolve));
+      return s;
+    });
+    try {
+      const first = c.cache.find(s.sessionId, s.userId);
+      await sleep(10);
+      await c.cache.sessionRevoked(s.sessionId); // committed and announced while the first load was in flight
+      release();
+      await first;
+      await c.cache.find(s.sessionId, s.userId);
+      expect(loads).toBe(2); // the stale first answer was not kept
+    } finally {
+      c.close();
+    }
+  });
+
+  it('never serves an entry past its session expiry', async () => {
+    const s = { ...session(), expiresAt: new Date(Date.now() + 150) };
+    let loads = 0;
+    const c = await cacheWith(async () => (loads++, s));
+    try {
+      await c.cache.find(s.sessionId, s.userId);
+      await c.cache.find(s.sessionId, s.userId);
+      expect(loads).toBe(1);
+      await sleep(200);
+      await c.cache.find(s.sessionId, s.userId);
+      expect(loads).toBe(2);
+    } finally {
+      c.close();
+    }
+  });
+});
