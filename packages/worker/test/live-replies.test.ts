@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '@gemini-chat/api/app';
 import { signIn, type SignedIn } from '../../api/test/support/app.js';
@@ -85,6 +86,46 @@ describe('GET .../stream (Server-Sent Events)', () => {
     const again = await readSse(`${base}${sent.links.stream}`, { ...user.auth, 'last-event-id': lastId });
     expect(again.events).toEqual([]);
     expect(Date.now() - started).toBeLessThan(900); // before the first keep-alive (1 s here)
+  });
+
+  it('ends a stream whose final log entry was lost, though the reply is final in the database', async () => {
+    const redis = new Redis(s.config.redis.url);
+    try {
+      for (const ownerAfter of ['gone', 'finished'] as const) {
+        const roomId = await room();
+        const sent = await send(roomId, `Lost ending (${ownerAfter})`, { prefer: 'wait=10' });
+        const key = `${s.config.redis.keyPrefix}reply:{${sent.reply.id}}`;
+        // What a Redis blip between the worker's final row update and its final log entry leaves behind.
+        const [[doneId]] = (await redis.xrevrange(`${key}:events`, '+', '-', 'COUNT', 1)) as [[string, string[]]];
+        await redis.xdel(`${key}:events`, doneId);
+        if (ownerAfter === 'gone') await redis.del(`${key}:owner`);
+        const started = Date.now();
+        const { events } = await readSse(`${base}${sent.links.stream}`, user.auth);
+        expect(Date.now() - started).toBeLessThan(6000); // grace (3 s) + a keep-alive interval (1 s here)
+        expect(events.at(-1)).toMatchObject({ event: 'done', data: { status: 'completed' } });
+        expect(deltas(events)).toBe((await message(roomId, sent.reply.id)).content);
+        if (ownerAfter === 'gone') {
+          // The log was ended for every reader, not just this one.
+          const [[, fields]] = (await redis.xrevrange(`${key}:events`, '+', '-', 'COUNT', 1)) as [[string, string[]]];
+          expect(fields.slice(0, 2)).toEqual(['type', 'done']);
+        }
+      }
+    } finally {
+      redis.disconnect();
+    }
+  }, 20_000);
+
+  it('resuming with an id of a live log that has since expired starts over from the stored reply', async () => {
+    const roomId = await room();
+    const sent = await send(roomId, 'Resume me later [[chunks:4]]', { prefer: 'wait=10' });
+    const full = await readSse(`${base}${sent.links.stream}`, user.auth);
+    const midway = full.events.find((e) => e.event === 'delta')!.id!;
+    const redis = new Redis(s.config.redis.url);
+    await redis.del(`${s.config.redis.keyPrefix}reply:{${sent.reply.id}}:events`); // what expiry does
+    redis.disconnect();
+    const again = await readSse(`${base}${sent.links.stream}`, { ...user.auth, 'last-event-id': midway });
+    expect(again.events.map((e) => e.event)).toEqual(['reset', 'delta', 'done']);
+    expect(deltas(again.events)).toBe((await message(roomId, sent.reply.id)).content);
   });
 
   it('waits for a reply that is still queued, with keep-alive comments meanwhile', async () => {

@@ -6,10 +6,14 @@ import { isPending } from './message.service.js';
 export type SseFrame = { id: string; event: 'delta' | 'reset' | 'done' | 'error'; data: unknown } | { heartbeat: true };
 
 const BATCH = 500;
-// Ids of the two events replayed from the database once a reply's live log has expired. They sort before any
-// Redis Stream id, so a client resuming from one of them gets exactly the rest.
+// Ids of the events replayed from the database once a reply's live log has expired. They sort before any Redis
+// Stream id, so a client resuming from one of them gets exactly the rest.
+const DB_RESET_ID = '0-0';
 const DB_DELTA_ID = '0-1';
 const DB_END_ID = '0-2';
+// The worker writes a reply's final row, then its final log entry, a moment later. A reply final in the database
+// whose log still has no final entry this long after is one whose last write was lost (a Redis blip).
+const FINAL_ENTRY_GRACE_MS = 3000;
 const EVENT_ID = /^\d{1,20}-\d{1,20}$/;
 
 const parseId = (id: string): [bigint, bigint] => {
@@ -40,6 +44,11 @@ export function createReplyStreamService(deps: {
   }
 
   async function* fromDatabase(row: MessageRow, after: string): AsyncGenerator<SseFrame> {
+    // The client saw events of a live log that no longer exists: start it over from the stored reply.
+    if (compareIds(after, DB_END_ID) > 0) {
+      yield { id: DB_RESET_ID, event: 'reset', data: {} };
+      after = '0';
+    }
     if (row.content && compareIds(after, DB_DELTA_ID) < 0) yield { id: DB_DELTA_ID, event: 'delta', data: { text: row.content } };
     if (compareIds(after, DB_END_ID) < 0) yield terminalFrame(DB_END_ID, row);
   }
@@ -63,6 +72,7 @@ export function createReplyStreamService(deps: {
   async function* frames(messageId: string, startAfter: string, signal: AbortSignal): AsyncGenerator<SseFrame> {
     let cursor = startAfter;
     let dirty = true;
+    let finalWithoutEntrySince: number | undefined;
     let wake: (() => void) | undefined;
     // Listen before the first read so an entry appended in between cannot be missed.
     const stop = notifications.listen(messageId, () => {
@@ -97,9 +107,22 @@ export function createReplyStreamService(deps: {
                 yield* fromDatabase(row, cursor);
                 return;
               }
-              // The client resumed after the final event: nothing more will come. (If the final event is not
-              // in the log yet, the worker is about to append it: keep waiting.)
+              // The client resumed after the final event: nothing more will come.
               if (TERMINAL_EVENTS.has(last.type) && compareIds(last.id, cursor) <= 0) return;
+              if (!TERMINAL_EVENTS.has(last.type)) {
+                // The worker is about to append the final entry; if it never does, end the log for every reader.
+                finalWithoutEntrySince ??= Date.now();
+                if (Date.now() - finalWithoutEntrySince >= FINAL_ENTRY_GRACE_MS) {
+                  const ended = await replyEvents.finish(messageId, row.status === 'failed' ? 'error' : 'done', { status: row.status });
+                  if (!ended) {
+                    // The log claims to have ended without a final entry: answer from the database and stop.
+                    yield terminalFrame(last.id, row);
+                    return;
+                  }
+                  dirty = true;
+                  continue;
+                }
+              }
             }
           }
         }
