@@ -14,6 +14,9 @@ import {
   createStore,
   redisKeys,
   waitForRedis,
+  type ActiveSession,
+  type CachedPage,
+  type ChatroomListCache,
   type Config,
 } from '@gemini-chat/shared';
 import { authPlugin } from './plugins/auth.plugin.js';
@@ -32,6 +35,7 @@ import { createBillingService, startBillingSweep } from './services/billing.serv
 import { createChatroomService } from './services/chatroom.service.js';
 import { createMessageService } from './services/message.service.js';
 import { createReplyStreamService } from './services/reply-stream.service.js';
+import { createLocalCache } from './services/local-cache.js';
 import { createSessionCache } from './services/session-cache.js';
 import { createOtpDelivery } from './services/otp-delivery.js';
 import { createOtpService } from './services/otp.service.js';
@@ -87,14 +91,13 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   });
   const notifications = createReplyNotifications(subscriber, replyEvents.channel);
   const store = createStore(db);
-  const sessions = createSessionCache({
-    subscriber,
-    publisher: redis,
-    channel: `${config.redis.keyPrefix}session-changes`,
-    ttlSeconds: config.auth.sessionCacheSeconds,
-    load: (sessionId, userId) => store.sessions.findActive(sessionId, userId),
-    log: app.log,
-  });
+  // In-process copies of what nearly every request reads, kept exact by announcements over Redis pub/sub.
+  const localCache = { subscriber, publisher: redis, ttlSeconds: config.localCacheSeconds, maxEntries: 50_000, log: app.log };
+  const sessions = createSessionCache(
+    createLocalCache<ActiveSession>({ ...localCache, channel: `${config.redis.keyPrefix}session-changes`, expiresAt: (s) => s.expiresAt.getTime() }),
+    (sessionId, userId) => store.sessions.findActive(sessionId, userId),
+  );
+  const listPages = createLocalCache<CachedPage>({ ...localCache, channel: keys.chatroomListChanges });
   if (!specOnly) {
     redis.connect().catch(() => {}); // failures are logged by the client and retried for ever
     subscriber.connect().catch(() => {});
@@ -108,7 +111,18 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   });
 
   const quota = createQuota(redis, keys, config.quota);
-  const listCache = createChatroomListCache(redis, keys, config.chatroomListCacheTtlSeconds);
+  const sharedListCache = createChatroomListCache(redis, keys, config.chatroomListCacheTtlSeconds);
+  const listCache: ChatroomListCache = {
+    ...sharedListCache,
+    // forget() announces the change to every process; this one drops its copy at once, whatever happens.
+    async forget(userId) {
+      try {
+        await sharedListCache.forget(userId);
+      } finally {
+        listPages.forget(userId);
+      }
+    },
+  };
 
   // JSON only: a text/plain body would otherwise reach validation as a string and get a confusing 400.
   app.removeContentTypeParser('text/plain');
@@ -137,7 +151,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     const sweep = startBillingSweep(billing, config.billing.sweepIntervalSeconds, app.log);
     app.addHook('onClose', async () => sweep.stop());
   }
-  const chatrooms = createChatroomService(store, listCache, replyEvents, app.log);
+  const chatrooms = createChatroomService(store, listCache, listPages, replyEvents, app.log);
   const messages = createMessageService({
     store,
     quota,

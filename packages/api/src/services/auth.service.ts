@@ -119,7 +119,7 @@ export function createAuthService(deps: {
         if (found.usedAt || !(await tx.sessions.markRefreshTokenUsed(found.id))) {
           await tx.sessions.revoke(found.sessionId, 'refresh_token_reuse');
           return {
-            revoked: found.sessionId,
+            revoked: { userId: found.userId, sessionId: found.sessionId },
             error: new AppError(401, 'REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been revoked. Sign in again.'),
           };
         }
@@ -130,7 +130,7 @@ export function createAuthService(deps: {
         return { tokens: await issueTokens(tx, user, found.sessionId, expiresAt) };
       });
       // Thrown after commit: the revocation on reuse must stick even though the request fails.
-      if ('revoked' in outcome && outcome.revoked) await sessions.sessionRevoked(outcome.revoked);
+      if ('revoked' in outcome && outcome.revoked) await sessions.sessionRevoked(outcome.revoked.userId, outcome.revoked.sessionId);
       if ('error' in outcome) throw outcome.error;
       return outcome.tokens;
     },
@@ -139,7 +139,7 @@ export function createAuthService(deps: {
       const found = await store.sessions.findRefreshToken(hashRefreshToken(refreshToken));
       if (!found) return;
       await store.sessions.revoke(found.sessionId, 'logout');
-      await sessions.sessionRevoked(found.sessionId);
+      await sessions.sessionRevoked(found.userId, found.sessionId);
     },
 
     async resetPassword(input: string, code: string, newPassword: string): Promise<void> {

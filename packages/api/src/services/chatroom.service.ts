@@ -9,6 +9,7 @@ import type {
   UpdateChatroomBody,
 } from '../routes/chatroom/chatroom.schemas.js';
 import { decodeCursor, encodeCursor, invalidCursor } from './cursor.js';
+import type { LocalCache } from './local-cache.js';
 
 export const DEFAULT_CHATROOM_TITLE = 'New chat';
 const DETAIL_MESSAGE_PAGE = 20;
@@ -22,6 +23,8 @@ export interface ListPage {
 export function createChatroomService(
   store: Store,
   listCache: ChatroomListCache,
+  /** This process's copies of list pages, in front of the Redis cache (forgotten whenever `listCache` forgets). */
+  listPages: LocalCache<ListPage>,
   replyEvents: ReplyEvents,
   log: { warn(obj: object, msg: string): void },
 ) {
@@ -55,15 +58,17 @@ export function createChatroomService(
   }
 
   return {
-    /** The list page, from the per-user cache when possible. */
+    /** The list page: from this process's memory, else the per-user Redis cache, else the database. */
     async list(userId: string, limit: number, cursor?: string): Promise<ListPage> {
       const pageKey = `${limit}:${cursor ?? ''}`;
-      const { version, hit } = await listCache.get(userId, pageKey);
-      if (hit) return hit;
-      const body = JSON.stringify(await listFromDatabase(userId, limit, cursor));
-      const page = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
-      await listCache.set(userId, version, pageKey, page);
-      return page;
+      return listPages.get(userId, pageKey, async () => {
+        const { version, hit } = await listCache.get(userId, pageKey);
+        if (hit) return hit;
+        const body = JSON.stringify(await listFromDatabase(userId, limit, cursor));
+        const loaded = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+        await listCache.set(userId, version, pageKey, loaded);
+        return loaded;
+      });
     },
 
     async get(userId: string, id: string): Promise<ChatroomDetail> {

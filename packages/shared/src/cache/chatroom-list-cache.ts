@@ -37,11 +37,13 @@ export function createChatroomListCache(redis: Redis, keys: RedisKeys, ttlSecond
       await redis.set(keys.chatroomListPage(userId, version, page), `${entry.etag}${SEPARATOR}${entry.body}`, 'EX', ttlSeconds);
     },
 
-    /** Call after every write that changes what the list shows. */
+    /** Call after every write that changes what the list shows. Also tells the API processes' in-memory copies. */
     async forget(userId: string): Promise<void> {
       const key = keys.chatroomListVersion(userId);
       // The version outlives every page stored under it, so a reset version can never meet an old page.
-      await redis.multi().incr(key).expire(key, Math.max(ttlSeconds * 4, 86_400)).exec();
+      const results = await redis.multi().incr(key).expire(key, Math.max(ttlSeconds * 4, 86_400)).publish(keys.chatroomListChanges, userId).exec();
+      const failed = results?.find(([err]) => err)?.[0];
+      if (failed) throw failed;
     },
   };
 }

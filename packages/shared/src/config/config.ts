@@ -44,12 +44,6 @@ export const EnvSchema = Type.Object({
   JWT_AUDIENCE: Type.String({ default: 'gemini-chat-api', description: 'aud claim of access tokens.' }),
   ACCESS_TOKEN_TTL_SECONDS: Int({ minimum: 30, default: 900, description: 'Access token lifetime.' }),
   REFRESH_TOKEN_TTL_DAYS: Int({ minimum: 1, default: 30, description: 'Refresh token (session) lifetime.' }),
-  AUTH_SESSION_CACHE_SECONDS: Int({
-    maximum: 300,
-    default: 30,
-    description:
-      'How long an API process reuses a checked session (and its tier) without asking Postgres; revocations and tier changes reach every process at once over Redis pub/sub. 0 checks Postgres on every request.',
-  }),
 
   OTP_SECRET: Type.String({ default: '', description: 'Key of the OTP hash, at least 32 characters. Required in production.' }),
   OTP_DELIVERY: Type.Union([Type.Literal('response'), Type.Literal('log')], {
@@ -90,6 +84,12 @@ export const EnvSchema = Type.Object({
   SWEEP_PENDING_AFTER_SECONDS: Int({ minimum: 1, default: 120, description: 'A reply pending this long without a job is re-enqueued.' }),
 
   CHATROOM_LIST_CACHE_TTL_SECONDS: Int({ minimum: 1, default: 300, description: 'TTL of the cached chatroom list.' }),
+  LOCAL_CACHE_SECONDS: Int({
+    maximum: 300,
+    default: 30,
+    description:
+      'How long an API process keeps checked sessions (with the tier) and chatroom list pages in memory. Changes reach every process at once over Redis pub/sub; this only bounds a lost announcement. 0 turns both off.',
+  }),
   QUOTA_BASIC_DAILY: Int({ default: 5, description: 'Prompts per UTC day for basic users (0 = unlimited).' }),
   QUOTA_PRO_DAILY: Int({ default: 1000, description: 'Prompts per UTC day for pro users (0 = unlimited).' }),
 
@@ -144,7 +144,6 @@ export interface Config {
     audience: string;
     accessTokenTtlSeconds: number;
     refreshTokenTtlDays: number;
-    sessionCacheSeconds: number;
     rateLimitPerIp: number;
     rateLimitPerNumber: number;
   };
@@ -158,6 +157,7 @@ export interface Config {
     defaultRegion: string | undefined;
   };
   chatroomListCacheTtlSeconds: number;
+  localCacheSeconds: number;
   quota: { basic: number; pro: number };
   messages: { preferWaitMaxSeconds: number; sseHeartbeatSeconds: number };
   gemini: {
@@ -255,7 +255,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       audience: env.JWT_AUDIENCE,
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
-      sessionCacheSeconds: env.AUTH_SESSION_CACHE_SECONDS,
       rateLimitPerIp: env.AUTH_RATE_LIMIT_PER_IP,
       rateLimitPerNumber: env.AUTH_RATE_LIMIT_PER_NUMBER,
     },
@@ -269,6 +268,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       defaultRegion: env.DEFAULT_PHONE_REGION || undefined,
     },
     chatroomListCacheTtlSeconds: env.CHATROOM_LIST_CACHE_TTL_SECONDS,
+    localCacheSeconds: env.LOCAL_CACHE_SECONDS,
     quota: { basic: env.QUOTA_BASIC_DAILY, pro: env.QUOTA_PRO_DAILY },
     messages: { preferWaitMaxSeconds: env.PREFER_WAIT_MAX_SECONDS, sseHeartbeatSeconds: env.SSE_HEARTBEAT_SECONDS },
     gemini: {

@@ -85,6 +85,8 @@ export function redisKeys(prefix: string) {
     prefix,
     chatroomListVersion: (userId: string) => `${prefix}chatroom-list:{${userId}}:version`,
     chatroomListPagePrefix,
+    /** Channel on which a changed chatroom list is announced (message: the user id) to in-process caches. */
+    chatroomListChanges: `${prefix}chatroom-list-changes`,
     chatroomListPage: (userId: string, version: string, page: string) => `${chatroomListPagePrefix(userId)}${version}:${page}`,
     quota: (userId: string, day: string) => `${prefix}quota:{${userId}}:${day}`,
     rateLimit: `${prefix}rate-limit:`,

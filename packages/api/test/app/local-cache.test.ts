@@ -1,19 +1,20 @@
-// The session cache: authenticated requests skip Postgres, yet a revocation or tier change made on one API
-// process applies on every other at once (pub/sub), and nothing is trusted while that channel is down.
+// In-process caches (sessions, chatroom list pages): authenticated reads skip Postgres and Redis, yet a change
+// made through one API process (or the worker) applies on every other at once (pub/sub), and nothing is trusted
+// while that channel is down.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActiveSession } from '@gemini-chat/shared';
 import { buildApp } from '../../src/app.js';
-import { createSessionCache } from '../../src/services/session-cache.js';
+import { createLocalCache } from '../../src/services/local-cache.js';
 import { buildTestApp, expectProblem, post, signIn, type TestApp } from '../support/app.js';
 
 let t: TestApp;
 /** A second API process on the same database and Redis. */
 let other: FastifyInstance;
 beforeAll(async () => {
-  t = await buildTestApp({ AUTH_SESSION_CACHE_SECONDS: '2' });
+  t = await buildTestApp({ LOCAL_CACHE_SECONDS: '2' });
   other = await buildApp({ config: t.config, logger: false });
   await other.ready();
 });
@@ -63,12 +64,12 @@ describe('session cache across API processes', () => {
     // What billing does after committing a tier change (its Stripe flows are tested in billing/).
     await t.db.updateTable('users').set({ tier: 'pro' }).where('id', '=', user.userId).execute();
     const publisher = new Redis(t.config.redis.url);
-    await publisher.publish(`${t.config.redis.keyPrefix}session-changes`, `user:${user.userId}`);
+    await publisher.publish(`${t.config.redis.keyPrefix}session-changes`, user.userId);
     publisher.disconnect();
     expect(await timeUntil(200, async () => ({ statusCode: (await me(other, user.auth.authorization)).json().tier === 'pro' ? 200 : 0 }))).toBeLessThan(200);
   });
 
-  it('a change made behind its back (no announcement) is trusted at most AUTH_SESSION_CACHE_SECONDS', async () => {
+  it('a change made behind its back (no announcement) is trusted at most LOCAL_CACHE_SECONDS', async () => {
     const user = await signIn(t.app);
     expect((await me(other, user.auth.authorization)).statusCode).toBe(200);
     await t.db.updateTable('session').set({ revoked_at: new Date(), revoke_reason: 'test' }).where('user_id', '=', user.userId).execute();
@@ -79,7 +80,33 @@ describe('session cache across API processes', () => {
   });
 });
 
-describe('session cache rules', () => {
+describe('chatroom list pages across API processes', () => {
+  const list = (app: FastifyInstance, auth: { authorization: string }) => app.inject({ url: '/chatroom', headers: auth });
+
+  it('a chatroom created through one process is listed by the other at once, though it had the page in memory', async () => {
+    const user = await signIn(t.app);
+    expect((await list(other, user.auth)).json().items).toEqual([]); // now in the other's memory
+    const created = await t.app.inject({ method: 'POST', url: '/chatroom', headers: user.auth, payload: { title: 'Fresh' } });
+    expect(created.statusCode).toBe(201);
+    // The writing process forgets synchronously: read-your-writes on the same instance.
+    expect((await list(t.app, user.auth)).json().items.map((c: { title: string }) => c.title)).toEqual(['Fresh']);
+    expect(await timeUntil(200, async () => ({ statusCode: (await list(other, user.auth)).json().items.length === 1 ? 200 : 0 }))).toBeLessThan(200);
+  });
+
+  it('a list changed behind its back (Redis bumped, nothing announced) is kept at most LOCAL_CACHE_SECONDS', async () => {
+    const user = await signIn(t.app);
+    expect((await list(other, user.auth)).json().items).toEqual([]);
+    const redis = new Redis(t.config.redis.url);
+    await redis.incr(`${t.config.redis.keyPrefix}chatroom-list:{${user.userId}}:version`); // Redis forgets, silently
+    redis.disconnect();
+    await t.db.insertInto('chatroom').values({ user_id: user.userId, title: 'Behind its back' }).execute();
+    expect((await list(other, user.auth)).json().items).toEqual([]); // served from memory
+    await sleep(2100);
+    expect((await list(other, user.auth)).json().items).toHaveLength(1);
+  });
+});
+
+describe('local cache rules', () => {
   const channel = `test-session-changes-${randomUUID()}`;
   const session = (): ActiveSession => ({ sessionId: randomUUID(), userId: randomUUID(), tier: 'basic', expiresAt: new Date(Date.now() + 3_600_000) });
   const log = { warn: () => {} };
@@ -87,7 +114,8 @@ describe('session cache rules', () => {
   async function cacheWith(load: (sessionId: string) => Promise<ActiveSession | undefined>) {
     const subscriber = new Redis(t.config.redis.url);
     const publisher = new Redis(t.config.redis.url);
-    const cache = createSessionCache({ subscriber, publisher, channel, ttlSeconds: 60, load, log });
+    const local = createLocalCache<ActiveSession>({ subscriber, publisher, channel, ttlSeconds: 60, maxEntries: 100, log, expiresAt: (v) => v.expiresAt.getTime() });
+    const cache = { find: (sessionId: string, userId: string) => local.get(userId, sessionId, () => load(sessionId)), local };
     await timeUntil(1, async () => ({ statusCode: subscriber.status === 'ready' ? 1 : 0 }));
     await sleep(50); // the cache subscribes on 'ready'; one round trip later it trusts its entries
     return { cache, subscriber, publisher, close: () => (subscriber.disconnect(), publisher.disconnect()) };
@@ -130,11 +158,27 @@ describe('session cache rules', () => {
     try {
       const first = c.cache.find(s.sessionId, s.userId);
       await sleep(10);
-      await c.cache.sessionRevoked(s.sessionId); // committed and announced while the first load was in flight
+      await c.cache.local.announce(s.userId, s.sessionId); // committed and announced while the first load was in flight
       release();
       await first;
       await c.cache.find(s.sessionId, s.userId);
       expect(loads).toBe(2); // the stale first answer was not kept
+    } finally {
+      c.close();
+    }
+  });
+
+  it('keeps at most maxEntries, dropping the groups stored longest ago', async () => {
+    const sessions = Array.from({ length: 101 }, session);
+    let loads = 0;
+    const c = await cacheWith(async (sessionId) => (loads++, sessions.find((x) => x.sessionId === sessionId)));
+    try {
+      for (const x of sessions) await c.cache.find(x.sessionId, x.userId); // 101 entries, the bound is 100
+      expect(loads).toBe(101);
+      await c.cache.find(sessions[100]!.sessionId, sessions[100]!.userId);
+      expect(loads).toBe(101); // the newest is kept
+      await c.cache.find(sessions[0]!.sessionId, sessions[0]!.userId);
+      expect(loads).toBe(102); // the oldest was dropped
     } finally {
       c.close();
     }
