@@ -61,8 +61,8 @@ const HELP = `pnpm bench [options]       (every option also reads an env var; fl
   --redis-url <url>       BENCH_REDIS_URL          (default redis://127.0.0.1:6379; keys under bench:<pid>:, removed at the end)
   --scenarios <list>      BENCH_SCENARIOS          comma list of ${SCENARIO_IDS.join(',')} (default all)
   --skip-build            BENCH_SKIP_BUILD=1       use the existing dist/ bundles
-  --node-flags=<flags>    BENCH_NODE_FLAGS         node flags of the API and the worker, e.g. --node-flags="--max-semi-space-size=2"
-                                                   (default none: Node's defaults)
+  --node-flags=<flags>    BENCH_NODE_FLAGS         node flags of the API and the worker (default "--max-semi-space-size=2",
+                                                   as the Dockerfile's NODE_OPTIONS; --node-flags= for Node's defaults)
   --cpu-prof              BENCH_CPU_PROF=1         profile the API and the worker (node --cpu-prof) into
                                                    bench/results/profiles/{api,worker}/
   --quiet-wait <s>        BENCH_QUIET_WAIT         before each scenario, wait up to this long for the machine to be
@@ -132,7 +132,8 @@ export function readOptions(argv: string[] = process.argv.slice(2)): BenchOption
     redisUrl: values['redis-url'] ?? env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     scenarios: scenarioList.length ? (scenarioList as ScenarioId[]) : [...SCENARIO_IDS],
     skipBuild: values['skip-build'] ?? truthy(env.BENCH_SKIP_BUILD),
-    nodeFlags: (values['node-flags'] ?? env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    // The production image's NODE_OPTIONS (Dockerfile), so the bench measures what is deployed.
+    nodeFlags: (values['node-flags'] ?? env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
     cpuProf: values['cpu-prof'] ?? truthy(env.BENCH_CPU_PROF),
     quietWaitSeconds: int('quiet-wait', values['quiet-wait'] ?? env.BENCH_QUIET_WAIT, 60),
     out: values.out ?? env.BENCH_OUT ?? 'bench/results/latest',

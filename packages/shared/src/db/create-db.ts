@@ -23,7 +23,8 @@ export function createDb(config: Config['database'], logger?: DbLogger): Kysely<
     options: options.join(' '),
   });
   // An idle client losing its connection (server restart, pg_terminate_backend) must not crash the process.
-  pool.on('error', (err) => logger?.error({ err }, 'postgres pool: idle client error'));
+  // Not `{ err }`: pg-pool attaches the whole client to the error, kilobytes per terminated connection.
+  pool.on('error', (err) => logger?.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'postgres pool: idle client error'));
   // pg-pool listens for errors only on idle clients; a checked-out client whose connection dies between queries
   // would emit 'error' with no listener (an uncaught exception). Its next query fails (503) and the pool drops it.
   pool.on('connect', (client) => {
