@@ -92,7 +92,7 @@ function startApi(): Service {
 }
 
 function startWorker(): Service {
-  const args = [...options.nodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'worker')}`] : [])];
+  const args = [...options.workerNodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'worker')}`] : [])];
   return startNode('worker', [...args, 'packages/worker/dist/main.js'], appEnv, LOGS, ROOT);
 }
 

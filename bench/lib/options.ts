@@ -32,6 +32,8 @@ export interface BenchOptions {
   skipBuild: boolean;
   /** Extra node flags for the API and the worker (e.g. V8 heap sizing), split on spaces. */
   nodeFlags: string[];
+  /** Node flags of the worker, when they differ from the API's. */
+  workerNodeFlags: string[];
   /** Start the API and the worker with --cpu-prof (profiles written to bench/results/profiles/ on shutdown). */
   cpuProf: boolean;
   /** Seconds to wait, before each scenario, for the machine to be quiet (under 25 % busy). */
@@ -63,6 +65,7 @@ const HELP = `pnpm bench [options]       (every option also reads an env var; fl
   --skip-build            BENCH_SKIP_BUILD=1       use the existing dist/ bundles
   --node-flags=<flags>    BENCH_NODE_FLAGS         node flags of the API and the worker (default "--max-semi-space-size=2",
                                                    as the Dockerfile's NODE_OPTIONS; --node-flags= for Node's defaults)
+  --worker-node-flags=<f> BENCH_WORKER_NODE_FLAGS  node flags of the worker only (default: --node-flags)
   --cpu-prof              BENCH_CPU_PROF=1         profile the API and the worker (node --cpu-prof) into
                                                    bench/results/profiles/{api,worker}/
   --quiet-wait <s>        BENCH_QUIET_WAIT         before each scenario, wait up to this long for the machine to be
@@ -76,6 +79,8 @@ function int(name: string, raw: string | undefined, fallback: number, min = 0): 
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
   return value;
 }
+
+const flags = (raw: string) => raw.split(' ').filter(Boolean);
 
 const truthy = (raw: string | undefined) => raw !== undefined && raw !== '' && raw !== '0' && raw.toLowerCase() !== 'false';
 
@@ -99,6 +104,7 @@ export function readOptions(argv: string[] = process.argv.slice(2)): BenchOption
       scenarios: { type: 'string' },
       'skip-build': { type: 'boolean' },
       'node-flags': { type: 'string' },
+      'worker-node-flags': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       'quiet-wait': { type: 'string' },
       out: { type: 'string' },
@@ -133,7 +139,8 @@ export function readOptions(argv: string[] = process.argv.slice(2)): BenchOption
     scenarios: scenarioList.length ? (scenarioList as ScenarioId[]) : [...SCENARIO_IDS],
     skipBuild: values['skip-build'] ?? truthy(env.BENCH_SKIP_BUILD),
     // The production image's NODE_OPTIONS (Dockerfile), so the bench measures what is deployed.
-    nodeFlags: (values['node-flags'] ?? env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
+    nodeFlags: flags(values['node-flags'] ?? env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2'),
+    workerNodeFlags: flags(values['worker-node-flags'] ?? env.BENCH_WORKER_NODE_FLAGS ?? values['node-flags'] ?? env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2'),
     cpuProf: values['cpu-prof'] ?? truthy(env.BENCH_CPU_PROF),
     quietWaitSeconds: int('quiet-wait', values['quiet-wait'] ?? env.BENCH_QUIET_WAIT, 60),
     out: values.out ?? env.BENCH_OUT ?? 'bench/results/latest',

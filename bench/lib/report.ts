@@ -86,7 +86,7 @@ export function markdown(report: BenchReport): string {
     `Settings: ${o.durationSeconds} s per scenario after ${o.warmupSeconds} s warm-up; ${o.connections} connections (GET scenarios, ceiling); ` +
       `${o.sendConnections} chatrooms (POST → completed); ${o.ttftConcurrency} loop(s) (first delta); ${o.streams} streams ("${o.streamMarkers}"); ` +
       `worker concurrency ${o.workerConcurrency}; fake model first chunk ${o.fakeFirstChunkDelayMs} ms, chunk delay ${o.fakeChunkDelayMs} ms; ` +
-      `API and worker node flags: ${o.nodeFlags.join(' ') || "(Node's defaults)"}.`,
+      `node flags: API ${o.nodeFlags.join(' ') || "(Node's defaults)"}, worker ${o.workerNodeFlags.join(' ') || "(Node's defaults)"}.`,
     '',
     `| ${HEADER.join(' | ')} |`,
     `| ${HEADER.map((_, i) => (i === 1 ? '---' : '---:')).join(' | ')} |`,
