@@ -22,9 +22,6 @@ const send = async (roomId: string, content: string, headers: Record<string, str
   return res.json() as { reply: { id: string; status: string }; links: { stream: string } };
 };
 const message = async (roomId: string, id: string) => (await s.app.inject({ url: `/chatroom/${roomId}/messages/${id}`, headers: user.auth })).json();
-/** The last user turn of a recorded model call. */
-const lastUserText = (request: { body: unknown }) =>
-  ((request.body as { contents?: Array<{ parts: Array<{ text?: string }> }> }).contents?.at(-1)?.parts[0]?.text ?? '');
 const terminal = (events: SseEvent[]) => events.some((e) => e.event === 'done' || e.event === 'error');
 
 describe('GET .../stream (Server-Sent Events)', () => {
@@ -154,7 +151,7 @@ describe('cancel', () => {
     const sent = await send(roomId, 'Long answer [[chunks:20]] [[slow:300]]');
     const streaming = readSse(`${base}${sent.links.stream}`, user.auth);
     await waitFor(async () => (await s.app.inject({ url: `/chatroom/${roomId}/latest`, headers: user.auth })).json().status === 'generating');
-    await waitFor(async () => s.gemini.requests.some((r) => lastUserText(r).startsWith('Long answer') && r.eventsSent >= 2));
+    await waitFor(async () => s.gemini.requests.some((r) => r.lastUserText.startsWith('Long answer') && r.eventsSent >= 2));
 
     const cancelledAt = Date.now();
     const res = await s.app.inject({ method: 'POST', url: `/chatroom/${roomId}/messages/${sent.reply.id}/cancel`, headers: user.auth });
@@ -168,7 +165,7 @@ describe('cancel', () => {
     expect(stored.content).toBe(deltas(events));
     expect(stored.content).not.toContain('every word'); // not the whole reply
 
-    const call = await waitFor(async () => s.gemini.requests.find((r) => lastUserText(r).startsWith('Long answer') && r.outcome !== 'pending'));
+    const call = await waitFor(async () => s.gemini.requests.find((r) => r.lastUserText.startsWith('Long answer') && r.outcome !== 'pending'));
     expect(call.clientAborted).toBe(true);
     expect(call.endedAt! - cancelledAt).toBeLessThan(1000);
     // Idempotent, and the usage of what was produced is recorded.
@@ -180,10 +177,10 @@ describe('cancel', () => {
   it('deleting the chatroom stops its reply being generated', async () => {
     const roomId = await room();
     await send(roomId, 'Doomed [[chunks:20]] [[slow:300]]');
-    await waitFor(async () => s.gemini.requests.some((r) => lastUserText(r).startsWith('Doomed') && r.eventsSent >= 1));
+    await waitFor(async () => s.gemini.requests.some((r) => r.lastUserText.startsWith('Doomed') && r.eventsSent >= 1));
     const deletedAt = Date.now();
     expect((await s.app.inject({ method: 'DELETE', url: `/chatroom/${roomId}`, headers: user.auth })).statusCode).toBe(204);
-    const call = await waitFor(async () => s.gemini.requests.find((r) => lastUserText(r).startsWith('Doomed') && r.outcome !== 'pending'));
+    const call = await waitFor(async () => s.gemini.requests.find((r) => r.lastUserText.startsWith('Doomed') && r.outcome !== 'pending'));
     expect(call.clientAborted).toBe(true);
     expect(call.endedAt! - deletedAt).toBeLessThan(1000);
   });

@@ -92,6 +92,8 @@ export interface RecordedRequest {
   action: RequestAction;
   // Parsed JSON body (undefined when there was none).
   body: unknown;
+  // The text of the last user turn of a generate request ('' for other requests): what a test usually matches on.
+  lastUserText: string;
   headers: IncomingHttpHeaders;
   receivedAt: number;
   // Filled in while the request is answered:
@@ -260,6 +262,7 @@ export class FakeGeminiServer implements FakeGemini {
       model: undefined,
       action: 'unknown',
       body: undefined,
+      lastUserText: '',
       headers: req.headers,
       receivedAt: Date.now(),
       script: undefined,
@@ -396,12 +399,13 @@ export class FakeGeminiServer implements FakeGemini {
     if (this.options.rejectUnknownModels && !this.knownModels.includes(model)) {
       return this.sendError(ex, googleError(404, { model, apiVersion: record.apiVersion }));
     }
+    record.lastUserText = lastUserText(body.contents as WireContent[]);
     const view: GenerateRequestView = {
       model,
       apiVersion: record.apiVersion ?? 'v1beta',
       stream,
       body,
-      lastUserText: lastUserText(body.contents as WireContent[]),
+      lastUserText: record.lastUserText,
       headers: ex.req.headers,
     };
     const { script, source } = this.book.next(view);

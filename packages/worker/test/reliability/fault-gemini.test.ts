@@ -4,7 +4,7 @@
 // nothing. The API itself never depends on the model, so it stays fast throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultReplyText } from '@gemini-chat/fakes';
-import type { SseEvent } from '../support/sse.js';
+import { shownText } from '../support/sse.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
@@ -46,19 +46,6 @@ const CASES: Case[] = [
   { marker: '[[block]]', status: 'failed', code: 'PROMPT_BLOCKED', calls: 1, refunded: true },
 ];
 
-/** The text a client shows after these events: deltas appended, a `reset` clears what came before. */
-function shownText(events: SseEvent[]): string {
-  let text = '';
-  for (const e of events) {
-    if (e.event === 'reset') text = '';
-    if (e.event === 'delta') text += (e.data as { text: string }).text;
-  }
-  return text;
-}
-
-const promptOf = (body: unknown) =>
-  ((body as { contents?: Array<{ parts: Array<{ text?: string }> }> }).contents?.at(-1)?.parts[0]?.text ?? '');
-
 describe('the model fails in every documented way, all at once', () => {
   it('transient faults end in one whole reply, permanent ones in one failed reply (refunded when empty); the API stays fast', async () => {
     const accepted: Accepted[] = [];
@@ -87,7 +74,7 @@ describe('the model fails in every documented way, all at once', () => {
     CASES.forEach((c, i) => {
       const a = accepted[i]!;
       const row = rows.find((r) => r.id === a.replyId)!;
-      const calls = s.gemini.requests.filter((r) => r.action === 'streamGenerateContent' && promptOf(r.body) === a.prompt);
+      const calls = s.gemini.requests.filter((r) => r.action === 'streamGenerateContent' && r.lastUserText === a.prompt);
       const what = `${c.marker}: ${row.status} ${row.error_code} after ${calls.length} calls`;
       expect({ what, status: row.status, code: row.error_code ?? undefined, calls: calls.length, refunded: !!row.refunded_at }).toEqual({
         what: `${c.marker}: ${c.status} ${c.code ?? null} after ${c.calls} calls`,
@@ -109,7 +96,7 @@ describe('the model fails in every documented way, all at once', () => {
     });
 
     // The RetryInfo delay (1 s) was honoured between the 429 and the retry.
-    const rateLimited = s.gemini.requests.filter((r) => r.action === 'streamGenerateContent' && promptOf(r.body).includes('[[fail:429'));
+    const rateLimited = s.gemini.requests.filter((r) => r.action === 'streamGenerateContent' && r.lastUserText.includes('[[fail:429'));
     expect(rateLimited[1]!.receivedAt - rateLimited[0]!.receivedAt).toBeGreaterThanOrEqual(950);
 
     // Quota: one unit per send, given back for each reply that failed without producing text.

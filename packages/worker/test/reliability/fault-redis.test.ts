@@ -1,7 +1,7 @@
 // Fault: the Redis server crashes (SIGKILL) and comes back empty on the same port during a stream of sends.
 // The API and the worker run in this process against a Redis server of the test's own (never the shared one).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SseEvent } from '../support/sse.js';
+import { shownText } from '../support/sse.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal } from './support/ledger.js';
@@ -112,10 +112,6 @@ describe('Redis crashes and restarts empty during a stream of sends', () => {
   // (reply.attempts > 1) now always starts the log with `reset`, whether or not the log survived.
   it('BUG-2: a stream watched across a Redis restart carries a reset before the retried run, so the client text is not doubled', streamWatchedAcrossRestart, 40_000);
 });
-
-/** The text a client shows after these events: deltas appended, a `reset` clears what came before. */
-const shownText = (events: SseEvent[]) =>
-  events.reduce((text, e) => (e.event === 'reset' ? '' : e.event === 'delta' ? text + (e.data as { text: string }).text : text), '');
 
 /** The BUG-2 scenario: a client watching a reply while Redis restarts ends up showing exactly the stored text. */
 async function streamWatchedAcrossRestart(): Promise<void> {

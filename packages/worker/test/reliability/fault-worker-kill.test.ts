@@ -3,7 +3,7 @@
 // a live peer taking over, clients watching the streams, and the quota. Each worker calls the fake Gemini with an
 // API key of its own, so the recorded requests tell which process generated what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SseEvent } from '../support/sse.js';
+import { shownText } from '../support/sse.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
@@ -38,19 +38,6 @@ afterAll(async () => {
   await s?.close();
 });
 
-/** The text a client shows after these events: deltas appended, a `reset` clears what came before. */
-function shownText(events: SseEvent[]): string {
-  let text = '';
-  for (const e of events) {
-    if (e.event === 'reset') text = '';
-    if (e.event === 'delta') text += (e.data as { text: string }).text;
-  }
-  return text;
-}
-
-const promptOf = (body: unknown) =>
-  ((body as { contents?: Array<{ parts: Array<{ text?: string }> }> }).contents?.at(-1)?.parts[0]?.text ?? '');
-
 describe('a worker process killed (SIGKILL) while it streams several replies', () => {
   it('has its replies taken over by the live peer: each completed exactly once, watchers see whole text, quota charged once', async () => {
     const accepted: Accepted[] = [];
@@ -79,7 +66,7 @@ describe('a worker process killed (SIGKILL) while it streams several replies', (
     // last chunk, or whose model call had just ended, may or may not have been finished by w1 in the instant
     // before the signal: not judged here (the stream checks below hold either way).
     const inFlight = byKey('key-w1').filter((r) => r.outcome === 'pending' || r.outcome === 'client-aborted');
-    const victims = inFlight.filter((r) => r.eventsSent <= 6).map((r) => promptOf(r.body));
+    const victims = inFlight.filter((r) => r.eventsSent <= 6).map((r) => r.lastUserText);
 
     const rows = await waitFinal(s.db, accepted.map((a) => a.replyId), 20_000);
     const result = await audit(s.db, user.userId, accepted);
@@ -91,7 +78,7 @@ describe('a worker process killed (SIGKILL) while it streams several replies', (
     for (const prompt of victims) {
       const reply = rows.find((r) => r.id === accepted.find((a) => a.prompt === prompt)!.replyId)!;
       expect(reply.attempts).toBe(2);
-      const calls = s.gemini.requests.filter((r) => r.action === 'streamGenerateContent' && promptOf(r.body) === prompt);
+      const calls = s.gemini.requests.filter((r) => r.action === 'streamGenerateContent' && r.lastUserText === prompt);
       expect(calls.map((c) => c.headers['x-goog-api-key'])).toEqual(['key-w1', 'key-w2']);
     }
 

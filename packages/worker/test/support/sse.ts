@@ -36,4 +36,14 @@ export async function readSse(
   return { status: res.status, events, contentType: res.headers.get('content-type') };
 }
 
+/** The text a client shows after these events: deltas appended, a `reset` clears what came before. */
+export function shownText(events: SseEvent[]): string {
+  let text = '';
+  for (const e of events) {
+    if (e.event === 'reset') text = '';
+    if (e.event === 'delta') text += (e.data as { text: string }).text;
+  }
+  return text;
+}
+
 export const deltas = (events: SseEvent[]) => events.filter((e) => e.event === 'delta').map((e) => (e.data as { text: string }).text).join('');
