@@ -1,19 +1,10 @@
 // The API process: load config, build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
-import { loadConfig, ConfigError } from '@gemini-chat/shared';
+import { loadConfigOrExit } from '@gemini-chat/shared';
 import { buildApp } from './app.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 
 const app = await buildApp({ config });
 

@@ -1,4 +1,4 @@
-export { loadConfig, describeEnv, ConfigError, EnvSchema, type Config, type StripeApiAddress } from './config/config.js';
+export { loadConfig, loadConfigOrExit, describeEnv, ConfigError, EnvSchema, type Config, type StripeApiAddress } from './config/config.js';
 export { createDb, type DbLogger } from './db/create-db.js';
 export { migrateToLatest } from './db/migrate.js';
 export type {

@@ -1,18 +1,9 @@
 // The worker process: generates replies from the queue until SIGTERM/SIGINT, then shuts down gracefully.
 import { pino } from 'pino';
-import { ConfigError, loadConfig, type Config } from '@gemini-chat/shared';
+import { loadConfigOrExit } from '@gemini-chat/shared';
 import { startWorker, type RunningWorker } from './worker.js';
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 
 const log = pino({ level: config.logLevel, base: { process: 'worker' } });
 

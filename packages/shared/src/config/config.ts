@@ -294,6 +294,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   };
 }
 
+/** For a process's entry point: the config, or every problem printed and exit status 1 (no stack trace). */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}
+
 function describeExpected(schema: unknown): string {
   const s = schema as { type?: string; anyOf?: Array<{ const?: unknown }>; minimum?: number; maximum?: number };
   if (s.anyOf) return `must be one of ${s.anyOf.map((o) => JSON.stringify(o.const)).join(', ')}`;
