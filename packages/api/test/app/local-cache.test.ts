@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActiveSession } from '@gemini-chat/shared';
 import { buildApp } from '../../src/app.js';
 import { createLocalCache } from '../../src/services/local-cache.js';
@@ -110,93 +110,79 @@ describe('local cache rules', () => {
   const channel = `test-session-changes-${randomUUID()}`;
   const session = (): ActiveSession => ({ sessionId: randomUUID(), userId: randomUUID(), tier: 'basic', expiresAt: new Date(Date.now() + 3_600_000) });
   const log = { warn: () => {} };
+  const opened: Redis[] = [];
+  afterEach(() => {
+    for (const client of opened.splice(0)) client.disconnect();
+  });
 
+  /** A session cache over `load`, subscribed and trusted; `loads()` counts the calls that reached the loader. */
   async function cacheWith(load: (sessionId: string) => Promise<ActiveSession | undefined>) {
     const subscriber = new Redis(t.config.redis.url);
     const publisher = new Redis(t.config.redis.url);
+    opened.push(subscriber, publisher);
     const local = createLocalCache<ActiveSession>({ subscriber, publisher, channel, ttlSeconds: 60, maxEntries: 100, log, expiresAt: (v) => v.expiresAt.getTime() });
-    const cache = { find: (sessionId: string, userId: string) => local.get(userId, sessionId, () => load(sessionId)), local };
+    let loads = 0;
+    const find = (x: ActiveSession) => local.get(x.userId, x.sessionId, () => (loads++, load(x.sessionId)));
     await timeUntil(1, async () => ({ statusCode: subscriber.status === 'ready' ? 1 : 0 }));
     await sleep(50); // the cache subscribes on 'ready'; one round trip later it trusts its entries
-    return { cache, subscriber, publisher, close: () => (subscriber.disconnect(), publisher.disconnect()) };
+    return { find, loads: () => loads, local, subscriber };
   }
 
   it('trusts nothing while its subscription is down, and caches again once subscribed again', async () => {
     const s = session();
-    let loads = 0;
-    const c = await cacheWith(async () => (loads++, s));
-    try {
-      await c.cache.find(s.sessionId, s.userId);
-      await c.cache.find(s.sessionId, s.userId);
-      expect(loads).toBe(1);
-      const closed = new Promise((resolve) => c.subscriber.once('close', resolve));
-      c.subscriber.disconnect(true); // dropped: it reconnects by itself
-      await closed;
-      await c.cache.find(s.sessionId, s.userId);
-      await c.cache.find(s.sessionId, s.userId);
-      expect(loads).toBe(3); // every find went to the loader
-      await timeUntil(1, async () => ({ statusCode: c.subscriber.status === 'ready' ? 1 : 0 }), 5000);
-      await sleep(50);
-      const before = loads;
-      await c.cache.find(s.sessionId, s.userId);
-      await c.cache.find(s.sessionId, s.userId);
-      expect(loads - before).toBeLessThanOrEqual(1);
-    } finally {
-      c.close();
-    }
+    const c = await cacheWith(async () => s);
+    await c.find(s);
+    await c.find(s);
+    expect(c.loads()).toBe(1);
+    const closed = new Promise((resolve) => c.subscriber.once('close', resolve));
+    c.subscriber.disconnect(true); // dropped: it reconnects by itself
+    await closed;
+    await c.find(s);
+    await c.find(s);
+    expect(c.loads()).toBe(3); // every find went to the loader
+    await timeUntil(1, async () => ({ statusCode: c.subscriber.status === 'ready' ? 1 : 0 }), 5000);
+    await sleep(50);
+    const before = c.loads();
+    await c.find(s);
+    await c.find(s);
+    expect(c.loads() - before).toBeLessThanOrEqual(1);
   });
 
   it('does not store a load that raced with an invalidation (read before the change, finished after it)', async () => {
     const s = session();
-    let release!: () => void;
-    let loads = 0;
+    let release: (() => void) | undefined;
     const c = await cacheWith(async () => {
-      loads++;
-      if (loads === 1) await new Promise<void>((resolve) => (release = resolve));
+      if (!release) await new Promise<void>((resolve) => (release = resolve)); // only the first load waits
       return s;
     });
-    try {
-      const first = c.cache.find(s.sessionId, s.userId);
-      await sleep(10);
-      await c.cache.local.announce(s.userId, s.sessionId); // committed and announced while the first load was in flight
-      release();
-      await first;
-      await c.cache.find(s.sessionId, s.userId);
-      expect(loads).toBe(2); // the stale first answer was not kept
-    } finally {
-      c.close();
-    }
+    const first = c.find(s);
+    await sleep(10);
+    await c.local.announce(s.userId, s.sessionId); // committed and announced while the first load was in flight
+    release!();
+    await first;
+    await c.find(s);
+    expect(c.loads()).toBe(2); // the stale first answer was not kept
   });
 
   it('keeps at most maxEntries, dropping the groups stored longest ago', async () => {
     const sessions = Array.from({ length: 101 }, session);
-    let loads = 0;
-    const c = await cacheWith(async (sessionId) => (loads++, sessions.find((x) => x.sessionId === sessionId)));
-    try {
-      for (const x of sessions) await c.cache.find(x.sessionId, x.userId); // 101 entries, the bound is 100
-      expect(loads).toBe(101);
-      await c.cache.find(sessions[100]!.sessionId, sessions[100]!.userId);
-      expect(loads).toBe(101); // the newest is kept
-      await c.cache.find(sessions[0]!.sessionId, sessions[0]!.userId);
-      expect(loads).toBe(102); // the oldest was dropped
-    } finally {
-      c.close();
-    }
+    const c = await cacheWith(async (sessionId) => sessions.find((x) => x.sessionId === sessionId));
+    for (const x of sessions) await c.find(x); // 101 entries, the bound is 100
+    expect(c.loads()).toBe(101);
+    await c.find(sessions[100]!);
+    expect(c.loads()).toBe(101); // the newest is kept
+    await c.find(sessions[0]!);
+    expect(c.loads()).toBe(102); // the oldest was dropped
   });
 
   it('never serves an entry past its session expiry', async () => {
     const s = { ...session(), expiresAt: new Date(Date.now() + 150) };
-    let loads = 0;
-    const c = await cacheWith(async () => (loads++, s));
-    try {
-      await c.cache.find(s.sessionId, s.userId);
-      await c.cache.find(s.sessionId, s.userId);
-      expect(loads).toBe(1);
-      await sleep(200);
-      await c.cache.find(s.sessionId, s.userId);
-      expect(loads).toBe(2);
-    } finally {
-      c.close();
-    }
+    const c = await cacheWith(async () => s);
+    await c.find(s);
+    await c.find(s);
+    expect(c.loads()).toBe(1);
+    await sleep(200);
+    await c.find(s);
+    expect(c.loads()).toBe(2);
   });
 });
