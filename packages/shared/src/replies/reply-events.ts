@@ -66,6 +66,13 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 redis.call('PUBLISH', ARGV[7], ARGV[6])
 return id`;
 
+/** A stream entry as XRANGE returns it (`[id, [field, value, ...]]`) as a ReplyEvent. */
+function toEvent([id, fields]: [string, string[]]): ReplyEvent {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
+  return { id, type: record.type as ReplyEventType, data: JSON.parse(record.data ?? '{}') as Record<string, unknown> };
+}
+
 export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
   const stream = (messageId: string) => `${options.prefix}reply:{${messageId}}:events`;
   const owner = (messageId: string) => `${options.prefix}reply:{${messageId}}:owner`;
@@ -132,11 +139,7 @@ export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
     /** The newest event of the log, if any. */
     async last(messageId: string): Promise<ReplyEvent | undefined> {
       const [entry] = await redis.xrevrange(stream(messageId), '+', '-', 'COUNT', 1);
-      if (!entry) return undefined;
-      const [id, fields] = entry;
-      const record: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
-      return { id, type: record.type as ReplyEventType, data: JSON.parse(record.data ?? '{}') as Record<string, unknown> };
+      return entry && toEvent(entry);
     },
 
     /** Whether the log exists (it expires some minutes after the reply ended). */
@@ -148,11 +151,7 @@ export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
     async read(messageId: string, afterId = '0', count = 500): Promise<ReplyEvent[]> {
       const start = afterId === '0' ? '-' : `(${afterId}`;
       const entries = await redis.xrange(stream(messageId), start, '+', 'COUNT', count);
-      return entries.map(([id, fields]) => {
-        const record: Record<string, string> = {};
-        for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
-        return { id, type: record.type as ReplyEventType, data: JSON.parse(record.data ?? '{}') as Record<string, unknown> };
-      });
+      return entries.map(toEvent);
     },
   };
 }
