@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
@@ -18,7 +19,11 @@ export const EnvSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info', description: 'pino log level.' },
   ),
-  TRUST_PROXY: Bool('Trust X-Forwarded-For (set behind a load balancer so per-IP limits see client IPs).', false),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    description:
+      'Which peers may set X-Forwarded-For: false (none; clients connect directly), or the addresses/CIDRs of the proxies in front of the API, comma-separated (e.g. 10.0.0.0/8, or loopback). `true` and hop counts are refused: they would let a client choose its own IP.',
+  }),
   CORS_ORIGINS: Type.String({
     default: '*',
     description: 'Comma-separated allowed browser origins, or * for any.',
@@ -130,7 +135,8 @@ export interface Config {
   http: {
     host: string;
     port: number;
-    trustProxy: boolean;
+    /** false, a hop count, or the addresses/CIDRs of trusted proxies (never "trust everyone"). */
+    trustProxy: TrustProxy;
     corsOrigins: string[] | '*';
     publicBaseUrl: string;
     bodyLimitBytes: number;
@@ -191,6 +197,44 @@ export interface Config {
   };
 }
 
+/**
+ * Fastify's trustProxy in a form that cannot be spoofed: only the listed peers' X-Forwarded-For is believed, and
+ * the client address is the rightmost entry no trusted proxy wrote. A hop count is not offered: it cannot tell
+ * our proxy from a client that connects directly with a forged header (Fastify 5 ignores hop counts for that
+ * reason), and `true` would let every client choose its own address.
+ */
+export type TrustProxy = false | string[];
+
+/** Names proxy-addr (Fastify's trust check) accepts besides addresses and CIDRs. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** The parsed setting, or a string saying what is wrong with it. */
+function parseTrustProxy(raw: string): TrustProxy | string {
+  const value = raw.trim().toLowerCase();
+  if (value === 'false') return false;
+  if (value === 'true') {
+    return 'true would believe an X-Forwarded-For written by any client, so anyone could pick their IP and escape per-IP limits; list the addresses/CIDRs of the proxies in front of the API';
+  }
+  if (/^\d+$/.test(value)) {
+    return 'a hop count cannot tell our proxy from a client that connects directly with a forged X-Forwarded-For; list the addresses/CIDRs of the proxies in front of the API';
+  }
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const bad = entries.filter((entry) => !PROXY_RANGE_NAMES.has(entry) && !isAddressOrCidr(entry));
+  if (entries.length === 0 || bad.length > 0) {
+    return `must be false or comma-separated IP addresses/CIDRs of trusted proxies (or loopback, linklocal, uniquelocal); not ${bad.join(', ') || 'empty'}`;
+  }
+  return entries;
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
 /** Where stripe-node sends API calls instead of api.stripe.com (its `host`, `port` and `protocol` options). */
 export interface StripeApiAddress {
   host: string;
@@ -225,6 +269,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const env = value as Env;
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
+  if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY: ${trustProxy} (got ${JSON.stringify(env.TRUST_PROXY)})`);
   problems.push(...checkProductionRules(env), ...checkBillingRules(env));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -235,7 +281,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     http: {
       host: env.HOST,
       port: env.PORT,
-      trustProxy: env.TRUST_PROXY,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY) as TrustProxy,
       corsOrigins: origins === '*' ? '*' : origins.split(',').map((o) => o.trim()).filter(Boolean),
       publicBaseUrl,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,

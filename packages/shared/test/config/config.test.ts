@@ -18,9 +18,24 @@ describe('loadConfig', () => {
   });
 
   it('converts types and applies overrides', () => {
-    const config = loadConfig({ PORT: '8080', TRUST_PROXY: 'true', CORS_ORIGINS: 'https://a.example, https://b.example', QUOTA_PRO_DAILY: '0' });
-    expect(config.http).toMatchObject({ port: 8080, trustProxy: true, corsOrigins: ['https://a.example', 'https://b.example'] });
+    const config = loadConfig({ PORT: '8080', TRUST_PROXY: '10.0.0.0/8', CORS_ORIGINS: 'https://a.example, https://b.example', QUOTA_PRO_DAILY: '0' });
+    expect(config.http).toMatchObject({ port: 8080, trustProxy: ['10.0.0.0/8'], corsOrigins: ['https://a.example', 'https://b.example'] });
     expect(config.quota.pro).toBe(0);
+  });
+
+  it('takes TRUST_PROXY as off or trusted proxy addresses, and refuses settings a client could spoof', () => {
+    expect(loadConfig({}).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).http.trustProxy).toBe(false);
+    expect(problemsOf({ TRUST_PROXY: '1' }).join('\n')).toMatch(/^TRUST_PROXY: a hop count cannot tell our proxy/);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,loopback, fd00::/8' }).http.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      'loopback',
+      'fd00::/8',
+    ]);
+    expect(problemsOf({ TRUST_PROXY: 'true' }).join('\n')).toMatch(/^TRUST_PROXY: true would believe an X-Forwarded-For written by any client/);
+    expect(problemsOf({ TRUST_PROXY: '10.0.0.0/33' }).join('\n')).toMatch(/^TRUST_PROXY: .*not 10\.0\.0\.0\/33/);
+    expect(problemsOf({ TRUST_PROXY: 'my-proxy' })).toHaveLength(1);
   });
 
   it('lists every bad key at once', () => {
