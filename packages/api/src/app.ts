@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
@@ -12,6 +13,7 @@ import {
   createRedis,
   closeRedis,
   createStore,
+  badRequest,
   redisKeys,
   waitForRedis,
   type ActiveSession,
@@ -51,7 +53,19 @@ export interface BuildAppOptions {
 }
 
 const REDIS_STARTUP_WAIT_MS = 3000;
+
+const ajvCompilers = AjvCompiler();
+/**
+ * Query strings, path parameters and headers arrive as text, so they are coerced to their schema's types; JSON
+ * bodies already carry types, and coercing them would store `{"title": 12345}` as "12345" or `["x"]` as "x".
+ */
+const buildValidatorWithoutBodyCoercion: ValidatorFactory = (externalSchemas, options) => {
+  const coercing = ajvCompilers(externalSchemas, options);
+  const exact = ajvCompilers(externalSchemas, { ...options, customOptions: { ...options?.customOptions, coerceTypes: false } } as typeof options);
+  return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
+};
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'];
 
 /** Builds the API (no listen): plugins, services, routes. Owns its Postgres pool and Redis client. */
 export async function buildApp({ config, logger, specOnly = false }: BuildAppOptions): Promise<FastifyInstance> {
@@ -71,7 +85,10 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
       // Reject unknown body fields (Fastify's default silently strips them) and list every problem at once.
       customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
     },
+    schemaController: { compilersFactory: { buildValidator: buildValidatorWithoutBodyCoercion } },
     return503OnClosing: true,
+    // Clients written for the brief call `/chatroom/`: every path answers the same with or without a final slash.
+    routerOptions: { ignoreTrailingSlash: true },
     // What is refused before routing (malformed URL, over-long path parameter) or by Node's HTTP parser (headers
     // over 16 kB, malformed HTTP) leaves as a problem too, not as Fastify's default JSON: see errors.plugin.ts.
     frameworkErrors,
@@ -134,8 +151,17 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const metrics = createApiMetrics(jobs.queue);
   await app.register(errorsPlugin);
   await app.register(metricsPlugin, { metrics });
+  // The CORS plugin answers a preflight without Origin or Access-Control-Request-Method in plain text; refuse it
+  // first, as a problem like every other error.
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'OPTIONS' && (!request.headers.origin || !request.headers['access-control-request-method'])) {
+      throw badRequest('INVALID_PREFLIGHT', 'A CORS preflight needs the Origin and Access-Control-Request-Method headers.');
+    }
+  });
   await app.register(cors, {
     origin: config.http.corsOrigins === '*' ? true : config.http.corsOrigins,
+    // Every method the API serves (a test compares this with the spec), or browsers on another origin cannot use it.
+    methods: CORS_METHODS,
     exposedHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'location'],
     allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match', 'last-event-id', 'prefer', 'x-request-id'],
     maxAge: 600,
