@@ -370,6 +370,10 @@ function checkProductionRules(env: Env): string[] {
   if (env.NODE_ENV !== 'production') return problems;
   if (!env.JWT_SECRET) problems.push('JWT_SECRET: required in production');
   if (!env.OTP_SECRET) problems.push('OTP_SECRET: required in production');
+  // Without either, every reply would fail at Google with an authentication error instead of the process refusing.
+  if (!env.GEMINI_API_KEY && !env.GEMINI_BASE_URL) {
+    problems.push('GEMINI_API_KEY: required in production (or GEMINI_BASE_URL for a Gemini-compatible endpoint)');
+  }
   if (env.OTP_DELIVERY === 'response' && !env.OTP_ALLOW_RESPONSE_DELIVERY_IN_PRODUCTION) {
     problems.push(
       'OTP_DELIVERY: "response" returns codes to any caller; set OTP_DELIVERY=log (or a real channel) in production, ' +

@@ -48,10 +48,11 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/JWT_SECRET: required/);
     expect(problems.join('\n')).toMatch(/OTP_SECRET: required/);
     expect(problems.join('\n')).toMatch(/OTP_DELIVERY/);
+    expect(problems.join('\n')).toMatch(/GEMINI_API_KEY: required in production/);
   });
 
   it('accepts production with secrets and log delivery, or with response delivery explicitly allowed', () => {
-    const secrets = { NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), OTP_SECRET: 'o'.repeat(40) };
+    const secrets = { NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), OTP_SECRET: 'o'.repeat(40), GEMINI_API_KEY: 'g' };
     expect(problemsOf({ ...secrets, OTP_DELIVERY: 'log' })).toEqual([]);
     expect(problemsOf({ ...secrets, OTP_ALLOW_RESPONSE_DELIVERY_IN_PRODUCTION: 'true' })).toEqual([]);
   });
@@ -83,7 +84,7 @@ describe('loadConfig: billing', () => {
   });
 
   it('in production, billing stays optional but once on needs the return URLs', () => {
-    const secrets = { NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), OTP_SECRET: 'o'.repeat(40), OTP_DELIVERY: 'log' };
+    const secrets = { NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), OTP_SECRET: 'o'.repeat(40), OTP_DELIVERY: 'log', GEMINI_BASE_URL: 'http://127.0.0.1:8787' };
     expect(problemsOf(secrets)).toEqual([]);
     expect(problemsOf({ ...secrets, ...stripe })).toEqual([
       'BILLING_SUCCESS_URL: required in production when billing is on',
