@@ -97,14 +97,14 @@ export function createAuthService(deps: {
       const mobileNumber = normalize(input);
       const user = await store.users.findByMobileNumber(mobileNumber);
       const invalid = new AppError(401, 'INVALID_CREDENTIALS', 'Mobile number or password is incorrect.');
-      if (!user?.password_hash) {
+      // A password on an unverified number was set by whoever signed it up, not necessarily its owner, so it
+      // signs nobody in. It fails like a wrong password, after the same hashing work, so the answer does not
+      // tell a guesser whether the password was right or whether the number is verified.
+      if (!user?.password_hash || !user.mobile_verified_at) {
         await burnPasswordCheck(password);
         throw invalid;
       }
       if (!(await verifyPassword(user.password_hash, password))) throw invalid;
-      if (!user.mobile_verified_at) {
-        throw new AppError(403, 'MOBILE_NOT_VERIFIED', 'Verify the mobile number with an OTP (POST /auth/send-otp) before using a password.');
-      }
       return store.transaction((tx) => startSession(tx, user, client));
     },
 

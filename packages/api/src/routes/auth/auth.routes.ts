@@ -86,7 +86,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       summary: 'Sign in with a password',
       tags,
       body: LoginBodySchema,
-      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(401, 403) },
+      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(401) },
     },
   }, async (request) => auth.login(request.body.mobileNumber, request.body.password, client(request)));
 
