@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { AppError, conflict, notFound, type Config, type Repositories, type Store, type UserRow } from '@gemini-chat/shared';
+import { AppError, conflict, notFound, type Config, type OtpPurpose, type Repositories, type Store, type UserRow } from '@gemini-chat/shared';
 import type { OtpChallenge, SignupBody, Tokens } from '../routes/auth/auth.schemas.js';
 import type { User } from '../routes/user/user.schemas.js';
 import type { OtpService } from './otp.service.js';
@@ -22,6 +22,11 @@ export interface ClientContext {
 const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const invalidRefresh = () => new AppError(401, 'REFRESH_TOKEN_INVALID', 'The refresh token is invalid, expired or revoked; sign in again.');
 
+// Signup stores a name, email and password before anyone has proven the number, so they may be a stranger's.
+// Only the signup code sent together with them vouches for them; any other first proof of the number (a login or
+// password-reset code) drops them, or a stranger could sign a number up and keep a password on its owner's account.
+const UNPROVEN_SIGNUP_DETAILS = { name: null, email: null, password_hash: null };
+
 export function createAuthService(deps: {
   store: Store;
   otp: OtpService;
@@ -36,6 +41,14 @@ export function createAuthService(deps: {
 
   async function requireUser(mobileNumber: string): Promise<UserRow> {
     const user = await store.users.findByMobileNumber(mobileNumber);
+    if (!user) throw notFound('user');
+    return user;
+  }
+
+  /** Records that an OTP of `purpose` just proved the number, and returns the user as that leaves them. */
+  async function proveNumber(tx: Repositories, userId: string, purpose: OtpPurpose): Promise<UserRow> {
+    const firstProof = await tx.users.markMobileVerified(userId, purpose === 'signup' ? {} : UNPROVEN_SIGNUP_DETAILS);
+    const user = firstProof ?? (await tx.users.findById(userId));
     if (!user) throw notFound('user');
     return user;
   }
@@ -87,10 +100,9 @@ export function createAuthService(deps: {
     async verifyOtp(input: string, code: string, client: ClientContext): Promise<Tokens> {
       const user = await requireUser(normalize(input));
       // A signup code and a login code both prove the number; a password-reset code does not sign in.
-      await otp.verify(user.mobile_number, ['login', 'signup'], code);
-      await store.users.markMobileVerified(user.id);
-      const verified = { ...user, mobile_verified_at: user.mobile_verified_at ?? new Date() };
-      return store.transaction((tx) => startSession(tx, verified, client));
+      return otp.verify(user.mobile_number, ['login', 'signup'], code, async (tx, purpose) =>
+        startSession(tx, await proveNumber(tx, user.id, purpose), client),
+      );
     },
 
     async login(input: string, password: string, client: ClientContext): Promise<Tokens> {
@@ -144,11 +156,13 @@ export function createAuthService(deps: {
 
     async resetPassword(input: string, code: string, newPassword: string): Promise<void> {
       const user = await requireUser(normalize(input));
-      await otp.verify(user.mobile_number, ['password_reset'], code);
-      const passwordHash = await hashPassword(newPassword);
-      await store.transaction(async (tx) => {
+      // Hashed only once the code matched (a wrong guess costs no hashing), and still inside the verification's
+      // transaction, so the new password, the proof of the number and the revocations commit with the code's
+      // consumption or not at all.
+      await otp.verify(user.mobile_number, ['password_reset'], code, async (tx, purpose) => {
+        const passwordHash = await hashPassword(newPassword);
+        await proveNumber(tx, user.id, purpose);
         await tx.users.update(user.id, { password_hash: passwordHash });
-        await tx.users.markMobileVerified(user.id);
         await tx.sessions.revokeAllForUser(user.id, 'password_reset');
       });
       await sessions.userChanged(user.id);

@@ -1,5 +1,5 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import { AppError, tooManyRequests, type Config, type OtpPurpose, type Store } from '@gemini-chat/shared';
+import { AppError, tooManyRequests, type Config, type OtpPurpose, type Repositories, type Store } from '@gemini-chat/shared';
 import type { OtpDelivery } from './otp-delivery.js';
 
 export interface OtpChallenge {
@@ -9,8 +9,8 @@ export interface OtpChallenge {
   otp?: string;
 }
 
-type VerifyOutcome =
-  | { ok: true }
+type VerifyOutcome<T> =
+  | { ok: true; value: T }
   | { ok: false; error: AppError };
 
 const HOUR_MS = 3_600_000;
@@ -59,11 +59,20 @@ export function createOtpService(store: Store, config: Config['otp'], delivery: 
       };
     },
 
-    /** Consumes the newest live code among `purposes` if `code` matches; otherwise throws the precise reason. */
-    async verify(mobileNumber: string, purposes: OtpPurpose[], code: string): Promise<void> {
+    /**
+     * Consumes the newest live code among `purposes` if `code` matches; otherwise throws the precise reason.
+     * `onVerified` learns which purpose the code had and runs in the same transaction, under the number's lock,
+     * so what the proof allows commits together with the code's consumption or not at all.
+     */
+    async verify<T>(
+      mobileNumber: string,
+      purposes: OtpPurpose[],
+      code: string,
+      onVerified: (tx: Repositories, purpose: OtpPurpose) => Promise<T>,
+    ): Promise<T> {
       // Wrong guesses must be counted even though the request fails, so the transaction returns the
       // outcome and we throw only after it committed.
-      const outcome = await store.transaction(async (tx): Promise<VerifyOutcome> => {
+      const outcome = await store.transaction(async (tx): Promise<VerifyOutcome<T>> => {
         await tx.otps.lockNumber(mobileNumber);
         const challenge = await tx.otps.findLatestUnconsumedForUpdate(mobileNumber, purposes);
         if (!challenge) {
@@ -87,9 +96,10 @@ export function createOtpService(store: Store, config: Config['otp'], delivery: 
           };
         }
         await tx.otps.consume(challenge.id);
-        return { ok: true };
+        return { ok: true, value: await onVerified(tx, challenge.purpose) };
       });
       if (!outcome.ok) throw outcome.error;
+      return outcome.value;
     },
   };
 }
