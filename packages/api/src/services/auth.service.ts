@@ -76,14 +76,21 @@ export function createAuthService(deps: {
     async signup(body: SignupBody): Promise<{ user: User; otpChallenge: OtpChallenge }> {
       const mobileNumber = normalize(body.mobileNumber);
       const passwordHash = body.password ? await hashPassword(body.password) : null;
-      const user = await store.users.insert({
-        mobile_number: mobileNumber,
-        name: body.name ?? null,
-        email: body.email?.toLowerCase() ?? null,
-        password_hash: passwordHash,
+      // The account and its signup code commit together or not at all: the details are kept only if this very
+      // code proves the number, so neither may exist without the other.
+      // A registered number is refused even while unverified. Replacing its details would let a stranger swap in
+      // theirs, with a fresh signup code, while the owner waits for one. The owner is not locked out: a login OTP
+      // signs them in and drops whatever was given here.
+      const { otpChallenge, written: user } = await otp.issueAlongside(mobileNumber, 'signup', async (tx) => {
+        const inserted = await tx.users.insert({
+          mobile_number: mobileNumber,
+          name: body.name ?? null,
+          email: body.email?.toLowerCase() ?? null,
+          password_hash: passwordHash,
+        });
+        if (!inserted) throw conflict('MOBILE_NUMBER_TAKEN', 'This mobile number is already registered; sign in instead.');
+        return inserted;
       });
-      if (!user) throw conflict('MOBILE_NUMBER_TAKEN', 'This mobile number is already registered; sign in instead.');
-      const otpChallenge = await otp.issue(mobileNumber, 'signup');
       return { user: toUser(user), otpChallenge };
     },
 

@@ -24,39 +24,56 @@ export function createOtpService(store: Store, config: Config['otp'], delivery: 
   const hashCode = (mobileNumber: string, purpose: OtpPurpose, code: string) =>
     createHmac('sha256', config.secret).update(`${purpose}:${mobileNumber}:${code}`).digest('hex');
 
+  /**
+   * Issues a code for `purpose`. `alongside` runs first in the same transaction, under the number's lock: what it
+   * writes commits only if the code is issued, and no code is issued if it throws.
+   */
+  async function issueAlongside<T>(
+    mobileNumber: string,
+    purpose: OtpPurpose,
+    alongside: (tx: Repositories) => Promise<T>,
+  ): Promise<{ otpChallenge: OtpChallenge; written: T }> {
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + config.ttlSeconds * 1000);
+    const resendAfter = new Date(now.getTime() + config.resendCooldownSeconds * 1000);
+
+    const written = await store.transaction(async (tx) => {
+      await tx.otps.lockNumber(mobileNumber);
+      const result = await alongside(tx);
+      const current = await tx.otps.findChallenge(mobileNumber, purpose);
+      if (current) {
+        const cooldownEnds = current.created_at.getTime() + config.resendCooldownSeconds * 1000;
+        if (cooldownEnds > now.getTime()) {
+          const wait = Math.ceil((cooldownEnds - now.getTime()) / 1000);
+          throw tooManyRequests('OTP_RESEND_TOO_SOON', `Wait ${wait} s before requesting another code.`, wait);
+        }
+      }
+      const sent = await tx.otps.countSendsSince(mobileNumber, new Date(now.getTime() - HOUR_MS));
+      if (sent.count >= config.hourlySendLimit) {
+        const wait = Math.max(1, Math.ceil(((sent.oldest?.getTime() ?? now.getTime()) + HOUR_MS - now.getTime()) / 1000));
+        throw tooManyRequests('OTP_SEND_LIMIT', `At most ${config.hourlySendLimit} codes per hour for one number.`, wait);
+      }
+      await tx.otps.upsertChallenge(mobileNumber, purpose, hashCode(mobileNumber, purpose, code), expiresAt);
+      await tx.otps.recordSend(mobileNumber, purpose);
+      await tx.otps.pruneSends(mobileNumber, new Date(now.getTime() - 24 * HOUR_MS));
+      return result;
+    });
+
+    await delivery.send({ mobileNumber, code, purpose, expiresAt });
+    const otpChallenge = {
+      expiresAt: expiresAt.toISOString(),
+      resendAfter: resendAfter.toISOString(),
+      ...(delivery.revealsCodeInResponse ? { otp: code } : {}),
+    };
+    return { otpChallenge, written };
+  }
+
   return {
+    issueAlongside,
+
     async issue(mobileNumber: string, purpose: OtpPurpose): Promise<OtpChallenge> {
-      const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-      const now = new Date();
-      const expiresAt = new Date(now.getTime() + config.ttlSeconds * 1000);
-      const resendAfter = new Date(now.getTime() + config.resendCooldownSeconds * 1000);
-
-      await store.transaction(async (tx) => {
-        await tx.otps.lockNumber(mobileNumber);
-        const current = await tx.otps.findChallenge(mobileNumber, purpose);
-        if (current) {
-          const cooldownEnds = current.created_at.getTime() + config.resendCooldownSeconds * 1000;
-          if (cooldownEnds > now.getTime()) {
-            const wait = Math.ceil((cooldownEnds - now.getTime()) / 1000);
-            throw tooManyRequests('OTP_RESEND_TOO_SOON', `Wait ${wait} s before requesting another code.`, wait);
-          }
-        }
-        const sent = await tx.otps.countSendsSince(mobileNumber, new Date(now.getTime() - HOUR_MS));
-        if (sent.count >= config.hourlySendLimit) {
-          const wait = Math.max(1, Math.ceil(((sent.oldest?.getTime() ?? now.getTime()) + HOUR_MS - now.getTime()) / 1000));
-          throw tooManyRequests('OTP_SEND_LIMIT', `At most ${config.hourlySendLimit} codes per hour for one number.`, wait);
-        }
-        await tx.otps.upsertChallenge(mobileNumber, purpose, hashCode(mobileNumber, purpose, code), expiresAt);
-        await tx.otps.recordSend(mobileNumber, purpose);
-        await tx.otps.pruneSends(mobileNumber, new Date(now.getTime() - 24 * HOUR_MS));
-      });
-
-      await delivery.send({ mobileNumber, code, purpose, expiresAt });
-      return {
-        expiresAt: expiresAt.toISOString(),
-        resendAfter: resendAfter.toISOString(),
-        ...(delivery.revealsCodeInResponse ? { otp: code } : {}),
-      };
+      return (await issueAlongside(mobileNumber, purpose, async () => undefined)).otpChallenge;
     },
 
     /**

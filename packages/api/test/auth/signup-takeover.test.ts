@@ -116,3 +116,25 @@ describe('password login on an unverified account', () => {
     expect(a).toEqual(c);
   });
 });
+
+describe('signup and its code stand or fall together', () => {
+  let capped: TestApp;
+  beforeAll(async () => {
+    capped = await buildTestApp({ OTP_HOURLY_SEND_LIMIT: '1' });
+  });
+  afterAll(() => capped.close());
+
+  it('a signup whose code cannot be sent leaves no account behind, so the signer-up can simply try again later', async () => {
+    const mobileNumber = randomMobileNumber();
+    // This hour's only send for the number is already spent (a client cannot arrange that for a new number).
+    await capped.db.insertInto('otp_send').values({ mobile_number: mobileNumber, purpose: 'login' }).execute();
+
+    expectProblem(await post(capped.app, '/auth/signup', { mobileNumber, ...attacker }), 429, 'OTP_SEND_LIMIT');
+    expectProblem(await post(capped.app, '/auth/send-otp', { mobileNumber }), 404, 'USER_NOT_FOUND');
+
+    await capped.db.deleteFrom('otp_send').where('mobile_number', '=', mobileNumber).execute();
+    const retry = await post(capped.app, '/auth/signup', { mobileNumber, name: 'Ada' });
+    expect(retry.statusCode).toBe(201);
+    expect(retry.json().user).toMatchObject({ name: 'Ada', email: null, hasPassword: false });
+  });
+});
