@@ -50,7 +50,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with a password */
+        /**
+         * Sign in with a password
+         * @description Only for a verified number with a password; anything else is 401 INVALID_CREDENTIALS, like a wrong password.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -143,7 +146,7 @@ export interface paths {
         put?: never;
         /**
          * Register a mobile number
-         * @description Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens.
+         * @description Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens. The name, email and password are kept only if this signup code is the first code to prove the number. A registered number, verified or not, is 409: sign in with POST /auth/send-otp instead.
          */
         post: operations["signup"];
         delete?: never;
@@ -161,7 +164,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a login or signup OTP for tokens */
+        /**
+         * Exchange a login or signup OTP for tokens
+         * @description The first code verified proves the number. Unless it is the signup code, the name, email and password given at signup are dropped.
+         */
         post: operations["verifyOtp"];
         delete?: never;
         options?: never;
@@ -965,15 +971,6 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not allowed. */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { AppError, conflict, notFound, type Config, type Repositories, type Store, type UserRow } from '@gemini-chat/shared';
+import { AppError, conflict, notFound, type Config, type OtpPurpose, type Repositories, type Store, type UserRow } from '@gemini-chat/shared';
 import type { OtpChallenge, SignupBody, Tokens } from '../routes/auth/auth.schemas.js';
 import type { User } from '../routes/user/user.schemas.js';
 import type { OtpService } from './otp.service.js';
@@ -22,6 +22,11 @@ export interface ClientContext {
 const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const invalidRefresh = () => new AppError(401, 'REFRESH_TOKEN_INVALID', 'The refresh token is invalid, expired or revoked; sign in again.');
 
+// Signup stores a name, email and password before anyone has proven the number, so they may be a stranger's.
+// Only the signup code sent together with them vouches for them; any other first proof of the number (a login or
+// password-reset code) drops them, or a stranger could sign a number up and keep a password on its owner's account.
+const UNPROVEN_SIGNUP_DETAILS = { name: null, email: null, password_hash: null };
+
 export function createAuthService(deps: {
   store: Store;
   otp: OtpService;
@@ -36,6 +41,14 @@ export function createAuthService(deps: {
 
   async function requireUser(mobileNumber: string): Promise<UserRow> {
     const user = await store.users.findByMobileNumber(mobileNumber);
+    if (!user) throw notFound('user');
+    return user;
+  }
+
+  /** Records that an OTP of `purpose` just proved the number, and returns the user as that leaves them. */
+  async function proveNumber(tx: Repositories, userId: string, purpose: OtpPurpose): Promise<UserRow> {
+    const firstProof = await tx.users.markMobileVerified(userId, purpose === 'signup' ? {} : UNPROVEN_SIGNUP_DETAILS);
+    const user = firstProof ?? (await tx.users.findById(userId));
     if (!user) throw notFound('user');
     return user;
   }
@@ -63,14 +76,21 @@ export function createAuthService(deps: {
     async signup(body: SignupBody): Promise<{ user: User; otpChallenge: OtpChallenge }> {
       const mobileNumber = normalize(body.mobileNumber);
       const passwordHash = body.password ? await hashPassword(body.password) : null;
-      const user = await store.users.insert({
-        mobile_number: mobileNumber,
-        name: body.name ?? null,
-        email: body.email?.toLowerCase() ?? null,
-        password_hash: passwordHash,
+      // The account and its signup code commit together or not at all: the details are kept only if this very
+      // code proves the number, so neither may exist without the other.
+      // A registered number is refused even while unverified. Replacing its details would let a stranger swap in
+      // theirs, with a fresh signup code, while the owner waits for one. The owner is not locked out: a login OTP
+      // signs them in and drops whatever was given here.
+      const { otpChallenge, written: user } = await otp.issueAlongside(mobileNumber, 'signup', async (tx) => {
+        const inserted = await tx.users.insert({
+          mobile_number: mobileNumber,
+          name: body.name ?? null,
+          email: body.email?.toLowerCase() ?? null,
+          password_hash: passwordHash,
+        });
+        if (!inserted) throw conflict('MOBILE_NUMBER_TAKEN', 'This mobile number is already registered; sign in instead.');
+        return inserted;
       });
-      if (!user) throw conflict('MOBILE_NUMBER_TAKEN', 'This mobile number is already registered; sign in instead.');
-      const otpChallenge = await otp.issue(mobileNumber, 'signup');
       return { user: toUser(user), otpChallenge };
     },
 
@@ -87,24 +107,23 @@ export function createAuthService(deps: {
     async verifyOtp(input: string, code: string, client: ClientContext): Promise<Tokens> {
       const user = await requireUser(normalize(input));
       // A signup code and a login code both prove the number; a password-reset code does not sign in.
-      await otp.verify(user.mobile_number, ['login', 'signup'], code);
-      await store.users.markMobileVerified(user.id);
-      const verified = { ...user, mobile_verified_at: user.mobile_verified_at ?? new Date() };
-      return store.transaction((tx) => startSession(tx, verified, client));
+      return otp.verify(user.mobile_number, ['login', 'signup'], code, async (tx, purpose) =>
+        startSession(tx, await proveNumber(tx, user.id, purpose), client),
+      );
     },
 
     async login(input: string, password: string, client: ClientContext): Promise<Tokens> {
       const mobileNumber = normalize(input);
       const user = await store.users.findByMobileNumber(mobileNumber);
       const invalid = new AppError(401, 'INVALID_CREDENTIALS', 'Mobile number or password is incorrect.');
-      if (!user?.password_hash) {
+      // A password on an unverified number was set by whoever signed it up, not necessarily its owner, so it
+      // signs nobody in. It fails like a wrong password, after the same hashing work, so the answer does not
+      // tell a guesser whether the password was right or whether the number is verified.
+      if (!user?.password_hash || !user.mobile_verified_at) {
         await burnPasswordCheck(password);
         throw invalid;
       }
       if (!(await verifyPassword(user.password_hash, password))) throw invalid;
-      if (!user.mobile_verified_at) {
-        throw new AppError(403, 'MOBILE_NOT_VERIFIED', 'Verify the mobile number with an OTP (POST /auth/send-otp) before using a password.');
-      }
       return store.transaction((tx) => startSession(tx, user, client));
     },
 
@@ -144,11 +163,13 @@ export function createAuthService(deps: {
 
     async resetPassword(input: string, code: string, newPassword: string): Promise<void> {
       const user = await requireUser(normalize(input));
-      await otp.verify(user.mobile_number, ['password_reset'], code);
-      const passwordHash = await hashPassword(newPassword);
-      await store.transaction(async (tx) => {
+      // Hashed only once the code matched (a wrong guess costs no hashing), and still inside the verification's
+      // transaction, so the new password, the proof of the number and the revocations commit with the code's
+      // consumption or not at all.
+      await otp.verify(user.mobile_number, ['password_reset'], code, async (tx, purpose) => {
+        const passwordHash = await hashPassword(newPassword);
+        await proveNumber(tx, user.id, purpose);
         await tx.users.update(user.id, { password_hash: passwordHash });
-        await tx.users.markMobileVerified(user.id);
         await tx.sessions.revokeAllForUser(user.id, 'password_reset');
       });
       await sessions.userChanged(user.id);

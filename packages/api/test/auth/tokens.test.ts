@@ -114,10 +114,10 @@ describe('passwords', () => {
     expectProblem(await post(t.app, '/auth/login', { mobileNumber: randomMobileNumber(), password: 'whatever123' }), 401, 'INVALID_CREDENTIALS');
   });
 
-  it('an unverified number cannot log in with its password', async () => {
+  it('an unverified number cannot log in with its password, and is not told why', async () => {
     const mobileNumber = randomMobileNumber();
     await post(t.app, '/auth/signup', { mobileNumber, password: 'correct horse battery' });
-    expectProblem(await post(t.app, '/auth/login', { mobileNumber, password: 'correct horse battery' }), 403, 'MOBILE_NOT_VERIFIED');
+    expectProblem(await post(t.app, '/auth/login', { mobileNumber, password: 'correct horse battery' }), 401, 'INVALID_CREDENTIALS');
   });
 
   it('change-password requires the current one, revokes every session and returns working tokens', async () => {

@@ -30,13 +30,19 @@ export function createUserRepository(db: Db) {
         .executeTakeFirst();
     },
 
-    async markMobileVerified(id: string): Promise<void> {
-      await db
+    /**
+     * The first proof of the number: marks it verified and applies `alsoSet` in the same statement, only while it is
+     * still unverified. Undefined when it was verified already; nothing changes then.
+     */
+    markMobileVerified(id: string, alsoSet: Pick<UserUpdate, 'name' | 'email' | 'password_hash'> = {}): Promise<UserRow | undefined> {
+      const now = new Date();
+      return db
         .updateTable('users')
-        .set({ mobile_verified_at: new Date(), updated_at: new Date() })
+        .set({ ...alsoSet, mobile_verified_at: now, updated_at: now })
         .where('id', '=', id)
         .where('mobile_verified_at', 'is', null)
-        .execute();
+        .returningAll()
+        .executeTakeFirst();
     },
   };
 }

@@ -50,7 +50,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     schema: {
       operationId: 'signup',
       summary: 'Register a mobile number',
-      description: 'Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens.',
+      description:
+        'Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens. The name, email and ' +
+        'password are kept only if this signup code is the first code to prove the number. A registered number, verified ' +
+        'or not, is 409: sign in with POST /auth/send-otp instead.',
       tags,
       body: SignupBodySchema,
       response: { 201: SignupResponseSchema, ...commonProblems, ...bodyProblems, ...problems(409) },
@@ -73,6 +76,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     schema: {
       operationId: 'verifyOtp',
       summary: 'Exchange a login or signup OTP for tokens',
+      description:
+        'The first code verified proves the number. Unless it is the signup code, the name, email and password given ' +
+        'at signup are dropped.',
       tags,
       body: VerifyOtpBodySchema,
       response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
@@ -84,9 +90,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     schema: {
       operationId: 'login',
       summary: 'Sign in with a password',
+      description: 'Only for a verified number with a password; anything else is 401 INVALID_CREDENTIALS, like a wrong password.',
       tags,
       body: LoginBodySchema,
-      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(401, 403) },
+      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(401) },
     },
   }, async (request) => auth.login(request.body.mobileNumber, request.body.password, client(request)));
 
