@@ -46,10 +46,12 @@ export class DependencyUnavailableError extends Error {
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-// Postgres SQLSTATE classes 08 (connection exception), 57P0x (shutdown / cannot connect now), 53300 (too many connections).
-const PG_OUTAGE = /^(08|57P0|53300)/;
+// Postgres SQLSTATE classes 08 (connection exception), 57P0x (shutdown / cannot connect now), 53300 (too many
+// connections), and Postgres too busy to answer in time: 57014 (statement_timeout ran out) and 55P03 (a lock
+// not granted within lock_timeout, or NOWAIT). A retry moments later can succeed, so these are 503s, not 500s.
+const PG_OUTAGE = /^(08|57P0|53300$|57014$|55P03$)/;
 
-/** True when an error means Postgres or Redis is unreachable (so the right answer is 503, not 500). */
+/** True when an error means Postgres or Redis is unreachable or too busy (so the right answer is 503, not 500). */
 export function dependencyOf(err: unknown): 'postgres' | 'redis' | 'queue' | 'gemini' | 'stripe' | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof DependencyUnavailableError) return e.dependency;

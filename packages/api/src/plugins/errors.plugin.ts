@@ -5,6 +5,7 @@ import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, Fast
 import fp from 'fastify-plugin';
 import { AppError, dependencyOf, type FieldError } from '@gemini-chat/shared';
 import type { Problem } from '../routes/common.schemas.js';
+import { StripeRequestError, translateStripeError } from '../services/stripe-client.js';
 
 // The single error handler: every error leaves as an RFC 9457 problem; 5xx never leak internals.
 
@@ -129,7 +130,10 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
     sendProblem(request, reply, 404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`),
   );
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((thrown: FastifyError, request, reply) => {
+    // A Stripe error that no service translated: its statusCode and message are Stripe's answer to us (a 401 for
+    // our key, "No such price: ..."), never ours to the client.
+    const error = (translateStripeError(thrown) ?? thrown) as FastifyError;
     if (error instanceof AppError) {
       return sendProblem(request, reply, error.status, error.code, error.message, error.extra);
     }
@@ -149,6 +153,10 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
       return sendProblem(request, reply, 503, 'SERVICE_UNAVAILABLE', 'A backing service is temporarily unavailable; retry shortly.', {
         retryAfterSeconds: RETRY_AFTER_ON_OUTAGE_SECONDS,
       });
+    }
+    if (error instanceof StripeRequestError) {
+      request.log.error({ err: error }, 'stripe refused a request');
+      return sendProblem(request, reply, 500, 'INTERNAL_ERROR', 'Something went wrong on our side. Quote the requestId when reporting it.');
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

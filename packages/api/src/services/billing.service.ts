@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import {
   AppError,
   badRequest,
+  type BillingAccountRow,
   conflict,
   notFound,
   type Config,
@@ -25,6 +25,7 @@ const HOUR_MS = 3_600_000;
 /** An open session about to expire is not handed out again: the customer needs time to pay. */
 const REUSE_MIN_REMAINING_MS = 10 * 60_000;
 const SWEEP_BATCH = 100;
+const ATTEMPT_ROUNDS = 3;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Stripe statuses of a subscription that still wants money from the customer: paying again would double-bill. */
 const UNSETTLED = new Set(['past_due', 'unpaid']);
@@ -203,7 +204,7 @@ export function createBillingService(deps: {
       return undefined;
     }
     const now = new Date();
-    // Every billing change to a user holds their row: subscribe calls and concurrent events run one at a time.
+    // Every tier change to a user holds their row: concurrent events, status reads and the sweep re-derive it one at a time.
     await tx.billingAccounts.findForUpdate(userId);
     await tx.billingAccounts.linkStripeCustomer(userId, customerId);
     const stored = await tx.subscriptions.findByStripeIdForUpdate(sub.id);
@@ -233,6 +234,43 @@ export function createBillingService(deps: {
     return userId;
   }
 
+  /** The user's Stripe customer, created on first use. */
+  async function customerOf(stripe: Stripe, account: BillingAccountRow): Promise<string> {
+    if (account.stripe_customer_id) return account.stripe_customer_id;
+    // One key per user: concurrent calls, and a retry after a failure below (within Stripe's 24 hours), get the
+    // same customer back instead of a second one.
+    const customer = await stripeCall(() =>
+      stripe.customers.create(
+        { phone: account.mobile_number, metadata: { userId: account.id } },
+        { idempotencyKey: `customer-${account.id}` },
+      ),
+    );
+    if (await store.billingAccounts.linkStripeCustomer(account.id, customer.id)) return customer.id;
+    // Linked meanwhile, by a concurrent call (the same customer) or by a webhook: the stored one is the user's.
+    const linked = (await store.billingAccounts.find(account.id))?.stripe_customer_id;
+    if (!linked) throw new Error(`Stripe customer ${customer.id} of user ${account.id} is linked to another user`);
+    return linked;
+  }
+
+  /** Whether a session of ours can be handed out again, as Stripe has it now. */
+  async function sessionOf(
+    stripe: Stripe,
+    id: string,
+    reusableUntil: Date,
+  ): Promise<{ kind: 'open'; checkout: Checkout } | { kind: 'paid'; subscriptionId: string | undefined } | { kind: 'unusable' }> {
+    const stored = await store.checkoutSessions.find(id);
+    // Known closed, or about to expire: the customer needs time to pay.
+    if (!stored || stored.status !== 'open' || stored.expires_at <= reusableUntil) return { kind: 'unusable' };
+    // Stripe has the last word: the customer may have paid (webhook still on its way) or the session expired.
+    const session = await stripeCall(() => stripe.checkout.sessions.retrieve(id)).catch((err: unknown) => {
+      if (isStripeNotFound(err)) return undefined;
+      throw err;
+    });
+    if (session?.status === 'open' && session.url) return { kind: 'open', checkout: { checkoutUrl: session.url, sessionId: session.id } };
+    await store.checkoutSessions.setStatus(id, session?.status === 'complete' ? 'complete' : 'expired');
+    return session?.status === 'complete' ? { kind: 'paid', subscriptionId: idOf(session.subscription) } : { kind: 'unusable' };
+  }
+
   /** Fetches one subscription from Stripe and stores it, outside any webhook. */
   async function syncSubscription(stripe: Stripe, subscriptionId: string, userHint: string): Promise<void> {
     const version = await store.subscriptions.nextSyncVersion();
@@ -243,44 +281,42 @@ export function createBillingService(deps: {
   }
 
   return {
-    /** A Checkout Session for the Pro price: the user's open one if there is one, else a new one. */
+    /**
+     * A Checkout Session for the Pro price: the user's open one if there is one, else a new one. No transaction
+     * or lock is held while Stripe answers (up to three calls, each with retries): concurrent calls agree through
+     * stable idempotency keys instead, one per user for the customer and one per checkout attempt for the
+     * session, so they still make one customer and one session.
+     */
     async subscribePro(userId: string): Promise<Checkout> {
       const { stripe } = requireStripe();
       const now = new Date();
-      const outcome = await store.transaction(async (tx) => {
-        // Held until commit: concurrent calls for one user run one after another, so one customer, one session.
-        const account = await tx.billingAccounts.findForUpdate(userId);
-        if (!account) throw notFound('user');
-        const subs = await tx.subscriptions.listForUser(userId);
-        if (tierOf(subs, now, graceMs).tier === 'pro') throw alreadySubscribed();
-        if (subs.some((sub) => UNSETTLED.has(sub.status))) {
-          throw alreadySubscribed('Your plan has an unpaid invoice: update the card through POST /subscription/portal instead.');
-        }
+      const account = await store.billingAccounts.find(userId);
+      if (!account) throw notFound('user');
+      const subs = await store.subscriptions.listForUser(userId);
+      if (tierOf(subs, now, graceMs).tier === 'pro') throw alreadySubscribed();
+      if (subs.some((sub) => UNSETTLED.has(sub.status))) {
+        throw alreadySubscribed('Your plan has an unpaid invoice: update the card through POST /subscription/portal instead.');
+      }
+      const customerId = await customerOf(stripe, account);
+      const reusableUntil = new Date(now.getTime() + REUSE_MIN_REMAINING_MS);
 
-        let customerId = account.stripe_customer_id;
-        if (!customerId) {
-          // The key makes a retry after a failure below (within Stripe's 24 hours) find the same customer.
-          const customer = await stripeCall(() =>
-            stripe.customers.create({ phone: account.mobile_number, metadata: { userId } }, { idempotencyKey: `customer-${userId}` }),
-          );
-          customerId = customer.id;
-          await tx.billingAccounts.linkStripeCustomer(userId, customerId);
-        }
-
-        const open = await tx.checkoutSessions.findOpen(userId, config.proPriceId, new Date(now.getTime() + REUSE_MIN_REMAINING_MS));
-        if (open) {
-          // Stripe has the last word: the customer may have paid (webhook still on its way) or the session expired.
-          const session = await stripeCall(() => stripe.checkout.sessions.retrieve(open.stripe_checkout_session_id)).catch((err: unknown) => {
-            if (isStripeNotFound(err)) return undefined;
-            throw err;
-          });
-          if (session?.status === 'open' && session.url) {
-            return { kind: 'checkout' as const, checkout: { checkoutUrl: session.url, sessionId: session.id } };
+      // Each round either ends or retires an attempt whose session is unusable; a concurrent caller can retire
+      // the same one first, hence more than two rounds.
+      for (let round = 0; round < ATTEMPT_ROUNDS; round++) {
+        const attempt = await store.checkoutSessions.currentAttempt(userId, config.proPriceId);
+        if (attempt.sessionId) {
+          const found = await sessionOf(stripe, attempt.sessionId, reusableUntil);
+          if (found.kind === 'open') return found.checkout;
+          if (found.kind === 'paid') {
+            // Paid, but the webhook has not arrived (or never will): apply Stripe's state now instead of selling twice.
+            if (found.subscriptionId) await syncSubscription(stripe, found.subscriptionId, userId);
+            throw alreadySubscribed('Your Pro payment went through already. Manage the plan through POST /subscription/portal.');
           }
-          await tx.checkoutSessions.setStatus(open.stripe_checkout_session_id, session?.status === 'complete' ? 'complete' : 'expired');
-          if (session?.status === 'complete') return { kind: 'paid' as const, subscriptionId: idOf(session.subscription) };
+          await store.checkoutSessions.renewAttempt(userId, config.proPriceId, attempt.attemptId);
+          continue;
         }
 
+        // Every caller of this attempt sends the same key, so Stripe creates one session and replays it to the rest.
         const session = await stripeCall(() =>
           stripe.checkout.sessions.create(
             {
@@ -293,25 +329,20 @@ export function createBillingService(deps: {
               success_url: config.successUrl,
               cancel_url: config.cancelUrl,
             },
-            { idempotencyKey: `checkout-${userId}-${randomUUID()}` },
+            { idempotencyKey: `checkout-${userId}-${attempt.attemptId}` },
           ),
         );
         if (!session.url) throw new Error(`Stripe returned Checkout Session ${session.id} without a url`);
-        await tx.checkoutSessions.insert({
+        await store.checkoutSessions.recordForAttempt(attempt.attemptId, {
           id: session.id,
           userId,
           priceId: config.proPriceId,
           url: session.url,
           expiresAt: new Date(session.expires_at * 1000),
         });
-        return { kind: 'checkout' as const, checkout: { checkoutUrl: session.url, sessionId: session.id } };
-      });
-      if (outcome.kind === 'paid') {
-        // Paid, but the webhook has not arrived (or never will): apply Stripe's state now instead of selling twice.
-        if (outcome.subscriptionId) await syncSubscription(stripe, outcome.subscriptionId, userId);
-        throw alreadySubscribed('Your Pro payment went through already. Manage the plan through POST /subscription/portal.');
+        return { checkoutUrl: session.url, sessionId: session.id };
       }
-      return outcome.checkout;
+      throw new Error(`checkout attempt of user ${userId} was renewed ${ATTEMPT_ROUNDS} times in one call`);
     },
 
     async status(userId: string): Promise<SubscriptionStatus> {
@@ -374,7 +405,8 @@ export function createBillingService(deps: {
         if (!(await tx.stripeEvents.record({ id: event.id, type: event.type, created: new Date(event.created * 1000) }))) {
           return { result: 'duplicate' as const, changed: undefined };
         }
-        // The user's row before the session's: the same lock order as subscribePro, so the two cannot deadlock.
+        // The user's row before the session's. subscribePro writes sessions one statement at a time, outside any
+        // transaction, so it never holds a lock this waits for while waiting for one held here.
         const changed = snapshot ? await applySnapshot(tx, snapshot.subscription, snapshot.version, target?.userHint) : undefined;
         if (event.type === 'checkout.session.completed') await tx.checkoutSessions.setStatus(event.data.object.id, 'complete');
         if (event.type === 'checkout.session.expired') await tx.checkoutSessions.setStatus(event.data.object.id, 'expired');

@@ -1,5 +1,6 @@
 // `/__fake/...`: the test controls over HTTP, for a fake running in another process (the dev stack, an
 // end-to-end run). JSON in, JSON out; each route calls the in-process method of the same name.
+import type { ApiFault, ApiMatch } from './api-gate.js';
 import type { FakeStripe, ScenarioResult } from './fake-stripe.js';
 import { compileRoutes, json, type Reply, type Route } from './http-kit.js';
 import { SIGNING_MODES, type ReleaseOrder, type SigningMode } from './webhook-dispatcher.js';
@@ -26,6 +27,42 @@ function stringList(value: unknown, name: string): string[] {
     throw new ControlInputError(`${name} must be an array of strings`);
   }
   return value;
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  if (value !== undefined && typeof value !== 'string') throw new ControlInputError(`${key} must be a string`);
+  return value;
+}
+
+function apiMatchOf(body: Record<string, unknown>): ApiMatch {
+  const method = optionalString(body, 'method');
+  const path = optionalString(body, 'path');
+  return { ...(method !== undefined ? { method } : {}), ...(path !== undefined ? { path } : {}) };
+}
+
+function apiFaultOf(body: Record<string, unknown>): ApiFault {
+  const { status, times, shouldRetry } = body;
+  if (typeof status !== 'number' || !Number.isInteger(status)) throw new ControlInputError('status must be an integer');
+  if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1)) {
+    throw new ControlInputError('times must be a positive integer');
+  }
+  if (shouldRetry !== undefined && typeof shouldRetry !== 'boolean') throw new ControlInputError('shouldRetry must be a boolean');
+  const type = optionalString(body, 'type');
+  if (type !== undefined && !['invalid_request_error', 'idempotency_error', 'api_error', 'card_error'].includes(type)) {
+    throw new ControlInputError('type must be one of invalid_request_error, idempotency_error, api_error, card_error');
+  }
+  const message = optionalString(body, 'message');
+  const code = optionalString(body, 'code');
+  return {
+    ...apiMatchOf(body),
+    status,
+    ...(type !== undefined ? { type: type as ApiFault['type'] } : {}),
+    ...(message !== undefined ? { message } : {}),
+    ...(code !== undefined ? { code } : {}),
+    ...(times !== undefined ? { times } : {}),
+    ...(shouldRetry !== undefined ? { shouldRetry } : {}),
+  };
 }
 
 function summary(result: ScenarioResult): Record<string, unknown> {
@@ -138,6 +175,35 @@ export function createControlRoutes(fake: () => FakeStripe) {
         if (!mode) throw new ControlInputError('mode is required');
         fake().setSigningMode(mode);
         return ok({ signing: mode });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/__fake/api/hold',
+      handle: ({ body }) => {
+        fake().holdApi(apiMatchOf(body));
+        return ok({ holding: true });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/__fake/api/release',
+      handle: () => {
+        fake().releaseApi();
+        return ok({ holding: false });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/__fake/api/held',
+      handle: () => ok({ data: fake().heldApiRequests }),
+    },
+    {
+      method: 'POST',
+      path: '/__fake/api/faults',
+      handle: ({ body }) => {
+        fake().failApi(apiFaultOf(body));
+        return ok({ scheduled: true });
       },
     },
     {

@@ -3,6 +3,7 @@
 // portal pages, signed webhooks, and controls to script billing events and delivery mishaps.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createApiGate, type ApiFault, type ApiMatch } from './api-gate.js';
 import { createApiRoutes, type ApiResult } from './api.routes.js';
 import { createBillingState, type PriceSeed, type StripeEvent, type WireObject } from './billing-state.js';
 import { createBillingService, type Outcome } from './billing.service.js';
@@ -124,9 +125,27 @@ export interface FakeStripe {
   setWebhookEndpoint(endpoint: { url: string | null; secret?: string }): void;
   /** Resolves when every delivery queued so far has finished (API-triggered events are sent in background). */
   webhooksIdle(): Promise<void>;
+  /**
+   * A slow Stripe: later API requests that match (every one when `match` is empty) are recorded, then wait until
+   * releaseApi(). Replaces an earlier hold. A request with the Idempotency-Key of a parked one is answered 409
+   * `idempotency_key_in_use`, as Stripe answers a key whose first request is still executing.
+   */
+  holdApi(match?: ApiMatch): void;
+  /** Lets every parked API request go on, and lifts the hold. */
+  releaseApi(): void;
+  /** The API requests parked by holdApi right now, oldest first. */
+  readonly heldApiRequests: readonly RecordedRequest[];
+  /**
+   * A failing Stripe: the next `times` (default 1) matching API requests get this error status and body instead
+   * of being handled. Nothing executes and nothing is saved under their Idempotency-Key, as with an outage.
+   */
+  failApi(fault: ApiFault): void;
   /** Any stored object rendered as the API would return it (`cus_…`, `sub_…`, `cs_test_…`, `in_…`, price id). */
   retrieve(id: string): WireObject | undefined;
-  /** Forgets customers, sessions, subscriptions, events, deliveries, recorded requests and idempotency keys. */
+  /**
+   * Forgets customers, sessions, subscriptions, events, deliveries, recorded requests and idempotency keys; lifts
+   * any API hold (parked requests go on) and forgets scripted faults.
+   */
   reset(): void;
   /** Stops listening, drops every open connection and aborts deliveries in flight. */
   close(): Promise<void>;
@@ -139,6 +158,7 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
   const state = createBillingState();
   const requests: RecordedRequest[] = [];
   const idempotency = createIdempotencyStore(now);
+  const gate = createApiGate<RecordedRequest>();
   let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
   const render = createRenderer({ state, publicUrl: () => publicUrl });
   const dispatcher = createWebhookDispatcher({
@@ -203,6 +223,9 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
     if (auth instanceof FakeStripeError) return fail(auth, { 'www-authenticate': 'Basic realm="Stripe"' });
     const apiKey = auth;
 
+    const fault = gate.faultFor(method, url.pathname);
+    if (fault) return fail(fault.error, fault.headers);
+
     const match = matchRoute(apiRoutes, method, url.pathname);
     if (match.kind !== 'found') return fail(unrecognizedUrl(method, url.pathname));
     if (method === 'POST' && /json/i.test(headers['content-type'] ?? '')) {
@@ -230,11 +253,21 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
       }
     }
 
+    if (idempotentKey !== null) {
+      try {
+        idempotency.begin(apiKey, idempotentKey);
+      } catch (err) {
+        if (err instanceof FakeStripeError) return fail(err);
+        throw err;
+      }
+    }
+
     let status: number;
     let body: string;
     let events: StripeEvent[] = [];
     let save = true;
     try {
+      await gate.pass(method, url.pathname, record);
       const result: ApiResult = await match.route.handle({ params, origin: { requestId, idempotencyKey } }, match.params);
       status = result.status;
       body = JSON.stringify(result.body, null, 2);
@@ -250,7 +283,10 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
         body = JSON.stringify({ error: { type: 'api_error', message: 'The fake Stripe server failed to handle this request.' } }, null, 2);
       }
     }
-    if (idempotentKey !== null && save) idempotency.save(apiKey, idempotentKey, endpoint, params, { status, body, requestId });
+    if (idempotentKey !== null) {
+      if (save) idempotency.save(apiKey, idempotentKey, endpoint, params, { status, body, requestId });
+      idempotency.end(apiKey, idempotentKey);
+    }
     respond(status, body);
     // Like Stripe, the API answers first; the endpoint hears about it shortly after.
     if (events.length > 0) void dispatcher.dispatch(events);
@@ -355,6 +391,9 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
     get webhookEndpoint() {
       return { url: dispatcher.endpoint.url };
     },
+    get heldApiRequests() {
+      return gate.held;
+    },
 
     async completeCheckout(sessionId) {
       return scenario(billing.completeCheckout(sessionId), ({ session, subscription }) => ({
@@ -399,10 +438,20 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
     webhooksIdle() {
       return dispatcher.idle();
     },
+    holdApi(match) {
+      gate.hold(match);
+    },
+    releaseApi() {
+      gate.release();
+    },
+    failApi(fault) {
+      gate.addFault(fault);
+    },
     retrieve(id) {
       return render.byId(id);
     },
     reset() {
+      gate.reset();
       billing.reset();
       dispatcher.reset();
       idempotency.reset();
@@ -410,6 +459,7 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        gate.reset();
         dispatcher.close();
         server.close(() => resolve());
         // Keep-alive sockets (stripe-node pools them) would otherwise hold close() open.

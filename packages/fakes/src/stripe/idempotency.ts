@@ -2,6 +2,8 @@
 // included, once the endpoint has started executing); a retry with the same key and the same parameters
 // gets that saved response back with `Idempotent-Replayed: true`, and the same key with other parameters or
 // another endpoint is a 400 `idempotency_error`. Keys are per account (here: per API key) and live 24 hours.
+// A second request with a key whose first request is still executing is a 409 `idempotency_key_in_use`, saved
+// nowhere, which stripe-node retries after a backoff.
 import type { FormObject } from './form-encoding.js';
 import { FakeStripeError } from './stripe-error.js';
 
@@ -25,6 +27,7 @@ export type IdempotencyLookup = { kind: 'miss' } | { kind: 'replay'; response: S
 
 export function createIdempotencyStore(now: () => number) {
   const entries = new Map<string, Entry>();
+  const executing = new Set<string>();
 
   const storeKey = (apiKey: string, key: string) => `${apiKey}\u0000${key}`;
 
@@ -70,12 +73,33 @@ export function createIdempotencyStore(now: () => number) {
       return { kind: 'replay', response: entry.response };
     },
 
+    /** Marks the key's first request as executing; throws `idempotency_key_in_use` while another one is. */
+    begin(apiKey: string, key: string): void {
+      const id = storeKey(apiKey, key);
+      if (executing.has(id)) {
+        throw new FakeStripeError(
+          409,
+          'idempotency_error',
+          'There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through). Please try again later.',
+          'idempotency_key_in_use',
+          null,
+          true,
+        );
+      }
+      executing.add(id);
+    },
+
+    end(apiKey: string, key: string): void {
+      executing.delete(storeKey(apiKey, key));
+    },
+
     save(apiKey: string, key: string, endpoint: string, params: FormObject, response: SavedResponse): void {
       entries.set(storeKey(apiKey, key), { endpoint, params: canonical(params), response, savedAt: now() });
     },
 
     reset(): void {
       entries.clear();
+      executing.clear();
     },
   };
 }

@@ -31,9 +31,13 @@
  * {atPeriodEnd}; POST /__fake/events/:id/redeliver {signing?}; POST /__fake/events/deliver {eventIds, signing?};
  * POST /__fake/webhooks/hold; POST /__fake/webhooks/release {order?: 'generated'|'reverse'|string[], signing?};
  * POST /__fake/webhooks/signing {mode}; POST /__fake/webhooks/endpoint {url, secret?}.
+ * A slow or failing Stripe: POST /__fake/api/hold {method?, path?} parks matching API requests until
+ * POST /__fake/api/release (GET /__fake/api/held lists them); POST /__fake/api/faults {method?, path?, status,
+ * type?, code?, message?, times?, shouldRetry?} answers the next matching requests with that error.
  */
 // Names are Stripe-specific because the package index re-exports this next to the fake Gemini.
 export { startFakeStripe, DEFAULT_PRICES as DEFAULT_STRIPE_PRICES } from './fake-stripe.js';
+export type { ApiFault as StripeApiFault, ApiMatch as StripeApiMatch } from './api-gate.js';
 export type {
   FakeStripe,
   FakeStripeOptions,

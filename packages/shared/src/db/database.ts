@@ -144,6 +144,17 @@ export interface CheckoutSessionTable {
   created_at: Timestamp;
 }
 
+/** A user's current Checkout attempt for one price: concurrent POST /subscribe/pro calls agree through it. */
+export interface CheckoutAttemptTable {
+  user_id: string;
+  price_id: string;
+  /** What the Stripe idempotency key of the attempt's session is made from; redrawn for a new attempt. */
+  attempt_id: Generated<string>;
+  /** The session created under attempt_id, once recorded. */
+  stripe_checkout_session_id: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+}
+
 export interface StripeEventTable {
   id: string;
   type: string;
@@ -162,6 +173,7 @@ export interface Database {
   idempotency_key: IdempotencyKeyTable;
   subscription: SubscriptionTable;
   checkout_session: CheckoutSessionTable;
+  checkout_attempt: CheckoutAttemptTable;
   stripe_event: StripeEventTable;
 }
 
