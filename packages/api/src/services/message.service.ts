@@ -55,6 +55,9 @@ function partialText(events: ReplyEvent[]): string {
   return text;
 }
 
+const chatroomBusy = () => conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
+const keyInUse = () => new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
+
 const PENDING = new Set(['queued', 'generating']);
 export const isPending = (status: string) => PENDING.has(status);
 
@@ -187,17 +190,19 @@ export function createMessageService(deps: {
     const refund = () =>
       quota.refund(caller.userId, charge.day).catch((err: unknown) => log.error({ err, userId: caller.userId }, 'quota refund failed'));
 
-    let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageRow } | { kind: 'duplicate' } | { kind: 'busy' };
+    let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageRow } | { kind: 'duplicate' };
     try {
+      // Every rejection below throws, so the transaction rolls back and takes the key's claim with it: the client
+      // may send the same key again once the reason is gone.
       outcome = await store.transaction(async (tx) => {
         // Claim the key first: a concurrent request with the same key waits here until we commit, then
         // finds the key taken and replays our result instead of sending again.
-        if (key && !(await tx.idempotency.insert(caller.userId, key, { requestHash, status: 0, body: {} }))) {
+        if (key && !(await tx.idempotency.claim(caller.userId, key, requestHash))) {
           return { kind: 'duplicate' as const };
         }
         const room = await tx.chatrooms.findOwnedForUpdate(caller.userId, chatroomId);
         if (!room) throw notFound('chatroom');
-        if (await tx.messages.hasPendingReply(room.id)) return { kind: 'busy' as const };
+        if (await tx.messages.hasPendingReply(room.id)) throw chatroomBusy();
         let replyToId: string | undefined;
         if (input.kind === 'regenerate') {
           const latest = await tx.messages.latestAssistant(room.id);
@@ -230,14 +235,10 @@ export function createMessageService(deps: {
       throw err;
     }
 
-    if (outcome.kind === 'busy') {
-      await refund();
-      throw conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
-    }
     if (outcome.kind === 'duplicate') {
       await refund();
       const stored = key ? await store.idempotency.find(caller.userId, key) : undefined;
-      if (!stored) throw new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
+      if (!stored) throw keyInUse();
       return replay(caller, stored, requestHash);
     }
 
@@ -261,6 +262,8 @@ export function createMessageService(deps: {
     if (stored.requestHash !== requestHash) {
       throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request; use a new key.');
     }
+    // Only a finished send is ever recorded; anything else is not a response to hand back.
+    if (stored.status !== 200 && stored.status !== 202) throw keyInUse();
     const current = await quota.usage(caller.userId, caller.tier);
     return { kind: 'replayed', status: stored.status, body: stored.body as SendMessageResult, usage: usageOf(current) };
   }
