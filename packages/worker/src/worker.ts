@@ -56,7 +56,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const blocking = createRedis(config.redis, { kind: 'blocking', name: 'worker', logger: log });
   await waitForRedis(commands, 3000);
   const keys = redisKeys(config.redis.keyPrefix);
-  const quota = createQuota(commands, keys, config.quota);
+  const quota = createQuota(commands, keys, config.quota, store.messages);
   const replyEvents = createReplyEvents(commands, {
     prefix: config.redis.keyPrefix,
     finishedTtlSeconds: config.worker.replyStreamTtlSeconds,
@@ -141,7 +141,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       .catch((failErr: unknown) => log.error({ err: failErr, assistantMessageId }, 'could not mark reply failed'));
   });
 
-  const sweeper = createSweeper({ store, producer, config: config.worker, log });
+  const sweeper = createSweeper({ store, producer, quota, config: config.worker, log });
   sweeper.start();
 
   const server = await serveMetrics(config.worker.metricsPort, metrics.registry);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   AppError,
   conflict,
@@ -58,6 +58,9 @@ function partialText(events: ReplyEvent[]): string {
 const chatroomBusy = () => conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
 const keyInUse = () => new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
 
+const REFUND_ATTEMPTS = 4;
+const REFUND_RETRY_MS = 100;
+
 const PENDING = new Set(['queued', 'generating']);
 export const isPending = (status: string) => PENDING.has(status);
 
@@ -87,6 +90,25 @@ export function createMessageService(deps: {
 
   async function requireChatroom(userId: string, chatroomId: string): Promise<void> {
     if (!(await store.chatrooms.findOwned(userId, chatroomId))) throw notFound('chatroom');
+  }
+
+  /**
+   * Gives back the unit of a send that failed after it was charged. The refund is idempotent per charge, so a Redis
+   * blip is retried rather than costing the user a unit for the rest of the day.
+   */
+  async function refund(userId: string, day: string, chargeId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await quota.refund(userId, day, chargeId);
+        return;
+      } catch (err) {
+        if (attempt >= REFUND_ATTEMPTS) {
+          log.error({ err, userId, day, chargeId }, 'quota refund failed; the unit stays charged until the day ends');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, REFUND_RETRY_MS * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   /**
@@ -174,29 +196,22 @@ export function createMessageService(deps: {
     const requestHash = createHash('sha256')
       .update(input.kind === 'prompt' ? `${chatroomId}\n${input.content}` : `${chatroomId}\nregenerate:${input.messageId}`)
       .digest('hex');
+    // Replays cost nothing: a retry at the limit gets its result back, not a 429.
     if (key) {
       const stored = await store.idempotency.find(caller.userId, key);
       if (stored) return replay(caller, stored, requestHash);
     }
 
-    const charge = await quota.charge(caller.userId, caller.tier);
-    if (!charge.admitted) {
-      deps.onQuotaRejected();
-      throw new AppError(429, 'QUOTA_EXCEEDED', `Daily limit of ${charge.limit} prompts reached; it resets at ${charge.resetsAt.toISOString()}.`, {
-        retryAfterSeconds: charge.retryAfterSeconds,
-        headers: rateLimitHeaders(usageOf(charge)),
-      });
-    }
-    const refund = () =>
-      quota.refund(caller.userId, charge.day).catch((err: unknown) => log.error({ err, userId: caller.userId }, 'quota refund failed'));
-
+    // Chosen here so the quota charge can be named after the reply it pays for: that makes its refund retryable.
+    const replyId = randomUUID();
+    const charged: { charge?: ChargeResult } = {};
     let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageRow } | { kind: 'duplicate' };
     try {
       // Every rejection below throws, so the transaction rolls back and takes the key's claim with it: the client
       // may send the same key again once the reason is gone.
       outcome = await store.transaction(async (tx) => {
         // Claim the key first: a concurrent request with the same key waits here until we commit, then
-        // finds the key taken and replays our result instead of sending again.
+        // finds the key taken and replays our result instead of sending again (uncharged).
         if (key && !(await tx.idempotency.claim(caller.userId, key, requestHash))) {
           return { kind: 'duplicate' as const };
         }
@@ -213,7 +228,18 @@ export function createMessageService(deps: {
           }
           replyToId = latest.reply_to_id ?? undefined;
         }
+        // Charged only once the send is known to be acceptable, so no rejection above ever needs a refund. A lost
+        // counter is rebuilt through this transaction's connection: the pool may have none to spare.
+        const charge = (charged.charge = await quota.charge(caller.userId, caller.tier, tx.messages));
+        if (!charge.admitted) {
+          deps.onQuotaRejected();
+          throw new AppError(429, 'QUOTA_EXCEEDED', `Daily limit of ${charge.limit} prompts reached; it resets at ${charge.resetsAt.toISOString()}.`, {
+            retryAfterSeconds: charge.retryAfterSeconds,
+            headers: rateLimitHeaders(usageOf(charge)),
+          });
+        }
         const { userMessage, reply } = await tx.messages.insertExchange({
+          replyId,
           chatroomId: room.id,
           userId: caller.userId,
           content: input.kind === 'prompt' ? input.content : '',
@@ -231,12 +257,12 @@ export function createMessageService(deps: {
         return { kind: 'created' as const, result, reply };
       });
     } catch (err) {
-      await refund();
+      // Charged, then the transaction failed: nothing was stored, so the unit goes back.
+      if (charged.charge?.admitted) await refund(caller.userId, charged.charge.day, replyId);
       throw err;
     }
 
     if (outcome.kind === 'duplicate') {
-      await refund();
       const stored = key ? await store.idempotency.find(caller.userId, key) : undefined;
       if (!stored) throw keyInUse();
       return replay(caller, stored, requestHash);

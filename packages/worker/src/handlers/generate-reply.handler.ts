@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import type { ChatroomRow, Config, Quota, ReplyEvents, ReplyNotifications, Store } from '@gemini-chat/shared';
+import type { ChatroomRow, Config, MessageRow, Quota, ReplyEvents, ReplyNotifications, Store } from '@gemini-chat/shared';
 import { classifyError, ReplyError, timeoutFailure, type ReplyFailure } from '../gemini/classify-error.js';
 import type { GeminiClient } from '../gemini/gemini-client.js';
 import type { WorkerMetrics } from '../metrics.js';
@@ -56,18 +56,28 @@ export interface GenerateReplyDeps {
 export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
   const { store, gemini, replyEvents, notifications, quota, config, metrics, log } = deps;
 
+  /**
+   * Gives a failed reply's unit back to the Redis counter. Postgres recorded the refund as pending with the failure;
+   * if Redis refuses now, the sweeper retries it (the refund is idempotent per reply), and a counter rebuilt meanwhile
+   * still counts the unit, so it is neither lost nor given back twice.
+   */
+  async function giveBack(row: MessageRow): Promise<void> {
+    if (!row.quota_refund_pending || !row.quota_day) return;
+    try {
+      await quota.refund(row.user_id, row.quota_day, row.id);
+      await store.messages.refundApplied(row.id);
+    } catch (err) {
+      log.warn({ err, messageId: row.id }, 'quota refund not applied yet; the sweeper will retry it');
+    }
+  }
+
   /** Final failure: the message says why, readers get a terminal `error` event, the quota unit comes back. */
   async function fail(messageId: string, token: string | null, failure: ReplyFailure, partialText: string): Promise<void> {
     // With no text produced the unit is refunded; the refund is recorded in the same update as the failure.
-    const failed = await store.messages.fail(messageId, token, {
-      code: failure.code,
-      message: failure.message,
-      content: partialText,
-      refund: !partialText,
-    });
+    const failed = await store.messages.fail(messageId, token, { code: failure.code, message: failure.message, content: partialText });
     if (!failed) return; // someone else ended it (cancelled, completed by a newer run, deleted)
     metrics.replies.inc({ status: 'failed' });
-    if (!partialText && failed.refunded_at && failed.quota_day) await quota.refund(failed.user_id, failed.quota_day);
+    await giveBack(failed);
     const event = { code: failure.code, message: failure.message };
     if (token) await replyEvents.append(messageId, token, 'error', event);
     else await replyEvents.finish(messageId, 'error', event);

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as foundation from './2026-11-26T0800-foundation.js';
 import * as messaging from './2026-11-26T0900-messaging.js';
 import * as billing from './2026-11-26T1000-billing.js';
+import * as quotaLedger from './2026-11-27T0900-quota-ledger.js';
 
 // Listed explicitly (not read from disk) so migrations run the same from source, from a bundle and in tests.
 // Names sort in the order they must run.
@@ -9,4 +10,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26T0800-foundation': foundation,
   '2026-11-26T0900-messaging': messaging,
   '2026-11-26T1000-billing': billing,
+  '2026-11-27T0900-quota-ledger': quotaLedger,
 };
