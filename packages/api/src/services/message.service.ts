@@ -8,7 +8,6 @@ import {
   type JobProducer,
   type MessageRow,
   type Quota,
-  type ReplyEvent,
   type ReplyEvents,
   type ReplyNotifications,
   type Store,
@@ -43,16 +42,6 @@ export function rateLimitHeaders(usage: Usage): Record<string, string> {
     'ratelimit-remaining': String(Math.max(0, usage.limit - usage.used)),
     'ratelimit-reset': String(Math.max(0, Math.ceil((Date.parse(usage.resetsAt) - Date.now()) / 1000))),
   };
-}
-
-/** The text a reply's live log holds: its deltas since the last restart. */
-function partialText(events: ReplyEvent[]): string {
-  let text = '';
-  for (const event of events) {
-    if (event.type === 'reset') text = '';
-    else if (event.type === 'delta' && typeof event.data.text === 'string') text += event.data.text;
-  }
-  return text;
 }
 
 const chatroomBusy = () => conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
@@ -139,7 +128,7 @@ export function createMessageService(deps: {
       return startReply(caller, chatroomId, { kind: 'regenerate', messageId }, options);
     },
 
-    /** Stops a queued or generating reply, keeping its partial text. Idempotent. */
+    /** Stops a queued or generating reply, keeping exactly the text its readers were shown. Idempotent. */
     async cancel(userId: string, chatroomId: string, messageId: string): Promise<Message> {
       await requireChatroom(userId, chatroomId);
       const row = await store.messages.findInChatroom(chatroomId, messageId);
@@ -147,17 +136,23 @@ export function createMessageService(deps: {
       if (row.role !== 'assistant') throw new AppError(400, 'NOT_A_REPLY', 'Only assistant replies can be cancelled.');
       if (row.status === 'cancelled') return toMessage(row);
       if (!isPending(row.status)) throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${row.status}).`);
-      // The live log holds text the worker has streamed but not yet saved: keep all of it.
-      const partial = partialText(await replyEvents.read(messageId, '0', 100_000));
-      const cancelled = await store.messages.cancel(messageId, partial.length >= row.content.length ? partial : undefined);
-      if (!cancelled) {
-        const now = await store.messages.findById(messageId);
-        if (now?.status === 'cancelled') return toMessage(now);
-        throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${now?.status ?? 'deleted'}).`);
+      // Take the live log from the worker first (it is told at once and aborts the model call): from then on the log
+      // is final, so the text stored is all readers were shown. The live log is ahead of the last database save;
+      // without one (never written, or lost) the row keeps what it has.
+      await replyEvents.stop(messageId);
+      const shown = await replyEvents.text(messageId);
+      const cancelled = await store.messages.cancel(messageId, shown);
+      // Ended for readers only now, so the final event they get carries the stored reply.
+      if (cancelled) {
+        await replyEvents.finish(messageId, 'done', { status: 'cancelled' });
+        return toMessage(cancelled);
       }
-      // Ends the log for readers and takes it from the worker, which is told at once and aborts the model call.
-      await replyEvents.finish(messageId, 'done', { status: 'cancelled' });
-      return toMessage(cancelled);
+      // It ended first (the worker completed or failed it, or another cancel won). Its run may have been refused
+      // the final log entry by the stop above, so end the log the way the database says.
+      const now = await store.messages.findById(messageId);
+      if (now && !isPending(now.status)) await replyEvents.finish(messageId, now.status === 'failed' ? 'error' : 'done', { status: now.status });
+      if (now?.status === 'cancelled') return toMessage(now);
+      throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${now?.status ?? 'deleted'}).`);
     },
 
     async list(userId: string, chatroomId: string, limit: number, cursor?: string): Promise<MessageList> {

@@ -193,14 +193,17 @@ export function createMessageRepository(db: Db) {
         .executeTakeFirst();
     },
 
-    /** Usage of a reply that was cancelled while this run owned it. */
+    /**
+     * Usage of a reply that was cancelled while this run owned it. A cancel stops the run before it stores the
+     * reply as cancelled, so the run may get here first: the row is then still `generating` under its token.
+     */
     async recordCancelledUsage(id: string, token: string, usage: { inputTokens: number; outputTokens: number; model: string }): Promise<void> {
       await db
         .updateTable('message')
         .set({ input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, model: usage.model })
         .where('id', '=', id)
         .where('worker_token', '=', token)
-        .where('status', '=', 'cancelled')
+        .where('status', 'in', ['cancelled', 'generating'])
         .where('input_tokens', 'is', null)
         .execute();
     },
