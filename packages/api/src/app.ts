@@ -127,7 +127,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     await Promise.allSettled([db.destroy(), notifications.close(), closeRedis(redis)]);
   });
 
-  const quota = createQuota(redis, keys, config.quota);
+  const quota = createQuota(redis, keys, config.quota, store.messages);
   const sharedListCache = createChatroomListCache(redis, keys, config.chatroomListCacheTtlSeconds);
   const listCache: ChatroomListCache = {
     ...sharedListCache,

@@ -21,7 +21,7 @@ export type { ActiveSession } from './repositories/session.repository.js';
 export type { BillingAccountRow } from './repositories/billing-account.repository.js';
 export type { SubscriptionSnapshot } from './repositories/subscription.repository.js';
 export { createRedis, closeRedis, waitForRedis, redisKeys, type RedisKeys, type RedisLogger } from './redis/create-redis.js';
-export { createQuota, type Quota, type QuotaUsage, type ChargeResult } from './quota/quota.js';
+export { createQuota, type Quota, type QuotaUsage, type ChargeResult, type ChargedUnits } from './quota/quota.js';
 export { createChatroomListCache, type ChatroomListCache, type CachedPage } from './cache/chatroom-list-cache.js';
 export {
   AppError,

@@ -1,21 +1,23 @@
-import type { Config, JobProducer, Store } from '@gemini-chat/shared';
+import type { Config, JobProducer, Quota, Store } from '@gemini-chat/shared';
 
 const BATCH = 100;
 const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600_000;
 
 /**
- * The safety net between Postgres and the queue, which cannot share a transaction: a reply stored but never
+ * The safety net between Postgres and Redis, which cannot share a transaction: a reply stored but never
  * enqueued (Redis failed right after the commit) or whose job vanished (Redis lost data) is enqueued again.
- * Job ids are derived from the reply, so a reply whose job still exists is not enqueued twice. It also deletes
- * expired idempotency keys. Any number of workers may run it at once.
+ * Job ids are derived from the reply, so a reply whose job still exists is not enqueued twice. Quota refunds that
+ * Redis refused are given back (idempotently, per reply). It also deletes expired idempotency keys. Any number of
+ * workers may run it at once.
  */
 export function createSweeper(deps: {
   store: Store;
   producer: JobProducer;
+  quota: Quota;
   config: Config['worker'];
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }) {
-  const { store, producer, config, log } = deps;
+  const { store, producer, quota, config, log } = deps;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
 
@@ -33,6 +35,12 @@ export function createSweeper(deps: {
     }
     if (requeued) log.warn({ requeued }, 'sweeper re-enqueued replies whose job was missing');
     await store.idempotency.deleteOlderThan(new Date(Date.now() - IDEMPOTENCY_KEY_TTL_MS));
+    const owed = await store.messages.findPendingRefunds(BATCH);
+    for (const row of owed) {
+      if (row.quota_day) await quota.refund(row.user_id, row.quota_day, row.id);
+      await store.messages.refundApplied(row.id);
+    }
+    if (owed.length) log.info({ refunds: owed.length }, 'sweeper gave back quota refunds Redis had refused');
     return requeued;
   }
 

@@ -56,7 +56,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const blocking = createRedis(config.redis, { kind: 'blocking', name: 'worker', logger: log });
   await waitForRedis(commands, 3000);
   const keys = redisKeys(config.redis.keyPrefix);
-  const quota = createQuota(commands, keys, config.quota);
+  const quota = createQuota(commands, keys, config.quota, store.messages);
   const replyEvents = createReplyEvents(commands, {
     prefix: config.redis.keyPrefix,
     finishedTtlSeconds: config.worker.replyStreamTtlSeconds,
@@ -130,18 +130,18 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   );
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   // The queue gave up on a job outside the handler (stalled too often, lock lost for good): end the reply for
-  // its readers. A reply the handler already ended is left as it is.
+  // its readers, with the text they were shown. A reply the handler already ended is left as it is.
   worker.on('failed', (job, err) => {
     if (!job || job.name !== 'generate-reply') return;
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade < attempts && !/job stalled more than allowable limit/i.test(err.message)) return;
     const { assistantMessageId } = job.data as JobPayloads['generate-reply'];
     void generateReply
-      .fail(assistantMessageId, null, { retryable: false, code: 'GENERATION_FAILED', message: 'The reply could not be generated.', errorClass: 'internal' }, '')
+      .abandon(assistantMessageId, { retryable: false, code: 'GENERATION_FAILED', message: 'The reply could not be generated.', errorClass: 'internal' })
       .catch((failErr: unknown) => log.error({ err: failErr, assistantMessageId }, 'could not mark reply failed'));
   });
 
-  const sweeper = createSweeper({ store, producer, config: config.worker, log });
+  const sweeper = createSweeper({ store, producer, quota, config: config.worker, log });
   sweeper.start();
 
   const server = await serveMetrics(config.worker.metricsPort, metrics.registry);

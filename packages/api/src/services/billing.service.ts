@@ -353,7 +353,7 @@ export function createBillingService(deps: {
       // A time-limited Pro that ran out: apply it now rather than waiting for the sweep.
       if (account.tier_expires_at && account.tier_expires_at <= now) tier = (await refreshTier(userId, now)) ?? tier;
       const current = currentOf(await store.subscriptions.listForUser(userId), now, graceMs);
-      const usage = await quota.usage(userId, tier, now);
+      const usage = await quota.usage(userId, tier);
       return {
         tier,
         status: current ? stateOf(current, now, graceMs) : 'none',

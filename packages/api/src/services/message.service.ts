@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   AppError,
   conflict,
@@ -8,7 +8,6 @@ import {
   type JobProducer,
   type MessageRow,
   type Quota,
-  type ReplyEvent,
   type ReplyEvents,
   type ReplyNotifications,
   type Store,
@@ -45,15 +44,11 @@ export function rateLimitHeaders(usage: Usage): Record<string, string> {
   };
 }
 
-/** The text a reply's live log holds: its deltas since the last restart. */
-function partialText(events: ReplyEvent[]): string {
-  let text = '';
-  for (const event of events) {
-    if (event.type === 'reset') text = '';
-    else if (event.type === 'delta' && typeof event.data.text === 'string') text += event.data.text;
-  }
-  return text;
-}
+const chatroomBusy = () => conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
+const keyInUse = () => new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
+
+const REFUND_ATTEMPTS = 4;
+const REFUND_RETRY_MS = 100;
 
 const PENDING = new Set(['queued', 'generating']);
 export const isPending = (status: string) => PENDING.has(status);
@@ -87,6 +82,25 @@ export function createMessageService(deps: {
   }
 
   /**
+   * Gives back the unit of a send that failed after it was charged. The refund is idempotent per charge, so a Redis
+   * blip is retried rather than costing the user a unit for the rest of the day.
+   */
+  async function refund(userId: string, day: string, chargeId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await quota.refund(userId, day, chargeId);
+        return;
+      } catch (err) {
+        if (attempt >= REFUND_ATTEMPTS) {
+          log.error({ err, userId, day, chargeId }, 'quota refund failed; the unit stays charged until the day ends');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, REFUND_RETRY_MS * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  /**
    * Resolves with the reply once it has finished, or as it is when `seconds` run out. Woken by every change of the
    * reply's live log, it reads only the log's owner (one Redis GET) and goes to Postgres once the reply has ended.
    */
@@ -114,7 +128,7 @@ export function createMessageService(deps: {
       return startReply(caller, chatroomId, { kind: 'regenerate', messageId }, options);
     },
 
-    /** Stops a queued or generating reply, keeping its partial text. Idempotent. */
+    /** Stops a queued or generating reply, keeping exactly the text its readers were shown. Idempotent. */
     async cancel(userId: string, chatroomId: string, messageId: string): Promise<Message> {
       await requireChatroom(userId, chatroomId);
       const row = await store.messages.findInChatroom(chatroomId, messageId);
@@ -122,17 +136,23 @@ export function createMessageService(deps: {
       if (row.role !== 'assistant') throw new AppError(400, 'NOT_A_REPLY', 'Only assistant replies can be cancelled.');
       if (row.status === 'cancelled') return toMessage(row);
       if (!isPending(row.status)) throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${row.status}).`);
-      // The live log holds text the worker has streamed but not yet saved: keep all of it.
-      const partial = partialText(await replyEvents.read(messageId, '0', 100_000));
-      const cancelled = await store.messages.cancel(messageId, partial.length >= row.content.length ? partial : undefined);
-      if (!cancelled) {
-        const now = await store.messages.findById(messageId);
-        if (now?.status === 'cancelled') return toMessage(now);
-        throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${now?.status ?? 'deleted'}).`);
+      // Take the live log from the worker first (it is told at once and aborts the model call): from then on the log
+      // is final, so the text stored is all readers were shown. The live log is ahead of the last database save;
+      // without one (never written, or lost) the row keeps what it has.
+      await replyEvents.stop(messageId);
+      const shown = await replyEvents.text(messageId);
+      const cancelled = await store.messages.cancel(messageId, shown);
+      // Ended for readers only now, so the final event they get carries the stored reply.
+      if (cancelled) {
+        await replyEvents.finish(messageId, 'done', { status: 'cancelled' });
+        return toMessage(cancelled);
       }
-      // Ends the log for readers and takes it from the worker, which is told at once and aborts the model call.
-      await replyEvents.finish(messageId, 'done', { status: 'cancelled' });
-      return toMessage(cancelled);
+      // It ended first (the worker completed or failed it, or another cancel won). Its run may have been refused
+      // the final log entry by the stop above, so end the log the way the database says.
+      const now = await store.messages.findById(messageId);
+      if (now && !isPending(now.status)) await replyEvents.finish(messageId, now.status === 'failed' ? 'error' : 'done', { status: now.status });
+      if (now?.status === 'cancelled') return toMessage(now);
+      throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${now?.status ?? 'deleted'}).`);
     },
 
     async list(userId: string, chatroomId: string, limit: number, cursor?: string): Promise<MessageList> {
@@ -171,33 +191,28 @@ export function createMessageService(deps: {
     const requestHash = createHash('sha256')
       .update(input.kind === 'prompt' ? `${chatroomId}\n${input.content}` : `${chatroomId}\nregenerate:${input.messageId}`)
       .digest('hex');
+    // Replays cost nothing: a retry at the limit gets its result back, not a 429.
     if (key) {
       const stored = await store.idempotency.find(caller.userId, key);
       if (stored) return replay(caller, stored, requestHash);
     }
 
-    const charge = await quota.charge(caller.userId, caller.tier);
-    if (!charge.admitted) {
-      deps.onQuotaRejected();
-      throw new AppError(429, 'QUOTA_EXCEEDED', `Daily limit of ${charge.limit} prompts reached; it resets at ${charge.resetsAt.toISOString()}.`, {
-        retryAfterSeconds: charge.retryAfterSeconds,
-        headers: rateLimitHeaders(usageOf(charge)),
-      });
-    }
-    const refund = () =>
-      quota.refund(caller.userId, charge.day).catch((err: unknown) => log.error({ err, userId: caller.userId }, 'quota refund failed'));
-
-    let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageRow } | { kind: 'duplicate' } | { kind: 'busy' };
+    // Chosen here so the quota charge can be named after the reply it pays for: that makes its refund retryable.
+    const replyId = randomUUID();
+    const charged: { charge?: ChargeResult } = {};
+    let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageRow } | { kind: 'duplicate' };
     try {
+      // Every rejection below throws, so the transaction rolls back and takes the key's claim with it: the client
+      // may send the same key again once the reason is gone.
       outcome = await store.transaction(async (tx) => {
         // Claim the key first: a concurrent request with the same key waits here until we commit, then
-        // finds the key taken and replays our result instead of sending again.
-        if (key && !(await tx.idempotency.insert(caller.userId, key, { requestHash, status: 0, body: {} }))) {
+        // finds the key taken and replays our result instead of sending again (uncharged).
+        if (key && !(await tx.idempotency.claim(caller.userId, key, requestHash))) {
           return { kind: 'duplicate' as const };
         }
         const room = await tx.chatrooms.findOwnedForUpdate(caller.userId, chatroomId);
         if (!room) throw notFound('chatroom');
-        if (await tx.messages.hasPendingReply(room.id)) return { kind: 'busy' as const };
+        if (await tx.messages.hasPendingReply(room.id)) throw chatroomBusy();
         let replyToId: string | undefined;
         if (input.kind === 'regenerate') {
           const latest = await tx.messages.latestAssistant(room.id);
@@ -208,7 +223,18 @@ export function createMessageService(deps: {
           }
           replyToId = latest.reply_to_id ?? undefined;
         }
+        // Charged only once the send is known to be acceptable, so no rejection above ever needs a refund. A lost
+        // counter is rebuilt through this transaction's connection: the pool may have none to spare.
+        const charge = (charged.charge = await quota.charge(caller.userId, caller.tier, tx.messages));
+        if (!charge.admitted) {
+          deps.onQuotaRejected();
+          throw new AppError(429, 'QUOTA_EXCEEDED', `Daily limit of ${charge.limit} prompts reached; it resets at ${charge.resetsAt.toISOString()}.`, {
+            retryAfterSeconds: charge.retryAfterSeconds,
+            headers: rateLimitHeaders(usageOf(charge)),
+          });
+        }
         const { userMessage, reply } = await tx.messages.insertExchange({
+          replyId,
           chatroomId: room.id,
           userId: caller.userId,
           content: input.kind === 'prompt' ? input.content : '',
@@ -226,18 +252,14 @@ export function createMessageService(deps: {
         return { kind: 'created' as const, result, reply };
       });
     } catch (err) {
-      await refund();
+      // Charged, then the transaction failed: nothing was stored, so the unit goes back.
+      if (charged.charge?.admitted) await refund(caller.userId, charged.charge.day, replyId);
       throw err;
     }
 
-    if (outcome.kind === 'busy') {
-      await refund();
-      throw conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
-    }
     if (outcome.kind === 'duplicate') {
-      await refund();
       const stored = key ? await store.idempotency.find(caller.userId, key) : undefined;
-      if (!stored) throw new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
+      if (!stored) throw keyInUse();
       return replay(caller, stored, requestHash);
     }
 
@@ -261,6 +283,8 @@ export function createMessageService(deps: {
     if (stored.requestHash !== requestHash) {
       throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request; use a new key.');
     }
+    // Only a finished send is ever recorded; anything else is not a response to hand back.
+    if (stored.status !== 200 && stored.status !== 202) throw keyInUse();
     const current = await quota.usage(caller.userId, caller.tier);
     return { kind: 'replayed', status: stored.status, body: stored.body as SendMessageResult, usage: usageOf(current) };
   }

@@ -16,8 +16,9 @@ export function toUser(row: UserRow): User {
 
 export function createUserService(store: Store, quota: Quota) {
   async function usage(row: UserRow): Promise<DailyUsage> {
-    const now = new Date();
-    const [current, tokens] = await Promise.all([quota.usage(row.id, row.tier, now), store.messages.usageOn(row.id, now.toISOString().slice(0, 10))]);
+    // The quota's day (the Redis server's), so both halves describe the same day whatever this host's clock says.
+    const current = await quota.usage(row.id, row.tier);
+    const tokens = await store.messages.usageOn(row.id, current.day);
     return { used: current.used, limit: current.limit, resetsAt: current.resetsAt.toISOString(), ...tokens };
   }
 

@@ -99,6 +99,8 @@ export interface MessageTable {
   /** 'YYYY-MM-DD' (UTC) of the quota unit this reply consumed. */
   quota_day: ColumnType<string | null, string | null | undefined, string | null>;
   refunded_at: NullableTimestamp;
+  /** The refund recorded in refunded_at has not reached the Redis counter yet. */
+  quota_refund_pending: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface IdempotencyKeyTable {

@@ -28,21 +28,40 @@ export interface ReplyEventsOptions {
 
 const ACTIVE_TTL_SECONDS = 3600;
 
+// The owner of a log that is being ended (`stop`) or has ended: no run may write it any more.
+const STOPPING = 'stopping';
+const FINISHED = 'finished';
+// A stop is followed within milliseconds by the end of the log. Should the process ending it die in between, the
+// reply is still pending in the database and the log reopens to a new run after this long.
+const STOPPING_TTL_SECONDS = 60;
+
 // KEYS: stream, owner. ARGV: token, activeTtl, channel, messageId, controlChannel, retry(0/1). Takes ownership
-// (telling any earlier run on the control channel). A retry always starts with `reset`, even when the log is gone:
-// a Redis restart loses the log but not what SSE clients already showed of the earlier attempt, and those clients
-// resume after their last event id, so the `reset` (a newer id) is the only way to tell them to drop that text.
-// A first attempt resets only a log that somehow exists already (nothing to drop otherwise).
+// (telling any earlier run on the control channel), unless the log is being ended or has ended: its text is
+// final then, and a run writing after the reader-visible end would be text nobody stores. A retry always starts
+// with `reset`, even when the log is gone: a Redis restart loses the log but not what SSE clients already showed of
+// the earlier attempt, and those clients resume after their last event id, so the `reset` (a newer id) is the only
+// way to tell them to drop that text. A first attempt resets only a log that somehow exists already.
 const CLAIM = `
+local current = redis.call('GET', KEYS[2])
+if current == '${STOPPING}' or current == '${FINISHED}' then return 0 end
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 redis.call('PUBLISH', ARGV[5], ARGV[4])
 if ARGV[6] == '1' or redis.call('EXISTS', KEYS[1]) == 1 then
-  local id = redis.call('XADD', KEYS[1], '*', 'type', 'reset', 'data', '{}')
+  redis.call('XADD', KEYS[1], '*', 'type', 'reset', 'data', '{}')
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('PUBLISH', ARGV[3], ARGV[4])
-  return id
 end
-return false`;
+return 1`;
+
+// KEYS: owner. ARGV: ttl, controlChannel, messageId. Takes the log from whichever run writes it, without ending it
+// yet, and tells that run. What the log holds from then on is final: the caller reads it, stores exactly that text,
+// and only then ends the log, so readers are never shown text that is not stored, nor told the reply ended before
+// the database says how.
+const STOP = `
+if redis.call('GET', KEYS[1]) == '${FINISHED}' then return 0 end
+redis.call('SET', KEYS[1], '${STOPPING}', 'EX', ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`;
 
 // KEYS: stream, owner. ARGV: token, type, data, maxEntries, ttl, channel, messageId, terminal(0/1).
 // Appends only while the caller still owns the reply.
@@ -50,7 +69,7 @@ const APPEND = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'type', ARGV[2], 'data', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-if ARGV[8] == '1' then redis.call('SET', KEYS[2], 'finished', 'EX', ARGV[5]) else redis.call('EXPIRE', KEYS[2], ARGV[5]) end
+if ARGV[8] == '1' then redis.call('SET', KEYS[2], '${FINISHED}', 'EX', ARGV[5]) else redis.call('EXPIRE', KEYS[2], ARGV[5]) end
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return id`;
 
@@ -58,13 +77,24 @@ return id`;
 // owns it (cancel from the API, or the queue giving up on a job): later writes of any run are refused, and the
 // run generating it hears so on the control channel.
 const FINISH = `
-if redis.call('GET', KEYS[2]) == 'finished' then return false end
-redis.call('SET', KEYS[2], 'finished', 'EX', ARGV[4])
+if redis.call('GET', KEYS[2]) == '${FINISHED}' then return false end
+redis.call('SET', KEYS[2], '${FINISHED}', 'EX', ARGV[4])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'type', ARGV[1], 'data', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 redis.call('PUBLISH', ARGV[7], ARGV[6])
 return id`;
+
+/** The text readers of these events show: deltas appended, a `reset` dropping what came before, up to the end. */
+export function shownText(events: ReplyEvent[]): string {
+  let text = '';
+  for (const event of events) {
+    if (TERMINAL_EVENTS.has(event.type)) break;
+    if (event.type === 'reset') text = '';
+    else if (event.type === 'delta' && typeof event.data.text === 'string') text += event.data.text;
+  }
+  return text;
+}
 
 /** A stream entry as XRANGE returns it (`[id, [field, value, ...]]`) as a ReplyEvent. */
 function toEvent([id, fields]: [string, string[]]): ReplyEvent {
@@ -80,16 +110,46 @@ export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
   // Ownership changes only (takeover, cancel, delete): what a generating worker must hear, without every chunk.
   const controlChannel = `${options.prefix}reply-control`;
 
+  /** Events after `afterId` (exclusive; '0' for all), oldest first. */
+  async function read(messageId: string, afterId = '0', count = 500): Promise<ReplyEvent[]> {
+    const start = afterId === '0' ? '-' : `(${afterId}`;
+    const entries = await redis.xrange(stream(messageId), start, '+', 'COUNT', count);
+    return entries.map(toEvent);
+  }
+
   return {
     channel,
     controlChannel,
 
     /**
      * Makes `token` the only writer of this reply's log. `retry` (an earlier attempt may have streamed text)
-     * appends a `reset` whether or not the log survived, so readers drop what they already showed.
+     * appends a `reset` whether or not the log survived, so readers drop what they already showed. False when the
+     * log is being ended or has ended (see `stop`): the run must not generate.
      */
-    async claim(messageId: string, token: string, retry: boolean): Promise<void> {
-      await redis.eval(CLAIM, 2, stream(messageId), owner(messageId), token, ACTIVE_TTL_SECONDS, channel, messageId, controlChannel, retry ? '1' : '0');
+    async claim(messageId: string, token: string, retry: boolean): Promise<boolean> {
+      const claimed = await redis.eval(CLAIM, 2, stream(messageId), owner(messageId), token, ACTIVE_TTL_SECONDS, channel, messageId, controlChannel, retry ? '1' : '0');
+      return claimed === 1;
+    },
+
+    /**
+     * Freezes the log before ending a reply from outside its run (cancel, the queue giving up): no run can append
+     * any more, and the generating one hears so at once. Then read `text`, store it, and `finish` the log.
+     */
+    async stop(messageId: string): Promise<void> {
+      await redis.eval(STOP, 1, owner(messageId), STOPPING_TTL_SECONDS, controlChannel, messageId);
+    },
+
+    /** The text the log shows readers (see `shownText`); undefined when there is no log (never written, or expired). */
+    async text(messageId: string): Promise<string | undefined> {
+      const events: ReplyEvent[] = [];
+      for (let after = '0'; ; ) {
+        const batch = await read(messageId, after, 1000);
+        events.push(...batch);
+        const last = batch.at(-1);
+        if (!last || batch.length < 1000 || TERMINAL_EVENTS.has(last.type)) break;
+        after = last.id;
+      }
+      return events.length === 0 ? undefined : shownText(events);
     },
 
     /** Appends an event; returns its id, or null when `token` no longer owns the reply. */
@@ -147,12 +207,7 @@ export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
       return (await redis.exists(stream(messageId))) === 1;
     },
 
-    /** Events after `afterId` (exclusive; '0' for all), oldest first. */
-    async read(messageId: string, afterId = '0', count = 500): Promise<ReplyEvent[]> {
-      const start = afterId === '0' ? '-' : `(${afterId}`;
-      const entries = await redis.xrange(stream(messageId), start, '+', 'COUNT', count);
-      return entries.map(toEvent);
-    },
+    read,
   };
 }
 export type ReplyEvents = ReturnType<typeof createReplyEvents>;

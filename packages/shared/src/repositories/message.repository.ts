@@ -5,6 +5,8 @@ import type { MessageRow } from '../db/database.js';
 const PENDING = ['queued', 'generating'] as const;
 
 export interface NewExchange {
+  /** The reply's id, chosen by the caller (its quota charge is named after it). */
+  replyId?: string;
   chatroomId: string;
   userId: string;
   content: string;
@@ -56,7 +58,15 @@ export function createMessageRepository(db: Db) {
             .executeTakeFirstOrThrow();
       const reply = await db
         .insertInto('message')
-        .values({ chatroom_id: input.chatroomId, user_id: input.userId, role: 'assistant', status: 'queued', reply_to_id: userMessage.id, quota_day: input.quotaDay })
+        .values({
+          ...(input.replyId ? { id: input.replyId } : {}),
+          chatroom_id: input.chatroomId,
+          user_id: input.userId,
+          role: 'assistant',
+          status: 'queued',
+          reply_to_id: userMessage.id,
+          quota_day: input.quotaDay,
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
       return { userMessage, reply };
@@ -114,15 +124,14 @@ export function createMessageRepository(db: Db) {
 
     /**
      * Ends a pending reply as failed. `token` null: fail it whoever owns it (the queue gave up on the job).
-     * `refund`: record the quota refund in the same update (so a failed reply is never seen unrefunded); the caller
-     * gives the unit back in Redis when the returned row has `refunded_at`.
+     * `content`: the text it ends with (unchanged when omitted). A reply that ends with no text has its quota unit
+     * refunded, recorded in the same update (so a failed reply is never seen unrefunded) and marked pending until
+     * the caller has given the unit back in Redis (`refundApplied`).
      */
-    fail(
-      id: string,
-      token: string | null,
-      error: { code: string; message: string; content?: string; refund?: boolean },
-    ): Promise<MessageRow | undefined> {
+    fail(id: string, token: string | null, error: { code: string; message: string; content?: string }): Promise<MessageRow | undefined> {
       const now = new Date();
+      const finalContent = error.content !== undefined ? sql`${error.content}::text` : sql.ref('content');
+      const refunds = sql<boolean>`(quota_day is not null and refunded_at is null and ${finalContent} = '')`;
       let query = db
         .updateTable('message')
         .set({
@@ -130,7 +139,8 @@ export function createMessageRepository(db: Db) {
           error_code: error.code,
           error_message: error.message,
           ...(error.content !== undefined ? { content: error.content } : {}),
-          ...(error.refund ? { refunded_at: sql<Date>`case when quota_day is not null and refunded_at is null then now() else refunded_at end` } : {}),
+          refunded_at: sql<Date>`case when ${refunds} then now() else refunded_at end`,
+          quota_refund_pending: sql<boolean>`case when ${refunds} then true else quota_refund_pending end`,
           completed_at: now,
           updated_at: now,
         })
@@ -138,6 +148,37 @@ export function createMessageRepository(db: Db) {
         .where('status', 'in', PENDING);
       if (token) query = query.where('worker_token', '=', token);
       return query.returningAll().executeTakeFirst();
+    },
+
+    /** The refund of a failed reply has reached the Redis counter. */
+    async refundApplied(id: string): Promise<void> {
+      await db.updateTable('message').set({ quota_refund_pending: false }).where('id', '=', id).where('quota_refund_pending', '=', true).execute();
+    },
+
+    /** Refunds recorded in Postgres that have not reached the Redis counter yet (Redis refused them), oldest first. */
+    findPendingRefunds(limit: number): Promise<Array<Pick<MessageRow, 'id' | 'user_id' | 'quota_day'>>> {
+      return db
+        .selectFrom('message')
+        .select(['id', 'user_id', 'quota_day'])
+        .where('quota_refund_pending', '=', true)
+        .orderBy('updated_at')
+        .limit(limit)
+        .execute();
+    },
+
+    /**
+     * Quota units charged to a user on a UTC day that the Redis counter must hold: every charged reply, except
+     * those refunded, unless their refund has yet to reach the counter (it will be taken off when it does).
+     */
+    async countCharged(userId: string, day: string): Promise<number> {
+      const row = await db
+        .selectFrom('message')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('user_id', '=', userId)
+        .where('quota_day', '=', day)
+        .where((eb) => eb.or([eb('refunded_at', 'is', null), eb('quota_refund_pending', '=', true)]))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
 
     /** Stops a pending reply where it is (status `cancelled`); undefined when it had already ended. */
@@ -152,14 +193,17 @@ export function createMessageRepository(db: Db) {
         .executeTakeFirst();
     },
 
-    /** Usage of a reply that was cancelled while this run owned it. */
+    /**
+     * Usage of a reply that was cancelled while this run owned it. A cancel stops the run before it stores the
+     * reply as cancelled, so the run may get here first: the row is then still `generating` under its token.
+     */
     async recordCancelledUsage(id: string, token: string, usage: { inputTokens: number; outputTokens: number; model: string }): Promise<void> {
       await db
         .updateTable('message')
         .set({ input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, model: usage.model })
         .where('id', '=', id)
         .where('worker_token', '=', token)
-        .where('status', '=', 'cancelled')
+        .where('status', 'in', ['cancelled', 'generating'])
         .where('input_tokens', 'is', null)
         .execute();
     },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import type { ChatroomRow, Config, Quota, ReplyEvents, ReplyNotifications, Store } from '@gemini-chat/shared';
+import type { ChatroomRow, Config, MessageRow, Quota, ReplyEvents, ReplyNotifications, Store } from '@gemini-chat/shared';
 import { classifyError, ReplyError, timeoutFailure, type ReplyFailure } from '../gemini/classify-error.js';
 import type { GeminiClient } from '../gemini/gemini-client.js';
 import type { WorkerMetrics } from '../metrics.js';
@@ -56,21 +56,55 @@ export interface GenerateReplyDeps {
 export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
   const { store, gemini, replyEvents, notifications, quota, config, metrics, log } = deps;
 
-  /** Final failure: the message says why, readers get a terminal `error` event, the quota unit comes back. */
-  async function fail(messageId: string, token: string | null, failure: ReplyFailure, partialText: string): Promise<void> {
+  /**
+   * Gives a failed reply's unit back to the Redis counter. Postgres recorded the refund as pending with the failure;
+   * if Redis refuses now, the sweeper retries it (the refund is idempotent per reply), and a counter rebuilt meanwhile
+   * still counts the unit, so it is neither lost nor given back twice.
+   */
+  async function giveBack(row: MessageRow): Promise<void> {
+    if (!row.quota_refund_pending || !row.quota_day) return;
+    try {
+      await quota.refund(row.user_id, row.quota_day, row.id);
+      await store.messages.refundApplied(row.id);
+    } catch (err) {
+      log.warn({ err, messageId: row.id }, 'quota refund not applied yet; the sweeper will retry it');
+    }
+  }
+
+  /**
+   * Final failure of this run: the message says why and keeps the text this run streamed, readers get a terminal
+   * `error` event, the quota unit comes back when there was no text.
+   */
+  async function fail(messageId: string, token: string, failure: ReplyFailure, streamedText: string): Promise<void> {
     // With no text produced the unit is refunded; the refund is recorded in the same update as the failure.
-    const failed = await store.messages.fail(messageId, token, {
-      code: failure.code,
-      message: failure.message,
-      content: partialText,
-      refund: !partialText,
-    });
+    const failed = await store.messages.fail(messageId, token, { code: failure.code, message: failure.message, content: streamedText });
     if (!failed) return; // someone else ended it (cancelled, completed by a newer run, deleted)
     metrics.replies.inc({ status: 'failed' });
-    if (!partialText && failed.refunded_at && failed.quota_day) await quota.refund(failed.user_id, failed.quota_day);
-    const event = { code: failure.code, message: failure.message };
-    if (token) await replyEvents.append(messageId, token, 'error', event);
-    else await replyEvents.finish(messageId, 'error', event);
+    await giveBack(failed);
+    await replyEvents.append(messageId, token, 'error', { code: failure.code, message: failure.message });
+  }
+
+  /**
+   * The queue gave up on the job outside the handler (a run that died or kept stalling, an error the handler let
+   * through): ends the reply as failed, whoever owns it, keeping the text its readers were shown. The live log is
+   * frozen first, so no stray run can add to it between the read and the write.
+   */
+  async function abandon(messageId: string, failure: ReplyFailure): Promise<void> {
+    await replyEvents.stop(messageId);
+    const shown = await replyEvents.text(messageId); // none: no log left, the row keeps its last saved text
+    const failed = await store.messages.fail(messageId, null, { code: failure.code, message: failure.message, ...(shown !== undefined ? { content: shown } : {}) });
+    if (failed) {
+      metrics.replies.inc({ status: 'failed' });
+      await giveBack(failed);
+      await replyEvents.finish(messageId, 'error', { code: failure.code, message: failure.message });
+      return;
+    }
+    // It had ended already; its run may have been refused the final log entry by the stop, so end the log as the
+    // database says.
+    const row = await store.messages.findById(messageId);
+    if (row && row.status !== 'queued' && row.status !== 'generating') {
+      await replyEvents.finish(messageId, row.status === 'failed' ? 'error' : 'done', { status: row.status });
+    }
   }
 
   async function handle(payload: { assistantMessageId: string }, ctx: JobContext): Promise<void> {
@@ -80,7 +114,8 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     if (!reply) return; // already finished, cancelled or deleted: nothing to do
     // `attempts` counts every run that claimed the reply (queue retries, takeovers, sweeper re-enqueues), unlike
     // the job's attemptsMade, which starts again at 0 for a re-enqueued job. Any earlier run may have streamed text.
-    await replyEvents.claim(messageId, token, reply.attempts > 1);
+    // Refused while a cancel (or the queue giving up) is ending the reply: whoever stopped the log ends the row too.
+    if (!(await replyEvents.claim(messageId, token, reply.attempts > 1))) return;
 
     const room = await store.chatrooms.findById(reply.chatroom_id);
     const promptMessage = reply.reply_to_id ? await store.messages.findById(reply.reply_to_id) : undefined;
@@ -144,11 +179,12 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
           firstTokenSeen = true;
           metrics.geminiTimeToFirstToken.observe((performance.now() - started) / 1000);
         }
-        text += chunk.text;
         if (!(await replyEvents.append(messageId, token, 'delta', { text: chunk.text }))) {
           lostOwnership = true;
           break;
         }
+        // Only once readers can see it: a failure stores `text`, which must be what they were shown.
+        text += chunk.text;
         if (Date.now() - lastSave >= PROGRESS_SAVE_INTERVAL_MS) {
           lastSave = Date.now();
           if (!(await store.messages.saveProgress(messageId, token, text))) {
@@ -216,6 +252,6 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     }
   }
 
-  return { handle, fail };
+  return { handle, abandon };
 }
 export type GenerateReplyHandler = ReturnType<typeof createGenerateReplyHandler>;

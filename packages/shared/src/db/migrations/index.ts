@@ -3,6 +3,7 @@ import * as foundation from './2026-11-26T0800-foundation.js';
 import * as messaging from './2026-11-26T0900-messaging.js';
 import * as billing from './2026-11-26T1000-billing.js';
 import * as checkoutAttempt from './2026-11-27T0900-checkout-attempt.js';
+import * as quotaLedger from './2026-11-27T1000-quota-ledger.js';
 
 // Listed explicitly (not read from disk) so migrations run the same from source, from a bundle and in tests.
 // Names sort in the order they must run.
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26T0900-messaging': messaging,
   '2026-11-26T1000-billing': billing,
   '2026-11-27T0900-checkout-attempt': checkoutAttempt,
+  '2026-11-27T1000-quota-ledger': quotaLedger,
 };
