@@ -1,7 +1,16 @@
 import { FINISH_FOLDER } from './folders.js';
 import type { Json } from './openapi.types.js';
 import { js } from './source-text.js';
-import { billingTest, messageShape, otpChallengeTest, problemTest, statusTest, storeTokens, UUID_RE } from './test-snippets.js';
+import {
+  billingTest,
+  messageShape,
+  otpChallengeTest,
+  problemTest,
+  statusTest,
+  storeTokens,
+  unlessBillingOff,
+  UUID_RE,
+} from './test-snippets.js';
 
 // The run: one scenario per request, in order. `op` names the spec operation (operationId) the request is built
 // from; a scenario with `key` is an extra request on the same operation (e.g. a second login).
@@ -397,16 +406,7 @@ export const SCENARIOS: Scenario[] = [
     op: 'receiveStripeWebhook',
     note: 'Called by Stripe, not by clients: without a valid `Stripe-Signature` the event is refused with 400 WEBHOOK_SIGNATURE_INVALID and nothing is stored (503 BILLING_NOT_CONFIGURED when billing is off).',
     body: { id: 'evt_unsigned_postman', type: 'checkout.session.completed', object: 'event' },
-    test: js`
-      const billingOff = pm.response.code === 503 && (pm.response.json() || {}).code === 'BILLING_NOT_CONFIGURED';
-      if (billingOff && pm.variables.get('billingRequired') !== 'true') {
-        pm.test('billing is off on this server (503 BILLING_NOT_CONFIGURED): set billingRequired=true to insist', () => {
-          pm.expect(pm.response.headers.get('Content-Type')).to.include('application/problem+json');
-        });
-      } else {
-        ${problemTest(400, 'WEBHOOK_SIGNATURE_INVALID')}
-      }
-    `,
+    test: unlessBillingOff(problemTest(400, 'WEBHOOK_SIGNATURE_INVALID')),
     expect: 400,
     problem: { code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'The Stripe-Signature header is missing, stale, or does not match the body.' },
   },

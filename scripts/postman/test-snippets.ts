@@ -54,8 +54,11 @@ export const messageShape = (variable: string) =>
     pm.expect(['queued', 'generating', 'completed', 'failed', 'cancelled']).to.include(${variable}.status);
   `;
 
-/** 503 BILLING_NOT_CONFIGURED is accepted only when the server takes no payments and billingRequired is not true. */
-export function billingTest(code: number, checks: string): string {
+/**
+ * Billing answers 503 BILLING_NOT_CONFIGURED on a server that takes no payments: that passes unless billingRequired
+ * is true; any other answer must pass `test`.
+ */
+export function unlessBillingOff(test: string): string {
   return js`
     const billingOff = pm.response.code === 503 && (pm.response.json() || {}).code === 'BILLING_NOT_CONFIGURED';
     if (billingOff && pm.variables.get('billingRequired') !== 'true') {
@@ -63,11 +66,18 @@ export function billingTest(code: number, checks: string): string {
         pm.expect(pm.response.headers.get('Content-Type')).to.include('application/problem+json');
       });
     } else {
-      ${statusTest(code)}
-      const body = pm.response.json();
-      ${checks}
+      ${test}
     }
   `;
+}
+
+/** A billing request's success (`code`, then `checks` on `body`), or billing off as unlessBillingOff allows. */
+export function billingTest(code: number, checks: string): string {
+  return unlessBillingOff(js`
+    ${statusTest(code)}
+    const body = pm.response.json();
+    ${checks}
+  `);
 }
 
 /** Runs after every request. */
