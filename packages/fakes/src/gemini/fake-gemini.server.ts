@@ -1,5 +1,6 @@
 // A fake of the Gemini API (generativelanguage.googleapis.com) on node:http, for tests and offline dev.
-// It speaks the wire format of shared/reference/gemini-wire.md; tests drive it through the real SDK.
+// It speaks Gemini's REST wire format (generateContent, streamGenerateContent with SSE, countTokens, the model
+// listing, Google's RPC error bodies); tests drive it through the real SDK.
 //
 // Checked against @google/genai 2.32.0 (dist/node/index.mjs), which is what this fake's behaviour relies on:
 // - URLs are `${baseUrl}/${apiVersion}/models/${model}:${method}`; 2.32 defaults to apiVersion 'v1beta' (3.x to
