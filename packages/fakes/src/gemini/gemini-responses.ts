@@ -8,8 +8,9 @@ import type {
   WireUsageMetadata,
 } from './wire.types.js';
 
-// Builds GenerateContentResponse bodies in the shapes of shared/reference/gemini-wire.md §3.3-3.5. Zero counts
-// are left out, as proto3 JSON does (a reply with no text has no candidatesTokenCount).
+// Builds Gemini's GenerateContentResponse bodies: the unary answer, the stream events (only the last carries the
+// finishReason and the final usage) and the prompt block. Zero counts are left out, as proto3 JSON does (a reply
+// with no text has no candidatesTokenCount).
 
 export interface ReplyPlan {
   // The visible text actually sent (after maxOutputTokens truncation).
@@ -147,8 +148,8 @@ export function unfinishedStreamResponses(plan: ReplyPlan, count: number, meta: 
   }));
 }
 
-// Prompt blocked: HTTP 200, promptFeedback, no candidates, prompt-only usage (reference §3.4, same body for
-// the unary answer and the single stream event).
+// Prompt blocked: HTTP 200, promptFeedback, no candidates, prompt-only usage (the same body for the unary answer
+// and the single stream event).
 export function blockedResponse(reason: string, promptTokens: number, model: string): Omit<GenerateContentResponseBody, 'responseId'> {
   return {
     promptFeedback: { blockReason: reason, ...(reason === 'SAFETY' ? { safetyRatings: PROMPT_SAFETY_RATINGS } : {}) },

@@ -1,13 +1,6 @@
 // The fake Gemini API: start it with startFakeGemini() and point @google/genai at `fake.url`.
-export {
-  startFakeGemini,
-  type FakeGemini,
-  type FakeGeminiOptions,
-  type FakeGeminiSettings,
-  type RecordedRequest,
-  type RequestAction,
-  type RequestOutcome,
-} from './fake-gemini.server.js';
+export { startFakeGemini, type FakeGemini, type FakeGeminiOptions, type FakeGeminiSettings } from './fake-gemini.server.js';
+export type { RecordedRequest, RequestAction, RequestOutcome } from './request-recording.js';
 export {
   parseScript,
   ScriptError,

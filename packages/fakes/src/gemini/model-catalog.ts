@@ -1,4 +1,4 @@
-// What `GET /{version}/models` lists. Ids follow shared/reference/gemini-wire.md §3.10 (late 2026); the fake
+// What `GET /{version}/models` lists: Gemini model ids as of late 2026 (stable, preview and -latest alias); the fake
 // serves any id unless `rejectUnknownModels` is set, because deployments keep the model id in config.
 
 export const DEFAULT_MODELS: readonly string[] = [

@@ -1,4 +1,4 @@
-// The slice of Gemini's REST wire format the fake reads and writes (see shared/reference/gemini-wire.md).
+// The slice of Gemini's REST wire format (generativelanguage.googleapis.com) the fake reads and writes.
 // Request types are loose on purpose: the fake must accept whatever a real client sends and ignore the rest.
 
 export type ApiVersion = 'v1' | 'v1beta';

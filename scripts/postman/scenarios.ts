@@ -1,0 +1,516 @@
+import { FINISH_FOLDER } from './folders.js';
+import type { Json } from './openapi.types.js';
+import { js } from './source-text.js';
+import {
+  billingTest,
+  messageShape,
+  otpChallengeTest,
+  problemTest,
+  statusTest,
+  storeTokens,
+  unlessBillingOff,
+  UUID_RE,
+} from './test-snippets.js';
+
+// The run: one scenario per request, in order. `op` names the spec operation (operationId) the request is built
+// from; a scenario with `key` is an extra request on the same operation (e.g. a second login).
+
+export interface Scenario {
+  op: string;
+  /** Unique per request; defaults to op. */
+  key?: string;
+  /** Defaults to the converter's name (the operation summary). */
+  name?: string;
+  /** Defaults to the operation's tag folder. */
+  folder?: string;
+  /** What this request does in the run, appended to the operation's description. */
+  note?: string;
+  body?: Json;
+  /** Headers to send (added or enabled); other optional headers stay disabled. */
+  headers?: Record<string, string>;
+  /** Query parameters to send (added or enabled). */
+  query?: Record<string, string>;
+  prerequest?: string;
+  test: string;
+  /** The status the test expects: its saved example is kept next to the success ones. */
+  expect: number;
+  /** For an expected error: the problem the saved example shows. */
+  problem?: { code: string; detail: string };
+}
+
+/** A request whose expected answer is a problem: the test, the status and the saved example's problem. */
+function expectProblem(status: number, code: string, detail: string): Pick<Scenario, 'test' | 'expect' | 'problem'> {
+  return { test: problemTest(status, code), expect: status, problem: { code, detail } };
+}
+
+export const SCENARIOS: Scenario[] = [
+  // --- Auth: sign up with a fresh number, verify it, then exercise the token endpoints -----------------------
+  {
+    op: 'signup',
+    note: 'Pre-request: picks a fresh valid number (+1 415, an exchange starting 2-9, 6 random digits) into `mobileNumber`. Test: stores the signup OTP (`otpChallenge.otp`, present with OTP_DELIVERY=response) in `otp`.',
+    body: { mobileNumber: '{{mobileNumber}}', name: 'Postman Runner' },
+    prerequest: js`
+      // A new account on every run: +1 415, an exchange code starting 2-9, then 6 random digits (valid E.164).
+      const exchangeFirstDigit = 2 + Math.floor(Math.random() * 8);
+      const rest = String(Math.floor(Math.random() * 1000000)).padStart(6, '0');
+      pm.collectionVariables.set('mobileNumber', '+1415' + exchangeFirstDigit + rest);
+    `,
+    test: js`
+      ${statusTest(201)}
+      const body = pm.response.json();
+      pm.test('the user is registered, basic, not yet verified', () => {
+        pm.expect(body.user.id).to.match(${UUID_RE});
+        pm.expect(body.user.mobileNumber).to.eql(pm.variables.get('mobileNumber'));
+        pm.expect(body.user.mobileVerified).to.eql(false);
+        pm.expect(body.user.tier).to.eql('basic');
+        pm.expect(body.user.hasPassword).to.eql(false);
+      });
+      pm.test('the signup OTP is in the body (OTP_DELIVERY=response)', () => {
+        pm.expect(body.otpChallenge.otp, 'run the API with OTP_DELIVERY=response to get the code here').to.match(/^\\d{6}$/);
+      });
+      if (body.otpChallenge && body.otpChallenge.otp) pm.collectionVariables.set('otp', body.otpChallenge.otp);
+    `,
+    expect: 201,
+  },
+  {
+    op: 'verifyOtp',
+    note: 'Exchanges `mobileNumber` + `otp` for tokens; stores `accessToken` and `refreshToken`.',
+    body: { mobileNumber: '{{mobileNumber}}', otp: '{{otp}}' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      ${storeTokens}
+      pm.test('the number is now verified', () => pm.expect(body.user.mobileVerified).to.eql(true));
+    `,
+    expect: 200,
+  },
+  {
+    op: 'sendOtp',
+    note: 'Issues a login OTP for the registered number (stored in `otp`; not needed further: the run signs in with a password later).',
+    body: { mobileNumber: '{{mobileNumber}}' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      ${otpChallengeTest}
+    `,
+    expect: 200,
+  },
+  {
+    op: 'refreshTokens',
+    note: 'Rotates `refreshToken`: a new pair replaces the stored one.',
+    body: { refreshToken: '{{refreshToken}}' },
+    test: js`
+      const previous = pm.variables.get('refreshToken');
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the refresh token was rotated', () => pm.expect(body.refreshToken).to.not.eql(previous));
+      ${storeTokens}
+    `,
+    expect: 200,
+  },
+  {
+    op: 'changePassword',
+    note: 'Sets a first password (`password`; no `currentPassword` while none is set). Revokes the other sessions and returns fresh tokens, which are stored.',
+    body: { newPassword: '{{password}}' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      ${storeTokens}
+      pm.test('the account now has a password', () => pm.expect(body.user.hasPassword).to.eql(true));
+    `,
+    expect: 200,
+  },
+  {
+    op: 'login',
+    note: 'Signs in with `mobileNumber` + `password`; stores the tokens used by the rest of the run.',
+    body: { mobileNumber: '{{mobileNumber}}', password: '{{password}}' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      ${storeTokens}
+    `,
+    expect: 200,
+  },
+
+  // --- User ----------------------------------------------------------------------------------------------------
+  {
+    op: 'getMe',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the signed-in user', () => {
+        pm.expect(body.mobileNumber).to.eql(pm.variables.get('mobileNumber'));
+        pm.expect(body.mobileVerified).to.eql(true);
+        pm.expect(body.hasPassword).to.eql(true);
+        pm.expect(['basic', 'pro']).to.include(body.tier);
+      });
+      pm.test("today's usage", () => {
+        pm.expect(body.usage.used).to.be.a('number');
+        pm.expect(body.usage).to.have.property('limit');
+        pm.expect(Date.parse(body.usage.resetsAt)).to.be.above(Date.now());
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'updateMe',
+    body: { name: 'Ada Lovelace', email: 'ada@example.com' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('name and email are updated', () => {
+        pm.expect(body.name).to.eql('Ada Lovelace');
+        pm.expect(body.email).to.eql('ada@example.com');
+      });
+    `,
+    expect: 200,
+  },
+
+  // --- Chatrooms -----------------------------------------------------------------------------------------------
+  {
+    op: 'createChatroom',
+    note: 'Stores the new chatroom in `chatroomId`.',
+    body: { title: 'Trip ideas', systemPrompt: 'Be brief.' },
+    test: js`
+      ${statusTest(201)}
+      const body = pm.response.json();
+      pm.test('the chatroom as created', () => {
+        pm.expect(body.id).to.match(${UUID_RE});
+        pm.expect(body.title).to.eql('Trip ideas');
+        pm.expect(body.systemPrompt).to.eql('Be brief.');
+      });
+      if (body.id) pm.collectionVariables.set('chatroomId', body.id);
+    `,
+    expect: 201,
+  },
+  {
+    op: 'listChatrooms',
+    note: 'Stores the list `ETag` in `chatroomListEtag` for the conditional request that follows.',
+    query: { limit: '20' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('a page that lists the new chatroom', () => {
+        pm.expect(body.items).to.be.an('array');
+        pm.expect(body.items.map((room) => room.id)).to.include(pm.variables.get('chatroomId'));
+        pm.expect(body).to.have.property('nextCursor');
+      });
+      pm.test('an ETag for conditional requests', () => pm.expect(pm.response.headers.get('ETag')).to.be.a('string').and.not.empty);
+      pm.collectionVariables.set('chatroomListEtag', pm.response.headers.get('ETag') || '');
+    `,
+    expect: 200,
+  },
+  {
+    op: 'listChatrooms',
+    key: 'listChatrooms:notModified',
+    name: 'The chatroom list again, with If-None-Match (304 Not Modified)',
+    note: 'Sends the stored `chatroomListEtag` back: nothing changed, so 304 with no body.',
+    query: { limit: '20' },
+    headers: { 'if-none-match': '{{chatroomListEtag}}' },
+    test: js`
+      ${statusTest(304)}
+      pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));
+    `,
+    expect: 304,
+  },
+  {
+    op: 'getChatroom',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the chatroom with its (still empty) messages', () => {
+        pm.expect(body.id).to.eql(pm.variables.get('chatroomId'));
+        pm.expect(body.messages).to.be.an('array').that.is.empty;
+        pm.expect(body.hasMoreMessages).to.eql(false);
+        pm.expect(body.messagesNextCursor).to.eql(null);
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'updateChatroom',
+    body: { title: 'Lisbon trip', systemPrompt: 'Be brief and practical.' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('renamed, new system prompt', () => {
+        pm.expect(body.id).to.eql(pm.variables.get('chatroomId'));
+        pm.expect(body.title).to.eql('Lisbon trip');
+        pm.expect(body.systemPrompt).to.eql('Be brief and practical.');
+      });
+    `,
+    expect: 200,
+  },
+
+  // --- Messages ------------------------------------------------------------------------------------------------
+  {
+    op: 'sendMessage',
+    note: '`Prefer: wait=10` holds the request until the reply is finished (200). Stores the prompt in `messageId` and the reply in `replyId`. A fresh `Idempotency-Key` per run.',
+    body: { content: 'Plan a day in Lisbon' },
+    headers: { 'idempotency-key': '{{$guid}}', prefer: 'wait=10' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the prompt and its completed reply', () => {
+        ${messageShape('body.userMessage')}
+        pm.expect(body.userMessage.role).to.eql('user');
+        pm.expect(body.userMessage.content).to.eql('Plan a day in Lisbon');
+        pm.expect(body.reply.role).to.eql('assistant');
+        pm.expect(body.reply.replyToId).to.eql(body.userMessage.id);
+        pm.expect(body.reply.status).to.eql('completed');
+        pm.expect(body.reply.content).to.be.a('string').and.not.empty;
+      });
+      pm.test("links to poll and stream the reply, today's quota", () => {
+        pm.expect(body.links.reply).to.include(body.reply.id);
+        pm.expect(body.links.stream).to.include('/stream');
+        pm.expect(body.quota.used).to.be.at.least(1);
+      });
+      if (body.quota && body.quota.limit !== null) {
+        pm.test('RateLimit-* headers match the quota', () => {
+          pm.expect(Number(pm.response.headers.get('RateLimit-Limit'))).to.eql(body.quota.limit);
+          pm.expect(Number(pm.response.headers.get('RateLimit-Remaining'))).to.eql(Math.max(0, body.quota.limit - body.quota.used));
+          pm.expect(Number(pm.response.headers.get('RateLimit-Reset'))).to.be.above(0);
+        });
+      }
+      if (body.userMessage) pm.collectionVariables.set('messageId', body.userMessage.id);
+      if (body.reply) pm.collectionVariables.set('replyId', body.reply.id);
+    `,
+    expect: 200,
+  },
+  {
+    op: 'getLatestReply',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the newest reply, finished', () => {
+        pm.expect(body.id).to.eql(pm.variables.get('replyId'));
+        pm.expect(body.status).to.eql('completed');
+        pm.expect(body.replyToId).to.eql(pm.variables.get('messageId'));
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'listMessages',
+    query: { limit: '20' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('newest first: the reply, then the prompt', () => {
+        pm.expect(body.items.map((m) => m.id)).to.eql([pm.variables.get('replyId'), pm.variables.get('messageId')]);
+        pm.expect(body.nextCursor).to.eql(null);
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'getMessage',
+    note: 'Polls the reply (`messageId` path variable = `{{replyId}}`).',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the completed reply with its usage and model', () => {
+        ${messageShape('body')}
+        pm.expect(body.id).to.eql(pm.variables.get('replyId'));
+        pm.expect(body.status).to.eql('completed');
+        pm.expect(body.error).to.eql(null);
+        pm.expect(body.usage.outputTokens).to.be.a('number');
+        pm.expect(body.model).to.be.a('string');
+        pm.expect(body.completedAt).to.be.a('string');
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'streamReply',
+    note: 'The reply is finished, so the stream replays it in full and ends (a live reply streams `delta` events as it is written).',
+    test: js`
+      ${statusTest(200)}
+      pm.test('Server-Sent Events', () => pm.expect(pm.response.headers.get('Content-Type')).to.include('text/event-stream'));
+      pm.test('delta events, then done with the final message', () => {
+        const text = pm.response.text();
+        pm.expect(text).to.include('event: delta');
+        const done = text.split('\\n\\n').find((frame) => frame.includes('event: done'));
+        pm.expect(done, 'a done event').to.be.a('string');
+        const data = JSON.parse(done.split('\\n').find((line) => line.startsWith('data: ')).slice('data: '.length));
+        pm.expect(data.id).to.eql(pm.variables.get('replyId'));
+        pm.expect(data.status).to.eql('completed');
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'cancelReply',
+    note: 'The reply already completed, so cancelling it is refused: 409 REPLY_ALREADY_FINISHED (a queued or generating reply would answer 200, `cancelled`).',
+    ...expectProblem(409, 'REPLY_ALREADY_FINISHED', 'This reply already ended (completed).'),
+  },
+  {
+    op: 'regenerateReply',
+    note: 'A new reply to the same prompt, held with `Prefer: wait=10`; stored in `replyId`.',
+    headers: { 'idempotency-key': '{{$guid}}', prefer: 'wait=10' },
+    test: js`
+      const previousReply = pm.variables.get('replyId');
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('a new completed reply to the same prompt', () => {
+        pm.expect(body.reply.id).to.not.eql(previousReply);
+        pm.expect(body.reply.replyToId).to.eql(pm.variables.get('messageId'));
+        pm.expect(body.reply.status).to.eql('completed');
+      });
+      if (body.reply) pm.collectionVariables.set('replyId', body.reply.id);
+    `,
+    expect: 200,
+  },
+
+  // --- Billing (when the spec has it) ------------------------------------------------------------------------------
+  {
+    op: 'getSubscriptionStatus',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('a new user: basic, no subscription', () => {
+        pm.expect(body.tier).to.eql('basic');
+        pm.expect(body.status).to.eql('none');
+        pm.expect(body.cancelAtPeriodEnd).to.eql(false);
+        pm.expect(body.usage.used).to.be.a('number');
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'subscribePro',
+    note: 'Creates a Stripe Checkout Session; open `checkoutUrl` to pay (the local fake Stripe pays with one click). Without Stripe configured the server answers 503 BILLING_NOT_CONFIGURED, accepted unless `billingRequired` is `true`.',
+    test: billingTest(
+      201,
+      js`
+        pm.test('a Checkout URL and session id', () => {
+          pm.expect(body.checkoutUrl).to.match(/^https?:\\/\\//);
+          pm.expect(body.sessionId).to.be.a('string').and.not.empty;
+        });
+      `,
+    ),
+    expect: 201,
+  },
+  {
+    op: 'createBillingPortalSession',
+    note: 'Works once a checkout was started (the previous request). Same 503 rule as above.',
+    test: billingTest(
+      201,
+      js`
+        pm.test('a Billing Portal URL', () => pm.expect(body.url).to.match(/^https?:\\/\\//));
+      `,
+    ),
+    expect: 201,
+  },
+  {
+    op: 'receiveStripeWebhook',
+    note: 'Called by Stripe, not by clients: without a valid `Stripe-Signature` the event is refused with 400 WEBHOOK_SIGNATURE_INVALID and nothing is stored (503 BILLING_NOT_CONFIGURED when billing is off).',
+    body: { id: 'evt_unsigned_postman', type: 'checkout.session.completed', object: 'event' },
+    test: unlessBillingOff(problemTest(400, 'WEBHOOK_SIGNATURE_INVALID')),
+    expect: 400,
+    problem: { code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'The Stripe-Signature header is missing, stale, or does not match the body.' },
+  },
+
+  // --- Operations ----------------------------------------------------------------------------------------------------
+  {
+    op: 'health',
+    test: js`
+      ${statusTest(200)}
+      pm.test('status ok', () => pm.expect(pm.response.json().status).to.eql('ok'));
+    `,
+    expect: 200,
+  },
+  {
+    op: 'ready',
+    test: js`
+      ${statusTest(200)}
+      pm.test('Postgres and Redis reachable', () => {
+        const body = pm.response.json();
+        pm.expect(body.status).to.eql('ok');
+        pm.expect(body.checks).to.eql({ postgres: 'ok', redis: 'ok' });
+      });
+    `,
+    expect: 200,
+  },
+
+  // --- Finish: deletes the chatroom, resets the password, signs out ------------------------------------------------
+  {
+    op: 'deleteChatroom',
+    folder: FINISH_FOLDER,
+    test: js`
+      ${statusTest(204)}
+      pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));
+    `,
+    expect: 204,
+  },
+  {
+    op: 'getChatroom',
+    key: 'getChatroom:deleted',
+    folder: FINISH_FOLDER,
+    name: 'The deleted chatroom is gone (404)',
+    ...expectProblem(404, 'CHATROOM_NOT_FOUND', 'Chatroom not found.'),
+  },
+  {
+    op: 'forgotPassword',
+    folder: FINISH_FOLDER,
+    note: 'Stores the password-reset OTP in `otp` for the next request.',
+    body: { mobileNumber: '{{mobileNumber}}' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      ${otpChallengeTest}
+    `,
+    expect: 200,
+  },
+  {
+    op: 'resetPassword',
+    folder: FINISH_FOLDER,
+    note: 'Sets `newPassword` with the reset OTP; every session is revoked.',
+    body: { mobileNumber: '{{mobileNumber}}', otp: '{{otp}}', newPassword: '{{newPassword}}' },
+    test: js`
+      ${statusTest(204)}
+      pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));
+    `,
+    expect: 204,
+  },
+  {
+    op: 'getMe',
+    key: 'getMe:revoked',
+    folder: FINISH_FOLDER,
+    name: 'The old access token no longer works (401)',
+    note: 'The password reset revoked the session this access token belongs to.',
+    ...expectProblem(401, 'SESSION_REVOKED', 'This session has been signed out or revoked; sign in again.'),
+  },
+  {
+    op: 'login',
+    key: 'login:newPassword',
+    folder: FINISH_FOLDER,
+    name: 'Sign in with the new password',
+    body: { mobileNumber: '{{mobileNumber}}', password: '{{newPassword}}' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      ${storeTokens}
+    `,
+    expect: 200,
+  },
+  {
+    op: 'logout',
+    folder: FINISH_FOLDER,
+    note: 'Revokes `refreshToken` and its session.',
+    body: { refreshToken: '{{refreshToken}}' },
+    test: js`
+      ${statusTest(204)}
+      pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));
+    `,
+    expect: 204,
+  },
+  {
+    op: 'refreshTokens',
+    key: 'refreshTokens:afterLogout',
+    folder: FINISH_FOLDER,
+    name: 'A logged-out refresh token is refused (401)',
+    body: { refreshToken: '{{refreshToken}}' },
+    ...expectProblem(401, 'REFRESH_TOKEN_INVALID', 'The refresh token is invalid, expired or revoked; sign in again.'),
+  },
+];
