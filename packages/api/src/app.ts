@@ -37,11 +37,11 @@ import { createBillingService, startBillingSweep } from './services/billing.serv
 import { createChatroomService } from './services/chatroom.service.js';
 import { createMessageService } from './services/message.service.js';
 import { createReplyStreamService } from './services/reply-stream.service.js';
-import { createLocalCache } from './services/local-cache.js';
-import { createSessionCache } from './services/session-cache.js';
-import { createOtpDelivery } from './services/otp-delivery.js';
+import { createLocalCache } from './lib/local-cache.js';
+import { createSessionCache } from './lib/session-cache.js';
+import { createOtpDelivery } from './lib/otp-delivery.js';
 import { createOtpService } from './services/otp.service.js';
-import { createStripeClient } from './services/stripe-client.js';
+import { createStripeClient } from './lib/stripe-client.js';
 import { createUserService } from './services/user.service.js';
 
 export interface BuildAppOptions {

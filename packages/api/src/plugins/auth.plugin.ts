@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
 import { unauthorized, type Config, type Tier } from '@gemini-chat/shared';
 import type { AccessClaims } from '../services/auth.service.js';
-import type { SessionCache } from '../services/session-cache.js';
+import type { SessionCache } from '../lib/session-cache.js';
 
 export interface AuthContext {
   userId: string;

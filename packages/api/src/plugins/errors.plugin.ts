@@ -4,8 +4,8 @@ import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, dependencyOf, type FieldError } from '@gemini-chat/shared';
-import type { Problem } from '../routes/common.schemas.js';
-import { StripeRequestError, translateStripeError } from '../services/stripe-client.js';
+import type { Problem } from '../schemas/common.schemas.js';
+import { StripeRequestError, translateStripeError } from '../lib/stripe-client.js';
 
 // The single error handler: every error leaves as an RFC 9457 problem; 5xx never leak internals.
 

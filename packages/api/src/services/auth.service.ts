@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError, conflict, notFound, type Config, type OtpPurpose, type Repositories, type Store, type UserRow } from '@gemini-chat/shared';
-import type { OtpChallenge, SignupBody, Tokens } from '../routes/auth/auth.schemas.js';
-import type { User } from '../routes/user/user.schemas.js';
+import type { OtpChallenge, SignupBody, Tokens } from '../schemas/auth.schemas.js';
+import type { User } from '../schemas/user.schemas.js';
 import type { OtpService } from './otp.service.js';
-import type { SessionChanges } from './session-cache.js';
-import { burnPasswordCheck, hashPassword, verifyPassword } from './password.js';
-import { normalizeMobileNumber } from './phone.js';
-import { toUser } from './user.service.js';
+import type { SessionChanges } from '../lib/session-cache.js';
+import { burnPasswordCheck, hashPassword, verifyPassword } from '../lib/password.js';
+import { normalizeMobileNumber } from '../lib/phone.js';
+import { toUser } from './mappers.js';
 
 /** What the access token carries: who, and which session (so revoking the session kills the token at once). */
 export interface AccessClaims {

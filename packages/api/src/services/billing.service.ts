@@ -17,9 +17,9 @@ import type {
   Checkout,
   SubscriptionState,
   SubscriptionStatus,
-} from '../routes/billing/billing.schemas.js';
-import { isStripeNotFound, stripeCall } from './stripe-client.js';
-import type { SessionChanges } from './session-cache.js';
+} from '../schemas/billing.schemas.js';
+import { isStripeNotFound, stripeCall } from '../lib/stripe-client.js';
+import type { SessionChanges } from '../lib/session-cache.js';
 
 const HOUR_MS = 3_600_000;
 /** An open session about to expire is not handed out again: the customer needs time to pay. */

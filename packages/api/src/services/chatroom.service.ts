@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { notFound, type ChatroomListCache, type ChatroomRow, type MessageRow, type ReplyEvents, type Store } from '@gemini-chat/shared';
+import { notFound, type ChatroomListCache, type ReplyEvents, type Store } from '@gemini-chat/shared';
 import type {
   Chatroom,
   ChatroomDetail,
   ChatroomList,
   CreateChatroomBody,
-  Message,
   UpdateChatroomBody,
-} from '../routes/chatroom/chatroom.schemas.js';
-import { decodeCursor, encodeCursor, invalidCursor } from './cursor.js';
-import type { LocalCache } from './local-cache.js';
+} from '../schemas/chatroom.schemas.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
+import type { LocalCache } from '../lib/local-cache.js';
+import { toChatroom, toMessage } from './mappers.js';
 
 export const DEFAULT_CHATROOM_TITLE = 'New chat';
 const DETAIL_MESSAGE_PAGE = 20;
@@ -121,31 +121,3 @@ export function createChatroomService(
   };
 }
 export type ChatroomService = ReturnType<typeof createChatroomService>;
-
-export function toChatroom(row: ChatroomRow): Chatroom {
-  return {
-    id: row.id,
-    title: row.title,
-    systemPrompt: row.system_prompt,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    lastActivityAt: row.last_activity_at.toISOString(),
-  };
-}
-
-export function toMessage(row: MessageRow): Message {
-  return {
-    id: row.id,
-    chatroomId: row.chatroom_id,
-    role: row.role,
-    status: row.status,
-    content: row.content,
-    replyToId: row.reply_to_id,
-    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
-    usage: row.input_tokens !== null && row.output_tokens !== null ? { inputTokens: row.input_tokens, outputTokens: row.output_tokens } : null,
-    model: row.model,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    completedAt: row.completed_at?.toISOString() ?? null,
-  };
-}

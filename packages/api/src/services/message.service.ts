@@ -13,11 +13,11 @@ import {
   type Store,
   type Tier,
 } from '@gemini-chat/shared';
-import type { Message } from '../routes/chatroom/chatroom.schemas.js';
-import type { MessageList, SendMessageResult } from '../routes/message/message.schemas.js';
-import type { Usage } from '../routes/user/user.schemas.js';
-import { toMessage } from './chatroom.service.js';
-import { decodeCursor, encodeCursor, invalidCursor } from './cursor.js';
+import type { Message } from '../schemas/chatroom.schemas.js';
+import type { MessageList, SendMessageResult } from '../schemas/message.schemas.js';
+import type { Usage } from '../schemas/user.schemas.js';
+import { toMessage } from './mappers.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
 
 export interface Caller {
   userId: string;

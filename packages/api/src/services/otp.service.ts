@@ -1,6 +1,6 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { AppError, tooManyRequests, type Config, type OtpPurpose, type Repositories, type Store } from '@gemini-chat/shared';
-import type { OtpDelivery } from './otp-delivery.js';
+import type { OtpDelivery } from '../lib/otp-delivery.js';
 
 export interface OtpChallenge {
   expiresAt: string;

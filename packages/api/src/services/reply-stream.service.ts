@@ -1,5 +1,5 @@
 import { AppError, TERMINAL_EVENTS, notFound, type MessageRow, type ReplyEvents, type ReplyNotifications, type Store } from '@gemini-chat/shared';
-import { toMessage } from './chatroom.service.js';
+import { toMessage } from './mappers.js';
 import { isPending } from './message.service.js';
 
 /** One Server-Sent Event, or a heartbeat comment. */

@@ -1,18 +1,6 @@
 import { notFound, type Quota, type Store, type UserRow } from '@gemini-chat/shared';
-import type { DailyUsage, Me, UpdateMeBody, User } from '../routes/user/user.schemas.js';
-
-export function toUser(row: UserRow): User {
-  return {
-    id: row.id,
-    mobileNumber: row.mobile_number,
-    mobileVerified: row.mobile_verified_at !== null,
-    name: row.name,
-    email: row.email,
-    tier: row.tier,
-    hasPassword: row.password_hash !== null,
-    createdAt: row.created_at.toISOString(),
-  };
-}
+import type { DailyUsage, Me, UpdateMeBody } from '../schemas/user.schemas.js';
+import { toUser } from './mappers.js';
 
 export function createUserService(store: Store, quota: Quota) {
   async function usage(row: UserRow): Promise<DailyUsage> {

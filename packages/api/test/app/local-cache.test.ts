@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActiveSession } from '@gemini-chat/shared';
 import { buildApp } from '../../src/app.js';
-import { createLocalCache } from '../../src/services/local-cache.js';
+import { createLocalCache } from '../../src/lib/local-cache.js';
 import { buildTestApp, expectProblem, post, signIn, type TestApp } from '../support/app.js';
 
 let t: TestApp;

@@ -4,8 +4,8 @@ import type { Redis } from 'ioredis';
 import type { Config } from '@gemini-chat/shared';
 import { createLimiter } from '../../plugins/rate-limit.js';
 import type { AuthService, ClientContext } from '../../services/auth.service.js';
-import { mobileNumberKey } from '../../services/phone.js';
-import { bodyProblems, commonProblems, NoContentSchema, problems, protectedProblems } from '../common.schemas.js';
+import { mobileNumberKey } from '../../lib/phone.js';
+import { bodyProblems, commonProblems, NoContentSchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
 import {
   ChangePasswordBodySchema,
   LoginBodySchema,
@@ -17,7 +17,7 @@ import {
   SignupResponseSchema,
   TokensSchema,
   VerifyOtpBodySchema,
-} from './auth.schemas.js';
+} from '../../schemas/auth.schemas.js';
 
 const client = (request: FastifyRequest): ClientContext => ({
   userAgent: request.headers['user-agent']?.slice(0, 300) ?? null,

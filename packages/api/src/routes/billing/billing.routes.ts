@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { BillingService } from '../../services/billing.service.js';
-import { problems, protectedProblems } from '../common.schemas.js';
-import { BillingPortalSessionSchema, CheckoutSchema, SubscriptionStatusSchema } from './billing.schemas.js';
+import { problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { BillingPortalSessionSchema, CheckoutSchema, SubscriptionStatusSchema } from '../../schemas/billing.schemas.js';
 
 export const billingRoutes: FastifyPluginAsyncTypebox<{ billing: BillingService }> = async (app, { billing }) => {
   const tags = ['Billing'];

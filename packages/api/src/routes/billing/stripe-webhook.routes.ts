@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { BillingService } from '../../services/billing.service.js';
-import { bodyProblems, problems, transportProblems } from '../common.schemas.js';
-import { StripeEventBodySchema, StripeWebhookHeadersSchema, WebhookAckSchema } from './billing.schemas.js';
+import { bodyProblems, problems, transportProblems } from '../../schemas/common.schemas.js';
+import { StripeEventBodySchema, StripeWebhookHeadersSchema, WebhookAckSchema } from '../../schemas/billing.schemas.js';
 
 // Stripe events are a few kB; a whole Checkout Session with expansions stays far below this.
 const WEBHOOK_BODY_LIMIT_BYTES = 512 * 1024;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ChatroomService } from '../../services/chatroom.service.js';
-import { bodyProblems, NoContentSchema, PageQuerySchema, problems, protectedProblems } from '../common.schemas.js';
+import { bodyProblems, NoContentSchema, PageQuerySchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
 import {
   ChatroomDetailSchema,
   ChatroomListSchema,
@@ -9,7 +9,7 @@ import {
   ChatroomSchema,
   CreateChatroomBodySchema,
   UpdateChatroomBodySchema,
-} from './chatroom.schemas.js';
+} from '../../schemas/chatroom.schemas.js';
 
 const notModified = Type.Null({ description: 'Not modified: the list still matches If-None-Match.' });
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { transportProblems } from '../common.schemas.js';
+import { transportProblems } from '../../schemas/common.schemas.js';
 
 const CheckSchema = Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]);
 const ReadySchema = Type.Object(

@@ -3,15 +3,15 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { rateLimitHeaders, type MessageService, type SendOutcome } from '../../services/message.service.js';
 import type { ReplyStreamService, SseFrame } from '../../services/reply-stream.service.js';
-import { bodyProblems, PageQuerySchema, problems, protectedProblems } from '../common.schemas.js';
-import { ChatroomParamsSchema, MessageSchema } from '../chatroom/chatroom.schemas.js';
+import { bodyProblems, PageQuerySchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { ChatroomParamsSchema, MessageSchema } from '../../schemas/chatroom.schemas.js';
 import {
   MessageListSchema,
   MessageParamsSchema,
   SendMessageBodySchema,
   SendMessageHeadersSchema,
   SendMessageResultSchema,
-} from './message.schemas.js';
+} from '../../schemas/message.schemas.js';
 
 /** Headers and status of a send or regenerate: 202 accepted, 200 finished within `Prefer: wait`, or a replay. */
 function sendOutcome(reply: FastifyReply, outcome: SendOutcome, wait: number) {

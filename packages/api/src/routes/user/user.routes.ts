@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { UserService } from '../../services/user.service.js';
-import { bodyProblems, problems, protectedProblems } from '../common.schemas.js';
-import { MeSchema, UpdateMeBodySchema } from './user.schemas.js';
+import { bodyProblems, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { MeSchema, UpdateMeBodySchema } from '../../schemas/user.schemas.js';
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = async (app, { users }) => {
   const tags = ['User'];

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { Timestamp } from '../common.schemas.js';
-import { UserSchema } from '../user/user.schemas.js';
+import { Timestamp } from './common.schemas.js';
+import { UserSchema } from './user.schemas.js';
 
 export const MobileNumber = Type.String({
   minLength: 3,

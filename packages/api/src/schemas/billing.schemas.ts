@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Timestamp } from '../common.schemas.js';
-import { TierSchema, UsageSchema } from '../user/user.schemas.js';
+import { Nullable, Timestamp } from './common.schemas.js';
+import { TierSchema, UsageSchema } from './user.schemas.js';
 
 export const CheckoutSchema = Type.Object(
   {

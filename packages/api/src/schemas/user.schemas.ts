@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Timestamp, Uuid } from '../common.schemas.js';
+import { Nullable, Timestamp, Uuid } from './common.schemas.js';
 
 export const TierSchema = Type.Union([Type.Literal('basic'), Type.Literal('pro')], { description: 'basic (free) or pro (paid)' });
 

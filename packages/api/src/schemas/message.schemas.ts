@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Uuid } from '../common.schemas.js';
-import { MessageSchema } from '../chatroom/chatroom.schemas.js';
-import { UsageSchema } from '../user/user.schemas.js';
+import { Nullable, Uuid } from './common.schemas.js';
+import { MessageSchema } from './chatroom.schemas.js';
+import { UsageSchema } from './user.schemas.js';
 
 export const MESSAGE_MAX_CHARS = 8000;
 

@@ -1,0 +1,46 @@
+import type { ChatroomRow, MessageRow, UserRow } from '@gemini-chat/shared';
+import type { Chatroom, Message } from '../schemas/chatroom.schemas.js';
+import type { User } from '../schemas/user.schemas.js';
+
+// Rows become wire objects here and nowhere else: what a client sees of a table is decided in one place.
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    mobileNumber: row.mobile_number,
+    mobileVerified: row.mobile_verified_at !== null,
+    name: row.name,
+    email: row.email,
+    tier: row.tier,
+    hasPassword: row.password_hash !== null,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export function toChatroom(row: ChatroomRow): Chatroom {
+  return {
+    id: row.id,
+    title: row.title,
+    systemPrompt: row.system_prompt,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    lastActivityAt: row.last_activity_at.toISOString(),
+  };
+}
+
+export function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    chatroomId: row.chatroom_id,
+    role: row.role,
+    status: row.status,
+    content: row.content,
+    replyToId: row.reply_to_id,
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    usage: row.input_tokens !== null && row.output_tokens !== null ? { inputTokens: row.input_tokens, outputTokens: row.output_tokens } : null,
+    model: row.model,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    completedAt: row.completed_at?.toISOString() ?? null,
+  };
+}
