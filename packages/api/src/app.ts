@@ -101,11 +101,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const subscriber = createRedis(config.redis, { kind: 'blocking', name: 'api-subscriber', logger: app.log, lazyConnect: true });
   const keys = redisKeys(config.redis.keyPrefix);
   const jobs = createJobProducer(config.redis, config.worker.maxAttempts, app.log);
-  const replyEvents = createReplyEvents(redis, {
-    prefix: config.redis.keyPrefix,
-    finishedTtlSeconds: config.worker.replyStreamTtlSeconds,
-    maxEntries: 10_000,
-  });
+  const replyEvents = createReplyEvents(redis, config);
   const notifications = createReplyNotifications(subscriber, replyEvents.channel);
   const store = createStore(db);
   // In-process copies of what nearly every request reads, kept exact by announcements over Redis pub/sub.

@@ -6,6 +6,13 @@ export interface FieldError {
   message: string;
 }
 
+export interface QuotaState {
+  used: number;
+  /** null when the tier is unlimited. */
+  limit: number | null;
+  resetsAt: string;
+}
+
 export class AppError extends Error {
   constructor(
     readonly status: number,
@@ -16,8 +23,8 @@ export class AppError extends Error {
       retryAfterSeconds?: number;
       /** Extra members of the problem object (e.g. attemptsRemaining). */
       fields?: Record<string, unknown>;
-      /** Extra response headers (e.g. RateLimit-* on QUOTA_EXCEEDED). */
-      headers?: Record<string, string>;
+      /** The caller's daily prompt quota, which the HTTP layer states in RateLimit-* headers (QUOTA_EXCEEDED). */
+      quota?: QuotaState;
     } = {},
   ) {
     super(message);

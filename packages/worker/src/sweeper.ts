@@ -1,4 +1,4 @@
-import type { Config, JobProducer, Quota, Store } from '@gemini-chat/shared';
+import { jobIdFor, type Config, type JobProducer, type Logger, type Quota, type Store } from '@gemini-chat/shared';
 
 const BATCH = 100;
 const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600_000;
@@ -15,7 +15,7 @@ export function createSweeper(deps: {
   producer: JobProducer;
   quota: Quota;
   config: Config['worker'];
-  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  log: Logger;
 }) {
   const { store, producer, quota, config, log } = deps;
   let timer: NodeJS.Timeout | undefined;
@@ -25,10 +25,11 @@ export function createSweeper(deps: {
     const stale = await store.messages.findStalePending(new Date(Date.now() - config.sweepPendingAfterSeconds * 1000), BATCH);
     let requeued = 0;
     for (const message of stale) {
-      const state = await producer.queue.getJobState(`reply-${message.id}`);
+      const jobId = jobIdFor['generate-reply']({ assistantMessageId: message.id });
+      const state = await producer.queue.getJobState(jobId);
       if (state === 'unknown' || state === 'completed' || state === 'failed') {
         // completed/failed with the reply still pending means the run ended without finishing it: retry it.
-        if (state !== 'unknown') await producer.queue.remove(`reply-${message.id}`).catch(() => 0);
+        if (state !== 'unknown') await producer.queue.remove(jobId).catch(() => 0);
         await producer.enqueue('generate-reply', { assistantMessageId: message.id });
         requeued++;
       }

@@ -18,6 +18,7 @@ import {
   type Config,
   type JobName,
   type JobPayloads,
+  type Logger,
 } from '@gemini-chat/shared';
 import { createGeminiClient } from './gemini/gemini-client.js';
 import { createGenerateReplyHandler, RetryableReplyError, type JobContext } from './handlers/generate-reply.handler.js';
@@ -25,11 +26,6 @@ import { createGenerateTitleHandler } from './handlers/generate-title.handler.js
 import { createWorkerMetrics } from './metrics.js';
 import { createSweeper } from './sweeper.js';
 
-export interface Logger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
 
 type Handler<N extends JobName> = (payload: JobPayloads[N], ctx: JobContext) => Promise<void>;
 export type JobHandlers = { [N in JobName]: Handler<N> };
@@ -57,11 +53,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   await waitForRedis(commands, 3000);
   const keys = redisKeys(config.redis.keyPrefix);
   const quota = createQuota(commands, keys, config.quota, store.messages);
-  const replyEvents = createReplyEvents(commands, {
-    prefix: config.redis.keyPrefix,
-    finishedTtlSeconds: config.worker.replyStreamTtlSeconds,
-    maxEntries: 10_000,
-  });
+  const replyEvents = createReplyEvents(commands, config);
   const metrics = createWorkerMetrics();
   const gemini = createGeminiClient(config.gemini);
   const listCache = createChatroomListCache(commands, keys, config.chatroomListCacheTtlSeconds);

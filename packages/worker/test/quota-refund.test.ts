@@ -48,7 +48,7 @@ describe('a quota refund that Redis refuses', () => {
   it('is not lost: the reply still fails cleanly, the rebuilt counter counts the unit until the sweeper gives it back', async () => {
     const store = createStore(s.db);
     const keys = redisKeys(s.config.redis.keyPrefix);
-    const replyEvents = createReplyEvents(redis, { prefix: s.config.redis.keyPrefix, finishedTtlSeconds: 60, maxEntries: 10_000 });
+    const replyEvents = createReplyEvents(redis, s.config);
     const notifications = createReplyNotifications(subscriber, replyEvents.controlChannel);
     await notifications.start();
     const log = pino({ level: 'silent' });

@@ -1,8 +1,5 @@
 import type { Redis } from 'ioredis';
-
-interface Log {
-  warn(obj: object, msg: string): void;
-}
+import type { Logger } from '@gemini-chat/shared';
 
 /**
  * Values kept in this API process's memory, grouped (per user), and dropped as soon as any process announces a
@@ -22,7 +19,7 @@ export function createLocalCache<V>(deps: {
   channel: string;
   ttlSeconds: number;
   maxEntries: number;
-  log: Log;
+  log: Logger;
   /** How long a value may be kept at most, when it carries its own expiry (epoch ms). */
   expiresAt?: (value: V) => number;
 }) {

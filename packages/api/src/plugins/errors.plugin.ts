@@ -3,7 +3,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, dependencyOf, type FieldError } from '@gemini-chat/shared';
+import { AppError, dependencyOf, type FieldError, type QuotaState } from '@gemini-chat/shared';
+import { rateLimitHeaders } from '../routes/rate-limit-headers.js';
 import type { Problem } from '../schemas/common.schemas.js';
 import { StripeRequestError, translateStripeError } from '../lib/stripe-client.js';
 
@@ -35,12 +36,12 @@ export function sendProblem(
   status: number,
   code: string,
   detail: string,
-  extra: ProblemExtra & { headers?: Record<string, string> } = {},
+  extra: ProblemExtra & { quota?: QuotaState } = {},
 ): FastifyReply {
   const body = problemBody(status, code, detail, String(request.id), extra);
   // The onRequest hook normally set it already; framework errors (below) are answered before any hook runs.
   reply.header('x-request-id', body.requestId);
-  if (extra.headers) reply.headers(extra.headers);
+  if (extra.quota) reply.headers(rateLimitHeaders(extra.quota));
   if (extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(extra.retryAfterSeconds));
   return reply.code(status).type('application/problem+json').serializer(JSON.stringify).send(body);
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { notFound, type ChatroomListCache, type ReplyEvents, type Store } from '@gemini-chat/shared';
+import { notFound, type ChatroomListCache, type Logger, type ReplyEvents, type Store } from '@gemini-chat/shared';
 import type {
   Chatroom,
   ChatroomDetail,
@@ -26,7 +26,7 @@ export function createChatroomService(
   /** This process's copies of list pages, in front of the Redis cache (forgotten whenever `listCache` forgets). */
   listPages: LocalCache<ListPage>,
   replyEvents: ReplyEvents,
-  log: { warn(obj: object, msg: string): void },
+  log: Logger,
 ) {
   /**
    * Wraps a write that changes the user's list. The cache is bumped before the write so an unreachable Redis

@@ -2,10 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   AppError,
   conflict,
+  isPending,
   notFound,
   type ChargeResult,
   type ChatroomListCache,
   type JobProducer,
+  type Logger,
   type MessageRow,
   type Quota,
   type ReplyEvents,
@@ -34,24 +36,12 @@ export type SendOutcome =
   | { kind: 'accepted' | 'finished'; result: SendMessageResult; usage: Usage }
   | { kind: 'replayed'; status: number; body: SendMessageResult; usage: Usage };
 
-/** IETF RateLimit headers describing the daily prompt quota (omitted when the tier is unlimited). */
-export function rateLimitHeaders(usage: Usage): Record<string, string> {
-  if (usage.limit === null) return {};
-  return {
-    'ratelimit-limit': String(usage.limit),
-    'ratelimit-remaining': String(Math.max(0, usage.limit - usage.used)),
-    'ratelimit-reset': String(Math.max(0, Math.ceil((Date.parse(usage.resetsAt) - Date.now()) / 1000))),
-  };
-}
-
 const chatroomBusy = () => conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
 const keyInUse = () => new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
 
 const REFUND_ATTEMPTS = 4;
 const REFUND_RETRY_MS = 100;
 
-const PENDING = new Set(['queued', 'generating']);
-export const isPending = (status: string) => PENDING.has(status);
 
 export function createMessageService(deps: {
   store: Store;
@@ -60,7 +50,7 @@ export function createMessageService(deps: {
   jobs: JobProducer;
   notifications: ReplyNotifications;
   replyEvents: ReplyEvents;
-  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  log: Logger;
   onQuotaRejected: () => void;
 }) {
   const { store, quota, listCache, jobs, notifications, replyEvents, log } = deps;
@@ -230,7 +220,7 @@ export function createMessageService(deps: {
           deps.onQuotaRejected();
           throw new AppError(429, 'QUOTA_EXCEEDED', `Daily limit of ${charge.limit} prompts reached; it resets at ${charge.resetsAt.toISOString()}.`, {
             retryAfterSeconds: charge.retryAfterSeconds,
-            headers: rateLimitHeaders(usageOf(charge)),
+            quota: usageOf(charge),
           });
         }
         const { userMessage, reply } = await tx.messages.insertExchange({

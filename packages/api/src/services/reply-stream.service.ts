@@ -1,6 +1,5 @@
-import { AppError, TERMINAL_EVENTS, notFound, type MessageRow, type ReplyEvents, type ReplyNotifications, type Store } from '@gemini-chat/shared';
+import { AppError, TERMINAL_EVENTS, isPending, notFound, type MessageRow, type ReplyEvents, type ReplyNotifications, type Store } from '@gemini-chat/shared';
 import { toMessage } from './mappers.js';
-import { isPending } from './message.service.js';
 
 /** One Server-Sent Event, or a heartbeat comment. */
 export type SseFrame = { id: string; event: 'delta' | 'reset' | 'done' | 'error'; data: unknown } | { heartbeat: true };

@@ -109,7 +109,7 @@ describe('chatroom list pages across API processes', () => {
 describe('local cache rules', () => {
   const channel = `test-session-changes-${randomUUID()}`;
   const session = (): ActiveSession => ({ sessionId: randomUUID(), userId: randomUUID(), tier: 'basic', expiresAt: new Date(Date.now() + 3_600_000) });
-  const log = { warn: () => {} };
+  const log = { info: () => {}, warn: () => {}, error: () => {} };
   const opened: Redis[] = [];
   afterEach(() => {
     for (const client of opened.splice(0)) client.disconnect();

@@ -1,18 +1,16 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
+import type { Logger } from '../logger.js';
 import type { Database } from './database.js';
 
 // Postgres returns bigint (int8) as string by default; `message.seq` stays a string on purpose (cursor material).
 // DATE columns stay 'YYYY-MM-DD' strings: pg would otherwise build a Date at local midnight, shifting UTC days.
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
-export interface DbLogger {
-  error(obj: object, msg: string): void;
-}
 
 /** One pool per process. Fails fast (connect timeout) so a database outage becomes a 503, not a hang. */
-export function createDb(config: Config['database'], logger?: DbLogger): Kysely<Database> {
+export function createDb(config: Config['database'], logger?: Logger): Kysely<Database> {
   const options = [`-c statement_timeout=${config.statementTimeoutMs}`];
   if (config.schema) options.push(`-c search_path=${config.schema}`);
   const pool = new pg.Pool({

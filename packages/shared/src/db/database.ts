@@ -9,6 +9,9 @@ export type OtpPurpose = 'login' | 'signup' | 'password_reset';
 export type TitleSource = 'default' | 'user' | 'auto';
 export type MessageRole = 'user' | 'assistant';
 export type MessageStatus = 'queued' | 'generating' | 'completed' | 'failed' | 'cancelled';
+/** A reply in one of these states is still being produced (and keeps its chatroom busy). */
+export const PENDING_STATUSES = ['queued', 'generating'] as const satisfies readonly MessageStatus[];
+export const isPending = (status: MessageStatus): boolean => (PENDING_STATUSES as readonly MessageStatus[]).includes(status);
 
 export interface UsersTable {
   id: Generated<string>;

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Config } from '../config/config.js';
+import type { Logger } from '../logger.js';
 import { closeRedis, createRedis } from '../redis/create-redis.js';
 
 /** Every job name and its payload. Payloads carry ids only; the handler loads current state itself. */
@@ -48,7 +49,7 @@ export function jobOptions(name: JobName, attempts: number): JobsOptions {
 export function createJobProducer(
   redisConfig: Config['redis'],
   attempts: number,
-  logger?: { warn(obj: object, msg: string): void },
+  logger?: Logger,
 ) {
   // A connection of its own: while Redis is down, enqueue fails after the command timeout instead of hanging.
   const connection = createRedis(redisConfig, { kind: 'queue', name: 'queue-producer', ...(logger ? { logger } : {}) });

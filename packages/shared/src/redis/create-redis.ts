@@ -1,9 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/config.js';
+import type { Logger } from '../logger.js';
 
-export interface RedisLogger {
-  warn(obj: object, msg: string): void;
-}
 
 /**
  * The one Redis client factory.
@@ -16,7 +14,7 @@ export interface RedisLogger {
  */
 export function createRedis(
   config: Config['redis'],
-  options: { kind: 'command' | 'queue' | 'blocking'; name: string; logger?: RedisLogger; lazyConnect?: boolean },
+  options: { kind: 'command' | 'queue' | 'blocking'; name: string; logger?: Logger; lazyConnect?: boolean },
 ): Redis {
   const base: RedisOptions = {
     connectionName: options.name,

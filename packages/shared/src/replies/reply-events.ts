@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Config } from '../config/config.js';
 import { closeRedis } from '../redis/create-redis.js';
 
 /**
@@ -18,13 +19,14 @@ export interface ReplyEvent {
 
 export const TERMINAL_EVENTS: ReadonlySet<ReplyEventType> = new Set(['done', 'error']);
 
-export interface ReplyEventsOptions {
-  prefix: string;
-  /** How long a finished reply's log stays replayable. */
-  finishedTtlSeconds: number;
-  /** Upper bound on entries per reply (a safety cap; a reply has far fewer chunks). */
-  maxEntries: number;
+/** What the reply log reads of the configuration: its key prefix and how long a finished reply stays replayable. */
+export interface ReplyEventsConfig {
+  redis: Pick<Config['redis'], 'keyPrefix'>;
+  worker: Pick<Config['worker'], 'replyStreamTtlSeconds'>;
 }
+
+/** Upper bound on entries per reply: a safety cap (a reply has far fewer chunks). */
+const MAX_ENTRIES = 10_000;
 
 const ACTIVE_TTL_SECONDS = 3600;
 
@@ -103,7 +105,8 @@ function toEvent([id, fields]: [string, string[]]): ReplyEvent {
   return { id, type: record.type as ReplyEventType, data: JSON.parse(record.data ?? '{}') as Record<string, unknown> };
 }
 
-export function createReplyEvents(redis: Redis, options: ReplyEventsOptions) {
+export function createReplyEvents(redis: Redis, config: ReplyEventsConfig) {
+  const options = { prefix: config.redis.keyPrefix, finishedTtlSeconds: config.worker.replyStreamTtlSeconds, maxEntries: MAX_ENTRIES };
   const stream = (messageId: string) => `${options.prefix}reply:{${messageId}}:events`;
   const owner = (messageId: string) => `${options.prefix}reply:{${messageId}}:owner`;
   const channel = `${options.prefix}reply-events`;

@@ -1,8 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import type { MessageRow } from '../db/database.js';
-
-const PENDING = ['queued', 'generating'] as const;
+import { PENDING_STATUSES, type MessageRow } from '../db/database.js';
 
 export interface NewExchange {
   /** The reply's id, chosen by the caller (its quota charge is named after it). */
@@ -81,7 +79,7 @@ export function createMessageRepository(db: Db) {
         .updateTable('message')
         .set((eb) => ({ status: 'generating', worker_token: token, content: '', attempts: eb('attempts', '+', 1), updated_at: new Date() }))
         .where('id', '=', id)
-        .where('status', 'in', PENDING)
+        .where('status', 'in', PENDING_STATUSES)
         .returningAll()
         .executeTakeFirst();
     },
@@ -145,7 +143,7 @@ export function createMessageRepository(db: Db) {
           updated_at: now,
         })
         .where('id', '=', id)
-        .where('status', 'in', PENDING);
+        .where('status', 'in', PENDING_STATUSES);
       if (token) query = query.where('worker_token', '=', token);
       return query.returningAll().executeTakeFirst();
     },
@@ -188,7 +186,7 @@ export function createMessageRepository(db: Db) {
         .updateTable('message')
         .set({ status: 'cancelled', completed_at: now, updated_at: now, ...(partialText !== undefined ? { content: partialText } : {}) })
         .where('id', '=', id)
-        .where('status', 'in', PENDING)
+        .where('status', 'in', PENDING_STATUSES)
         .returningAll()
         .executeTakeFirst();
     },
@@ -214,7 +212,7 @@ export function createMessageRepository(db: Db) {
         .select('id')
         .where('chatroom_id', '=', chatroomId)
         .where('role', '=', 'assistant')
-        .where('status', 'in', PENDING)
+        .where('status', 'in', PENDING_STATUSES)
         .executeTakeFirst();
     },
 
@@ -262,7 +260,7 @@ export function createMessageRepository(db: Db) {
       return db
         .selectFrom('message')
         .select(['id', 'status'])
-        .where('status', 'in', PENDING)
+        .where('status', 'in', PENDING_STATUSES)
         .where('updated_at', '<', olderThan)
         .orderBy('updated_at')
         .limit(limit)

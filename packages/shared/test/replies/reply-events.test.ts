@@ -11,7 +11,7 @@ const prefix = `test:${randomBytes(5).toString('hex')}:`;
 
 beforeAll(() => {
   redis = new Redis(testRedisUrl());
-  events = createReplyEvents(redis, { prefix, finishedTtlSeconds: 60, maxEntries: 1000 });
+  events = createReplyEvents(redis, { redis: { keyPrefix: prefix }, worker: { replyStreamTtlSeconds: 60 } });
 });
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}*`);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import type { ChatroomRow, Config, MessageRow, Quota, ReplyEvents, ReplyNotifications, Store } from '@gemini-chat/shared';
+import { isPending, type ChatroomRow, type Config, type Logger, type MessageRow, type Quota, type ReplyEvents, type ReplyNotifications, type Store } from '@gemini-chat/shared';
 import { classifyError, ReplyError, timeoutFailure, type ReplyFailure } from '../gemini/classify-error.js';
 import type { GeminiClient } from '../gemini/gemini-client.js';
 import type { WorkerMetrics } from '../metrics.js';
@@ -45,7 +45,7 @@ export interface GenerateReplyDeps {
   quota: Quota;
   config: Config;
   metrics: WorkerMetrics;
-  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  log: Logger;
 }
 
 /**
@@ -102,7 +102,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     // It had ended already; its run may have been refused the final log entry by the stop, so end the log as the
     // database says.
     const row = await store.messages.findById(messageId);
-    if (row && row.status !== 'queued' && row.status !== 'generating') {
+    if (row && !isPending(row.status)) {
       await replyEvents.finish(messageId, row.status === 'failed' ? 'error' : 'done', { status: row.status });
     }
   }

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { rateLimitHeaders, type MessageService, type SendOutcome } from '../../services/message.service.js';
+import type { MessageService, SendOutcome } from '../../services/message.service.js';
+import { rateLimitHeaders } from '../rate-limit-headers.js';
 import type { ReplyStreamService, SseFrame } from '../../services/reply-stream.service.js';
 import { bodyProblems, PageQuerySchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
 import { ChatroomParamsSchema, MessageSchema } from '../../schemas/chatroom.schemas.js';
