@@ -40,8 +40,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   messages: MessageService;
   replyStreams: ReplyStreamService;
   preferWaitMaxSeconds: number;
+  /** Counts the streams being served (a gauge). */
+  streamsOpen: { inc(): void; dec(): void };
 }> = async (app, opts) => {
-  const { messages, replyStreams, preferWaitMaxSeconds } = opts;
+  const { messages, replyStreams, preferWaitMaxSeconds, streamsOpen } = opts;
   const tags = ['Messages'];
 
   app.post('/chatroom/:id/message', {
@@ -134,32 +136,37 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       },
     },
   }, async (request, reply) => {
-    const lastEventId = request.headers['last-event-id'] ?? request.query.lastEventId;
-    const stream = await replyStreams.open(request.auth.userId, request.params.id, request.params.messageId, lastEventId);
-
-    // From here on the response is ours: headers first, then frames as they come, until the reply ends or the
-    // client goes away (which aborts the wait, so nothing is left listening).
-    const abort = new AbortController();
-    reply.raw.on('close', () => abort.abort());
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    raw.write('retry: 2000\n\n');
+    streamsOpen.inc();
     try {
-      for await (const frame of stream.events(abort.signal)) {
-        if (abort.signal.aborted) break;
-        writeFrame(raw, frame);
+      const lastEventId = request.headers['last-event-id'] ?? request.query.lastEventId;
+      const stream = await replyStreams.open(request.auth.userId, request.params.id, request.params.messageId, lastEventId);
+
+      // From here on the response is ours: headers first, then frames as they come, until the reply ends or the
+      // client goes away (which aborts the wait, so nothing is left listening).
+      const abort = new AbortController();
+      reply.raw.on('close', () => abort.abort());
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write('retry: 2000\n\n');
+      try {
+        for await (const frame of stream.events(abort.signal)) {
+          if (abort.signal.aborted) break;
+          writeFrame(raw, frame);
+        }
+      } catch (err) {
+        request.log.warn({ err }, 'reply stream ended by an error');
+      } finally {
+        raw.end();
       }
-    } catch (err) {
-      request.log.warn({ err }, 'reply stream ended by an error');
     } finally {
-      raw.end();
+      streamsOpen.dec();
     }
   });
 
