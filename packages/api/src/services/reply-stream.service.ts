@@ -84,11 +84,13 @@ export function createReplyStreamService(deps: {
         if (dirty) {
           dirty = false;
           const batch = await replyEvents.read(messageId, cursor, BATCH);
+          // The client may leave during any await: from then on nothing more is read or waited for.
+          if (signal.aborted) return;
           for (const entry of batch) {
             cursor = entry.id;
             if (TERMINAL_EVENTS.has(entry.type)) {
               const row = await store.messages.findById(messageId);
-              if (row) yield terminalFrame(entry.id, row);
+              if (row && !signal.aborted) yield terminalFrame(entry.id, row);
               return;
             }
             yield { id: entry.id, event: entry.type as 'delta' | 'reset', data: entry.data };
@@ -99,9 +101,10 @@ export function createReplyStreamService(deps: {
           }
           if (batch.length === 0) {
             const row = await store.messages.findById(messageId);
-            if (!row) return; // deleted
+            if (!row || signal.aborted) return; // deleted, or no one is reading
             if (!isPending(row.status)) {
               const last = await replyEvents.last(messageId);
+              if (signal.aborted) return;
               if (!last) {
                 // Finished long enough ago that its live log expired: replay it from the database.
                 yield* fromDatabase(row, cursor);
@@ -114,6 +117,7 @@ export function createReplyStreamService(deps: {
                 finalWithoutEntrySince ??= Date.now();
                 if (Date.now() - finalWithoutEntrySince >= FINAL_ENTRY_GRACE_MS) {
                   const ended = await replyEvents.finish(messageId, row.status === 'failed' ? 'error' : 'done', { status: row.status });
+                  if (signal.aborted) return;
                   if (!ended) {
                     // The log claims to have ended without a final entry: answer from the database and stop.
                     yield terminalFrame(last.id, row);
@@ -128,6 +132,7 @@ export function createReplyStreamService(deps: {
         }
         if (dirty) continue;
         const woken = await new Promise<boolean>((resolve) => {
+          if (signal.aborted) return resolve(false); // an abort event already fired: waiting would last a whole interval
           const timer = setTimeout(() => done(false), heartbeatMs);
           const onAbort = () => done(false);
           function done(value: boolean) {

@@ -136,17 +136,21 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       },
     },
   }, async (request, reply) => {
+    // The client may leave at any moment, even before this handler runs (while it is authenticated) or while the
+    // stream opens, and 'close' is emitted only once: listen first, and stop every step once it has left, so
+    // nothing goes on reading or listening for a client that is gone.
+    const raw = reply.raw;
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    raw.once('close', onClose);
+    if (raw.destroyed) gone.abort();
     streamsOpen.inc();
     try {
       const lastEventId = request.headers['last-event-id'] ?? request.query.lastEventId;
       const stream = await replyStreams.open(request.auth.userId, request.params.id, request.params.messageId, lastEventId);
-
-      // From here on the response is ours: headers first, then frames as they come, until the reply ends or the
-      // client goes away (which aborts the wait, so nothing is left listening).
-      const abort = new AbortController();
-      reply.raw.on('close', () => abort.abort());
+      // From here on the response is ours (or, when the client is gone already, there is no one to answer).
       reply.hijack();
-      const raw = reply.raw;
+      if (gone.signal.aborted) return;
       raw.writeHead(200, {
         ...(reply.getHeaders() as Record<string, string>),
         'content-type': 'text/event-stream; charset=utf-8',
@@ -156,8 +160,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       });
       raw.write('retry: 2000\n\n');
       try {
-        for await (const frame of stream.events(abort.signal)) {
-          if (abort.signal.aborted) break;
+        for await (const frame of stream.events(gone.signal)) {
+          if (gone.signal.aborted) break;
           writeFrame(raw, frame);
         }
       } catch (err) {
@@ -166,6 +170,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
         raw.end();
       }
     } finally {
+      raw.off('close', onClose);
       streamsOpen.dec();
     }
   });
