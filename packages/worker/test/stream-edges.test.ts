@@ -1,14 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReplyEvents } from '@gemini-chat/shared';
+import { createReplyEvents, createStore } from '@gemini-chat/shared';
 import { fromTokens, post, signIn, type SignedIn } from '../../api/test/support/app.js';
+import type { SseEvent } from './support/sse.js';
 import { startStack, waitFor, type Stack } from './support/stack.js';
 
-// The edges of a reply stream's life: a client that leaves at any moment. No worker runs here, so a reply stays
-// queued for as long as a test needs it to, and a stream left running for a queued reply would poll it for ever.
+// The edges of a reply stream's life: a client that leaves at any moment, and one that reads slower than the
+// reply is written. No worker runs here: the test writes each reply's log and row itself (with the same shared
+// code the worker uses), so a reply stays queued for as long as a test needs it to, and a stream left running
+// for a queued reply would poll it for ever.
 
 const HEARTBEAT_SECONDS = 5;
 
@@ -17,6 +24,8 @@ let user: SignedIn;
 let base: URL;
 let redis: Redis;
 let replyEvents: ReturnType<typeof createReplyEvents>;
+let store: ReturnType<typeof createStore>;
+const serverSockets = new Set<Socket>();
 
 // Every command the app sends to Redis, as ioredis reports it on its diagnostics channel: how a stream that
 // outlived its client shows (it goes on reading the reply's log).
@@ -32,9 +41,14 @@ const onRedisCommand = (message: unknown) => {
 beforeAll(async () => {
   s = await startStack({ QUOTA_BASIC_DAILY: '0', SSE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS) }, { worker: false });
   base = new URL(await s.app.listen({ port: 0, host: '127.0.0.1' }));
+  s.app.server.on('connection', (socket: Socket) => {
+    serverSockets.add(socket);
+    socket.once('close', () => serverSockets.delete(socket));
+  });
   user = await signIn(s.app);
   redis = new Redis(s.config.redis.url);
   replyEvents = createReplyEvents(redis, { prefix: s.config.redis.keyPrefix, finishedTtlSeconds: 600, maxEntries: 10_000 });
+  store = createStore(s.db);
   subscribe('tracing:ioredis:command:start', onRedisCommand);
 });
 afterAll(async () => {
@@ -56,6 +70,22 @@ async function queuedReply(): Promise<{ roomId: string; replyId: string; path: s
   const replyId = sent.json().reply.id as string;
   return { roomId, replyId, path: streamPath(roomId, replyId) };
 }
+
+/** Does what the worker does for a reply: claims it, streams `chunks` to its log, and (with `end`) completes it. */
+async function generate(replyId: string, chunks: string[], end: boolean): Promise<void> {
+  const token = randomUUID();
+  expect(await store.messages.claim(replyId, token)).toBeDefined();
+  await replyEvents.claim(replyId, token, false);
+  for (const text of chunks) expect(await replyEvents.append(replyId, token, 'delta', { text })).not.toBeNull();
+  if (!end) return;
+  const content = chunks.join('');
+  expect(await store.messages.complete(replyId, token, { content, inputTokens: 1, outputTokens: chunks.length, model: 'test-model' })).toBeDefined();
+  expect(await replyEvents.append(replyId, token, 'done', { status: 'completed' })).not.toBeNull();
+}
+
+/** Distinct, recognisable chunks, so a lost, repeated or reordered one shows in the text. */
+const chunksOf = (count: number, size: number) =>
+  Array.from({ length: count }, (_, i) => `[${String(i).padStart(5, '0')}]`.padEnd(size, 'abcdefghijklmnopqrstuvwxyz'.at(i % 26)));
 
 /** The streams the app is serving, from its own gauge. */
 async function streamsOpen(): Promise<number> {
@@ -207,4 +237,73 @@ describe('a client that leaves while its stream opens', () => {
     req.destroy();
     await expectNothingLeftFor(replyId, before);
   });
+});
+
+describe('a client that reads slower than the reply is written', () => {
+  // Several megabytes: more than the kernel's socket buffers of both ends hold, so what the server does not
+  // hold back piles up in its own memory.
+  const CHUNKS = 512;
+  const CHUNK_SIZE = 16 * 1024;
+
+  /** The server side of the connection the client `req` uses, once connected. */
+  async function serverSocketOf(req: ClientRequest): Promise<Socket> {
+    const client = req.socket ?? (await new Promise<Socket>((resolve) => req.once('socket', resolve)));
+    if (client.connecting) await new Promise((resolve) => client.once('connect', resolve));
+    return waitFor(async () => [...serverSockets].find((socket) => socket.remotePort === client.localPort));
+  }
+
+  /** Waits until the server writes nothing more to `socket` (it is held back, or done). */
+  async function stalled(socket: Socket): Promise<void> {
+    let last = -1;
+    let still = 0;
+    const deadline = Date.now() + 10_000;
+    while (still < 5 && Date.now() < deadline) {
+      await sleep(100);
+      still = socket.bytesWritten === last ? still + 1 : 0;
+      last = socket.bytesWritten;
+    }
+  }
+
+  async function readEvents(res: IncomingMessage): Promise<SseEvent[]> {
+    const events: SseEvent[] = [];
+    const parsed = (Readable.toWeb(res) as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+    for await (const event of parsed) events.push({ id: event.id, event: event.event, data: JSON.parse(event.data) });
+    return events;
+  }
+
+  it('holds the stream back while the client does not read, then delivers the whole reply intact', async () => {
+    const { roomId, replyId, path } = await queuedReply();
+    const before = await streamsOpen();
+    const chunks = chunksOf(CHUNKS, CHUNK_SIZE);
+    await generate(replyId, chunks, true);
+
+    const req = request(path);
+    const res = await new Promise<IncomingMessage>((resolve) => req.once('response', resolve));
+    expect(res.statusCode).toBe(200);
+    // Not reading `res`: once its small buffer is full, the client stops reading the socket.
+    const socket = await serverSocketOf(req);
+    await stalled(socket);
+    expect(socket.writableLength, 'bytes the server holds for the client').toBeLessThan(256 * 1024);
+    expect(socket.bytesWritten, 'bytes the client took (it must not have taken the whole reply)').toBeLessThan(CHUNKS * CHUNK_SIZE);
+
+    const events = await readEvents(res);
+    const stored = (await s.app.inject({ url: `/chatroom/${roomId}/messages/${replyId}`, headers: user.auth })).json();
+    expect(stored.content).toBe(chunks.join(''));
+    expect(events.filter((e) => e.event === 'delta').map((e) => (e.data as { text: string }).text)).toEqual(chunks);
+    expect(events.at(-1)).toMatchObject({ event: 'done', data: { status: 'completed', content: stored.content } });
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    expect(await streamsLeftAfter(before)).toBe(0);
+  }, 30_000);
+
+  it('stops when a client that was held back leaves', async () => {
+    const { replyId, path } = await queuedReply();
+    const before = await streamsOpen();
+    await generate(replyId, chunksOf(CHUNKS, CHUNK_SIZE), false); // still generating: the stream would wait for more
+
+    const req = request(path);
+    await new Promise<IncomingMessage>((resolve) => req.once('response', resolve));
+    await stalled(await serverSocketOf(req));
+    req.destroy();
+    await expectNothingLeftFor(replyId, before);
+  }, 30_000);
 });

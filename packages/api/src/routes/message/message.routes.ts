@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { rateLimitHeaders, type MessageService, type SendOutcome } from '../../services/message.service.js';
@@ -25,9 +26,27 @@ function sendOutcome(reply: FastifyReply, outcome: SendOutcome, wait: number) {
   return reply.code(outcome.kind === 'finished' ? 200 : 202).send(outcome.result);
 }
 
-function writeFrame(raw: NodeJS.WritableStream, frame: SseFrame): void {
-  if ('heartbeat' in frame) raw.write(': keep-alive\n\n');
-  else raw.write(`id: ${frame.id}\nevent: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n\n`);
+function formatFrame(frame: SseFrame): string {
+  if ('heartbeat' in frame) return ': keep-alive\n\n';
+  return `id: ${frame.id}\nevent: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n\n`;
+}
+
+/**
+ * Writes a chunk of the stream, then, when the connection's buffer is full, waits for it to drain: a client that
+ * reads slower than the reply is written must hold the stream back, not make the server buffer the whole reply
+ * for it. Resolves at once when the client has left (`gone`), since nothing will drain any more.
+ */
+function write(raw: ServerResponse, chunk: string, gone: AbortSignal): Promise<void> {
+  if (gone.aborted || raw.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off('drain', done);
+      gone.removeEventListener('abort', done);
+      resolve();
+    };
+    raw.on('drain', done);
+    gone.addEventListener('abort', done);
+  });
 }
 
 /** `Prefer: wait=N` (RFC 7240), capped; 0 when absent. */
@@ -158,11 +177,13 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      raw.write('retry: 2000\n\n');
       try {
+        await write(raw, 'retry: 2000\n\n', gone.signal);
+        // Frames are pulled from the log only as the client takes them: beyond the batch in hand, what it has not
+        // taken yet stays in the log, not in this process's memory.
         for await (const frame of stream.events(gone.signal)) {
           if (gone.signal.aborted) break;
-          writeFrame(raw, frame);
+          await write(raw, formatFrame(frame), gone.signal);
         }
       } catch (err) {
         request.log.warn({ err }, 'reply stream ended by an error');
