@@ -9,13 +9,13 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplyEvents, createStore } from '@gemini-chat/shared';
 import { fromTokens, post, signIn, type SignedIn } from '../../api/test/support/app.js';
-import type { SseEvent } from './support/sse.js';
+import { deltas, readSse, type SseEvent } from './support/sse.js';
 import { startStack, waitFor, type Stack } from './support/stack.js';
 
-// The edges of a reply stream's life: a client that leaves at any moment, and one that reads slower than the
-// reply is written. No worker runs here: the test writes each reply's log and row itself (with the same shared
-// code the worker uses), so a reply stays queued for as long as a test needs it to, and a stream left running
-// for a queued reply would poll it for ever.
+// The edges of a reply stream's life: a client that leaves at any moment, one that reads slower than the reply
+// is written, and one that resumes after the final event. No worker runs here: the test writes each reply's log
+// and row itself (with the same shared code the worker uses), so a reply stays queued for as long as a test
+// needs it to, and a stream left running for a queued reply would poll it for ever.
 
 const HEARTBEAT_SECONDS = 5;
 
@@ -306,4 +306,61 @@ describe('a client that reads slower than the reply is written', () => {
     req.destroy();
     await expectNothingLeftFor(replyId, before);
   }, 30_000);
+});
+
+describe('resuming a finished reply', () => {
+  it('after its final event is 204 No Content (an EventSource then stops reconnecting)', async () => {
+    const { replyId, path } = await queuedReply();
+    const before = await streamsOpen();
+    await generate(replyId, ['One, ', 'two, ', 'three.'], true);
+    const full = await readSse(`${base.origin}${path}`, user.auth);
+    expect(full.events.map((e) => e.event)).toEqual(['delta', 'delta', 'delta', 'done']);
+
+    const started = Date.now();
+    const res = await fetch(`${base.origin}${path}`, { headers: { accept: 'text/event-stream', ...user.auth, 'last-event-id': full.events.at(-1)!.id! } });
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe('');
+    expect(Date.now() - started).toBeLessThan(1000);
+    // The query form of Last-Event-ID (for clients that cannot set headers) too.
+    const byQuery = await fetch(`${base.origin}${path}?lastEventId=${encodeURIComponent(full.events.at(-1)!.id!)}`, { headers: user.auth });
+    expect(byQuery.status).toBe(204);
+    expect(await streamsLeftAfter(before)).toBe(0);
+  });
+
+  it('after the final event of a cancelled reply (its log ended by the API) is 204 too', async () => {
+    const { roomId, replyId, path } = await queuedReply();
+    const cancelled = await s.app.inject({ method: 'POST', url: `/chatroom/${roomId}/messages/${replyId}/cancel`, headers: user.auth });
+    expect(cancelled.json().status).toBe('cancelled');
+    const full = await readSse(`${base.origin}${path}`, user.auth);
+    expect(full.events.at(-1)).toMatchObject({ event: 'done', data: { status: 'cancelled' } });
+    const again = await fetch(`${base.origin}${path}`, { headers: { ...user.auth, 'last-event-id': full.events.at(-1)!.id! } });
+    expect(again.status).toBe(204);
+  });
+
+  it('before its final event still gets the rest, then the final event', async () => {
+    const { replyId, path } = await queuedReply();
+    await generate(replyId, ['One, ', 'two, ', 'three.'], true);
+    const full = (await readSse(`${base.origin}${path}`, user.auth)).events;
+
+    for (let seen = 1; seen < full.length; seen++) {
+      const rest = await readSse(`${base.origin}${path}`, { ...user.auth, 'last-event-id': full[seen - 1]!.id! });
+      expect(rest.status).toBe(200);
+      expect(rest.events).toEqual(full.slice(seen));
+    }
+  });
+
+  it('once its live log expired: 204 after the final event of the replay, the rest before it', async () => {
+    const { replyId, path } = await queuedReply();
+    await generate(replyId, ['Kept ', 'in the database.'], true);
+    await redis.del(logKey(replyId)); // what expiry does
+    const replay = (await readSse(`${base.origin}${path}`, user.auth)).events;
+    expect(replay.map((e) => e.event)).toEqual(['delta', 'done']);
+    expect(deltas(replay)).toBe('Kept in the database.');
+
+    const afterDelta = await readSse(`${base.origin}${path}`, { ...user.auth, 'last-event-id': replay[0]!.id! });
+    expect(afterDelta.status).toBe(200);
+    expect(afterDelta.events).toEqual(replay.slice(1));
+    const afterDone = await fetch(`${base.origin}${path}`, { headers: { accept: 'text/event-stream', ...user.auth, 'last-event-id': replay[1]!.id! } });
+    expect(afterDone.status).toBe(204);
+  });
 });

@@ -5,6 +5,12 @@ import { isPending } from './message.service.js';
 /** One Server-Sent Event, or a heartbeat comment. */
 export type SseFrame = { id: string; event: 'delta' | 'reset' | 'done' | 'error'; data: unknown } | { heartbeat: true };
 
+/**
+ * A stream a client may read: its events until the final one, or `ended` when the client resumed after the final
+ * event already (there is nothing to send, and it must not reconnect).
+ */
+export type ReplyStream = { ended: true } | { ended: false; events(signal: AbortSignal): AsyncGenerator<SseFrame> };
+
 const BATCH = 500;
 // Ids of the events replayed from the database once a reply's live log has expired. They sort before any Redis
 // Stream id, so a client resuming from one of them gets exactly the rest.
@@ -53,9 +59,17 @@ export function createReplyStreamService(deps: {
     if (compareIds(after, DB_END_ID) < 0) yield terminalFrame(DB_END_ID, row);
   }
 
+  /** Whether a client that saw every event up to `lastEventId` has the reply's final event already. */
+  async function hasFinalEvent(message: MessageRow, lastEventId: string): Promise<boolean> {
+    const last = await replyEvents.last(message.id);
+    if (last) return TERMINAL_EVENTS.has(last.type) && compareIds(last.id, lastEventId) <= 0;
+    // The log expired: the replay from the database ends with DB_END_ID.
+    return !isPending(message.status) && lastEventId === DB_END_ID;
+  }
+
   return {
     /** Checks access (404 for someone else's message) before any byte of the stream is sent. */
-    async open(userId: string, chatroomId: string, messageId: string, lastEventId: string | undefined) {
+    async open(userId: string, chatroomId: string, messageId: string, lastEventId: string | undefined): Promise<ReplyStream> {
       if (!(await store.chatrooms.findOwned(userId, chatroomId))) throw notFound('chatroom');
       const message = await store.messages.findInChatroom(chatroomId, messageId);
       if (!message) throw notFound('message');
@@ -65,7 +79,8 @@ export function createReplyStreamService(deps: {
           errors: [{ in: 'headers', field: 'last-event-id', message: 'is not an event id of this stream' }],
         });
       }
-      return { events: (signal: AbortSignal) => frames(messageId, lastEventId ?? '0', signal) };
+      if (lastEventId !== undefined && lastEventId !== '0' && (await hasFinalEvent(message, lastEventId))) return { ended: true };
+      return { ended: false, events: (signal: AbortSignal) => frames(messageId, lastEventId ?? '0', signal) };
     },
   };
 

@@ -140,7 +140,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
         'clear the text), then exactly one of `done` or `error`, whose data is the final Message; the stream then ends. ' +
         'Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after ' +
         'it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply ' +
-        'is waited for. Comment lines (`: keep-alive`) are sent while idle.',
+        'is waited for. Comment lines (`: keep-alive`) are sent while idle. Resuming after the final event is 204 ' +
+        '(nothing more will come; an EventSource stops reconnecting).',
       tags,
       params: MessageParamsSchema,
       querystring: Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
@@ -150,6 +151,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
           description: 'The event stream.',
           content: { 'text/event-stream': { schema: Type.String({ description: 'Server-Sent Events' }) } },
         },
+        204: Type.Null({ description: 'Last-Event-ID is the final event (or later): the client has the whole reply.' }),
         ...protectedProblems,
         ...problems(404),
       },
@@ -167,6 +169,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     try {
       const lastEventId = request.headers['last-event-id'] ?? request.query.lastEventId;
       const stream = await replyStreams.open(request.auth.userId, request.params.id, request.params.messageId, lastEventId);
+      // An empty 200 would make an EventSource reconnect for ever; 204 is the answer it stops on.
+      if (stream.ended) return reply.code(204).send(null);
       // From here on the response is ours (or, when the client is gone already, there is no one to answer).
       reply.hijack();
       if (gone.signal.aborted) return;
