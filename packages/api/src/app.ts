@@ -205,7 +205,12 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     await scope.register(userRoutes, { users });
     await scope.register(chatroomRoutes, { chatrooms });
     await scope.register(billingRoutes, { billing });
-    await scope.register(messageRoutes, { messages, replyStreams, preferWaitMaxSeconds: config.messages.preferWaitMaxSeconds });
+    await scope.register(messageRoutes, {
+      messages,
+      replyStreams,
+      preferWaitMaxSeconds: config.messages.preferWaitMaxSeconds,
+      streamsOpen: metrics.replyStreamsOpen,
+    });
   });
 
   return app;

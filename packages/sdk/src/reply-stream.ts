@@ -54,6 +54,8 @@ export function streamReplyEvents(
         const headers = withDefaults(deps.headers, { accept: 'text/event-stream' });
         if (lastEventId !== undefined) headers.set('last-event-id', lastEventId);
         const response = await deps.fetch(new Request(url, { headers, signal: connection.signal }));
+        // The server's answer to a resume after the final event: the caller has the whole reply already.
+        if (response.status === 204) return;
         if (!response.ok || !response.body) {
           const error = await GeminiChatError.fromResponse(response);
           if (!RETRYABLE_STATUS.has(response.status)) throw error;

@@ -338,7 +338,7 @@ export interface paths {
         };
         /**
          * Watch a reply as Server-Sent Events
-         * @description `text/event-stream`. Events: `delta` (`{ text }`, a chunk to append), `reset` (a retry starts the reply over: clear the text), then exactly one of `done` or `error`, whose data is the final Message; the stream then ends. Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply is waited for. Comment lines (`: keep-alive`) are sent while idle.
+         * @description `text/event-stream`. Events: `delta` (`{ text }`, a chunk to append), `reset` (a retry starts the reply over: clear the text), then exactly one of `done` or `error`, whose data is the final Message; the stream then ends. Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply is waited for. Comment lines (`: keep-alive`) are sent while idle. Resuming after the final event is 204 (nothing more will come; an EventSource stops reconnecting).
          */
         get: operations["streamReply"];
         put?: never;
@@ -2772,6 +2772,13 @@ export interface operations {
                 content: {
                     "text/event-stream": string;
                 };
+            };
+            /** @description Last-Event-ID is the final event (or later): the client has the whole reply. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
             400: {

@@ -126,6 +126,8 @@ describe('the SDK against a live API', () => {
     const replay = await collect(client.streamReply(room.id, first.reply.id));
     expect(text(replay)).toBe(first.reply.content);
     expect(replay.at(-1)).toMatchObject({ type: 'done', message: { id: first.reply.id, status: 'completed' } });
+    // Resuming after the final event: nothing more (the API answers 204).
+    expect(await collect(client.streamReply(room.id, first.reply.id, { lastEventId: replay.at(-1)!.id }))).toEqual([]);
 
     const again = await client.regenerateReply(room.id, first.reply.id, { wait: 10 });
     expect(again.reply).toMatchObject({ status: 'completed', replyToId: first.userMessage.id });

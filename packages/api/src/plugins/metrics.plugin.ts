@@ -33,7 +33,14 @@ export function createApiMetrics(queue: Queue) {
       }
     },
   });
-  return { registry, httpDuration, quotaRejections };
+  // Each open stream holds a connection and a listener until its reply ends or its client leaves; a count that
+  // only grows is a leak.
+  const replyStreamsOpen = new Gauge({
+    name: 'reply_streams_open',
+    help: 'Reply streams (Server-Sent Events) this instance is serving, from the request to the end of its handling.',
+    registers: [registry],
+  });
+  return { registry, httpDuration, quotaRejections, replyStreamsOpen };
 }
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 

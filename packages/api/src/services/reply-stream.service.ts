@@ -4,6 +4,12 @@ import { toMessage } from './mappers.js';
 /** One Server-Sent Event, or a heartbeat comment. */
 export type SseFrame = { id: string; event: 'delta' | 'reset' | 'done' | 'error'; data: unknown } | { heartbeat: true };
 
+/**
+ * A stream a client may read: its events until the final one, or `ended` when the client resumed after the final
+ * event already (there is nothing to send, and it must not reconnect).
+ */
+export type ReplyStream = { ended: true } | { ended: false; events(signal: AbortSignal): AsyncGenerator<SseFrame> };
+
 const BATCH = 500;
 // Ids of the events replayed from the database once a reply's live log has expired. They sort before any Redis
 // Stream id, so a client resuming from one of them gets exactly the rest.
@@ -52,9 +58,17 @@ export function createReplyStreamService(deps: {
     if (compareIds(after, DB_END_ID) < 0) yield terminalFrame(DB_END_ID, row);
   }
 
+  /** Whether a client that saw every event up to `lastEventId` has the reply's final event already. */
+  async function hasFinalEvent(message: MessageRow, lastEventId: string): Promise<boolean> {
+    const last = await replyEvents.last(message.id);
+    if (last) return TERMINAL_EVENTS.has(last.type) && compareIds(last.id, lastEventId) <= 0;
+    // The log expired: the replay from the database ends with DB_END_ID.
+    return !isPending(message.status) && lastEventId === DB_END_ID;
+  }
+
   return {
     /** Checks access (404 for someone else's message) before any byte of the stream is sent. */
-    async open(userId: string, chatroomId: string, messageId: string, lastEventId: string | undefined) {
+    async open(userId: string, chatroomId: string, messageId: string, lastEventId: string | undefined): Promise<ReplyStream> {
       if (!(await store.chatrooms.findOwned(userId, chatroomId))) throw notFound('chatroom');
       const message = await store.messages.findInChatroom(chatroomId, messageId);
       if (!message) throw notFound('message');
@@ -64,7 +78,8 @@ export function createReplyStreamService(deps: {
           errors: [{ in: 'headers', field: 'last-event-id', message: 'is not an event id of this stream' }],
         });
       }
-      return { events: (signal: AbortSignal) => frames(messageId, lastEventId ?? '0', signal) };
+      if (lastEventId !== undefined && lastEventId !== '0' && (await hasFinalEvent(message, lastEventId))) return { ended: true };
+      return { ended: false, events: (signal: AbortSignal) => frames(messageId, lastEventId ?? '0', signal) };
     },
   };
 
@@ -83,11 +98,13 @@ export function createReplyStreamService(deps: {
         if (dirty) {
           dirty = false;
           const batch = await replyEvents.read(messageId, cursor, BATCH);
+          // The client may leave during any await: from then on nothing more is read or waited for.
+          if (signal.aborted) return;
           for (const entry of batch) {
             cursor = entry.id;
             if (TERMINAL_EVENTS.has(entry.type)) {
               const row = await store.messages.findById(messageId);
-              if (row) yield terminalFrame(entry.id, row);
+              if (row && !signal.aborted) yield terminalFrame(entry.id, row);
               return;
             }
             yield { id: entry.id, event: entry.type as 'delta' | 'reset', data: entry.data };
@@ -98,9 +115,10 @@ export function createReplyStreamService(deps: {
           }
           if (batch.length === 0) {
             const row = await store.messages.findById(messageId);
-            if (!row) return; // deleted
+            if (!row || signal.aborted) return; // deleted, or no one is reading
             if (!isPending(row.status)) {
               const last = await replyEvents.last(messageId);
+              if (signal.aborted) return;
               if (!last) {
                 // Finished long enough ago that its live log expired: replay it from the database.
                 yield* fromDatabase(row, cursor);
@@ -113,6 +131,7 @@ export function createReplyStreamService(deps: {
                 finalWithoutEntrySince ??= Date.now();
                 if (Date.now() - finalWithoutEntrySince >= FINAL_ENTRY_GRACE_MS) {
                   const ended = await replyEvents.finish(messageId, row.status === 'failed' ? 'error' : 'done', { status: row.status });
+                  if (signal.aborted) return;
                   if (!ended) {
                     // The log claims to have ended without a final entry: answer from the database and stop.
                     yield terminalFrame(last.id, row);
@@ -127,6 +146,7 @@ export function createReplyStreamService(deps: {
         }
         if (dirty) continue;
         const woken = await new Promise<boolean>((resolve) => {
+          if (signal.aborted) return resolve(false); // an abort event already fired: waiting would last a whole interval
           const timer = setTimeout(() => done(false), heartbeatMs);
           const onAbort = () => done(false);
           function done(value: boolean) {

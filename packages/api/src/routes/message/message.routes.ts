@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { MessageService, SendOutcome } from '../../services/message.service.js';
@@ -26,9 +27,27 @@ function sendOutcome(reply: FastifyReply, outcome: SendOutcome, wait: number) {
   return reply.code(outcome.kind === 'finished' ? 200 : 202).send(outcome.result);
 }
 
-function writeFrame(raw: NodeJS.WritableStream, frame: SseFrame): void {
-  if ('heartbeat' in frame) raw.write(': keep-alive\n\n');
-  else raw.write(`id: ${frame.id}\nevent: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n\n`);
+function formatFrame(frame: SseFrame): string {
+  if ('heartbeat' in frame) return ': keep-alive\n\n';
+  return `id: ${frame.id}\nevent: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n\n`;
+}
+
+/**
+ * Writes a chunk of the stream, then, when the connection's buffer is full, waits for it to drain: a client that
+ * reads slower than the reply is written must hold the stream back, not make the server buffer the whole reply
+ * for it. Resolves at once when the client has left (`gone`), since nothing will drain any more.
+ */
+function write(raw: ServerResponse, chunk: string, gone: AbortSignal): Promise<void> {
+  if (gone.aborted || raw.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off('drain', done);
+      gone.removeEventListener('abort', done);
+      resolve();
+    };
+    raw.on('drain', done);
+    gone.addEventListener('abort', done);
+  });
 }
 
 /** `Prefer: wait=N` (RFC 7240), capped; 0 when absent. */
@@ -41,8 +60,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   messages: MessageService;
   replyStreams: ReplyStreamService;
   preferWaitMaxSeconds: number;
+  /** Counts the streams being served (a gauge). */
+  streamsOpen: { inc(): void; dec(): void };
 }> = async (app, opts) => {
-  const { messages, replyStreams, preferWaitMaxSeconds } = opts;
+  const { messages, replyStreams, preferWaitMaxSeconds, streamsOpen } = opts;
   const tags = ['Messages'];
 
   app.post('/chatroom/:id/message', {
@@ -120,7 +141,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
         'clear the text), then exactly one of `done` or `error`, whose data is the final Message; the stream then ends. ' +
         'Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after ' +
         'it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply ' +
-        'is waited for. Comment lines (`: keep-alive`) are sent while idle.',
+        'is waited for. Comment lines (`: keep-alive`) are sent while idle. Resuming after the final event is 204 ' +
+        '(nothing more will come; an EventSource stops reconnecting).',
       tags,
       params: MessageParamsSchema,
       querystring: Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
@@ -130,37 +152,52 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
           description: 'The event stream.',
           content: { 'text/event-stream': { schema: Type.String({ description: 'Server-Sent Events' }) } },
         },
+        204: Type.Null({ description: 'Last-Event-ID is the final event (or later): the client has the whole reply.' }),
         ...protectedProblems,
         ...problems(404),
       },
     },
   }, async (request, reply) => {
-    const lastEventId = request.headers['last-event-id'] ?? request.query.lastEventId;
-    const stream = await replyStreams.open(request.auth.userId, request.params.id, request.params.messageId, lastEventId);
-
-    // From here on the response is ours: headers first, then frames as they come, until the reply ends or the
-    // client goes away (which aborts the wait, so nothing is left listening).
-    const abort = new AbortController();
-    reply.raw.on('close', () => abort.abort());
-    reply.hijack();
+    // The client may leave at any moment, even before this handler runs (while it is authenticated) or while the
+    // stream opens, and 'close' is emitted only once: listen first, and stop every step once it has left, so
+    // nothing goes on reading or listening for a client that is gone.
     const raw = reply.raw;
-    raw.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    raw.write('retry: 2000\n\n');
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    raw.once('close', onClose);
+    if (raw.destroyed) gone.abort();
+    streamsOpen.inc();
     try {
-      for await (const frame of stream.events(abort.signal)) {
-        if (abort.signal.aborted) break;
-        writeFrame(raw, frame);
+      const lastEventId = request.headers['last-event-id'] ?? request.query.lastEventId;
+      const stream = await replyStreams.open(request.auth.userId, request.params.id, request.params.messageId, lastEventId);
+      // An empty 200 would make an EventSource reconnect for ever; 204 is the answer it stops on.
+      if (stream.ended) return reply.code(204).send(null);
+      // From here on the response is ours (or, when the client is gone already, there is no one to answer).
+      reply.hijack();
+      if (gone.signal.aborted) return;
+      raw.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      try {
+        await write(raw, 'retry: 2000\n\n', gone.signal);
+        // Frames are pulled from the log only as the client takes them: beyond the batch in hand, what it has not
+        // taken yet stays in the log, not in this process's memory.
+        for await (const frame of stream.events(gone.signal)) {
+          if (gone.signal.aborted) break;
+          await write(raw, formatFrame(frame), gone.signal);
+        }
+      } catch (err) {
+        request.log.warn({ err }, 'reply stream ended by an error');
+      } finally {
+        raw.end();
       }
-    } catch (err) {
-      request.log.warn({ err }, 'reply stream ended by an error');
     } finally {
-      raw.end();
+      raw.off('close', onClose);
+      streamsOpen.dec();
     }
   });
 
