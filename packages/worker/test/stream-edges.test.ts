@@ -47,7 +47,7 @@ beforeAll(async () => {
   });
   user = await signIn(s.app);
   redis = new Redis(s.config.redis.url);
-  replyEvents = createReplyEvents(redis, { prefix: s.config.redis.keyPrefix, finishedTtlSeconds: 600, maxEntries: 10_000 });
+  replyEvents = createReplyEvents(redis, s.config);
   store = createStore(s.db);
   subscribe('tracing:ioredis:command:start', onRedisCommand);
 });
