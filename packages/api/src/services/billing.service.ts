@@ -9,17 +9,12 @@ import {
   type Quota,
   type Repositories,
   type Store,
-  type SubscriptionRow,
   type Tier,
 } from '@gemini-chat/shared';
-import type {
-  BillingPortalSession,
-  Checkout,
-  SubscriptionState,
-  SubscriptionStatus,
-} from '../schemas/billing.schemas.js';
+import type { BillingPortalSession, Checkout, SubscriptionStatus } from '../schemas/billing.schemas.js';
 import { isStripeNotFound, stripeCall } from '../lib/stripe-client.js';
 import type { SessionChanges } from '../lib/session-cache.js';
+import { currentSubscriptionOf, graceEnd, isUnsettled, scheduledEnd, subscriptionStateOf, tierOf } from './billing-entitlement.js';
 
 const HOUR_MS = 3_600_000;
 /** An open session about to expire is not handed out again: the customer needs time to pay. */
@@ -27,8 +22,6 @@ const REUSE_MIN_REMAINING_MS = 10 * 60_000;
 const SWEEP_BATCH = 100;
 const ATTEMPT_ROUNDS = 3;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Stripe statuses of a subscription that still wants money from the customer: paying again would double-bill. */
-const UNSETTLED = new Set(['past_due', 'unpaid']);
 
 interface Log {
   info(obj: object, msg: string): void;
@@ -38,74 +31,6 @@ interface Log {
 type Ref = string | { id: string } | null | undefined;
 const idOf = (ref: Ref): string | undefined => (typeof ref === 'string' ? ref : (ref?.id ?? undefined));
 const fromUnix = (seconds: number | null | undefined): Date | null => (seconds ? new Date(seconds * 1000) : null);
-
-/** When a cancellation takes effect, if one is scheduled (`cancel_at`, or the period end). */
-function scheduledEnd(sub: SubscriptionRow): Date | null {
-  return sub.cancel_at ?? (sub.cancel_at_period_end ? sub.current_period_end : null);
-}
-
-function graceEnd(sub: SubscriptionRow, graceMs: number): Date {
-  return new Date((sub.past_due_since ?? sub.updated_at).getTime() + graceMs);
-}
-
-export interface Entitlement {
-  pro: boolean;
-  /** When this Pro ends without any further word from Stripe; null while it lasts until Stripe says otherwise. */
-  until: Date | null;
-}
-
-/**
- * What one subscription grants at `now`. Pro while Stripe says active or trialing (until a scheduled cancellation
- * takes effect), and while past_due for the grace period; nothing in any other status.
- */
-export function entitlementOf(sub: SubscriptionRow, now: Date, graceMs: number): Entitlement {
-  const end = scheduledEnd(sub);
-  let until: Date | null;
-  if (sub.status === 'active' || sub.status === 'trialing') {
-    until = end;
-  } else if (sub.status === 'past_due') {
-    const grace = graceEnd(sub, graceMs);
-    until = end && end < grace ? end : grace;
-  } else {
-    return { pro: false, until: null };
-  }
-  return until && until <= now ? { pro: false, until: null } : { pro: true, until };
-}
-
-/** A user's tier from all their subscriptions, and when it lapses on its own (null: not by time). */
-export function tierOf(subs: SubscriptionRow[], now: Date, graceMs: number): { tier: Tier; expiresAt: Date | null } {
-  const grants = subs.map((sub) => entitlementOf(sub, now, graceMs)).filter((e) => e.pro);
-  if (grants.length === 0) return { tier: 'basic', expiresAt: null };
-  if (grants.some((e) => e.until === null)) return { tier: 'pro', expiresAt: null };
-  return { tier: 'pro', expiresAt: new Date(Math.max(...grants.map((e) => (e.until as Date).getTime()))) };
-}
-
-/** The subscription status clients see (see SubscriptionStateSchema). */
-function stateOf(sub: SubscriptionRow, now: Date, graceMs: number): SubscriptionState {
-  switch (sub.status) {
-    case 'active':
-    case 'trialing': {
-      const end = scheduledEnd(sub);
-      return end && end <= now ? 'canceled' : sub.status;
-    }
-    case 'past_due':
-    case 'unpaid':
-      return 'past_due';
-    case 'incomplete':
-    case 'incomplete_expired':
-      return 'none';
-    default:
-      return entitlementOf(sub, now, graceMs).pro ? 'active' : 'canceled';
-  }
-}
-
-/** The subscription a status reply describes: one granting Pro, else one asking for money, else the latest. */
-function currentOf(subs: SubscriptionRow[], now: Date, graceMs: number): SubscriptionRow | undefined {
-  const rank = (sub: SubscriptionRow) =>
-    entitlementOf(sub, now, graceMs).pro ? 0 : UNSETTLED.has(sub.status) ? 1 : sub.status.startsWith('incomplete') ? 3 : 2;
-  // listForUser is newest first; the sort is stable.
-  return [...subs].sort((a, b) => rank(a) - rank(b))[0];
-}
 
 /** The subscription an event is about, and who the event says it belongs to (a hint when the customer is unknown). */
 function subscriptionOf(event: Stripe.Event): { subscriptionId: string; userHint?: string } | undefined {
@@ -294,7 +219,7 @@ export function createBillingService(deps: {
       if (!account) throw notFound('user');
       const subs = await store.subscriptions.listForUser(userId);
       if (tierOf(subs, now, graceMs).tier === 'pro') throw alreadySubscribed();
-      if (subs.some((sub) => UNSETTLED.has(sub.status))) {
+      if (subs.some(isUnsettled)) {
         throw alreadySubscribed('Your plan has an unpaid invoice: update the card through POST /subscription/portal instead.');
       }
       const customerId = await customerOf(stripe, account);
@@ -352,11 +277,11 @@ export function createBillingService(deps: {
       let tier = account.tier;
       // A time-limited Pro that ran out: apply it now rather than waiting for the sweep.
       if (account.tier_expires_at && account.tier_expires_at <= now) tier = (await refreshTier(userId, now)) ?? tier;
-      const current = currentOf(await store.subscriptions.listForUser(userId), now, graceMs);
+      const current = currentSubscriptionOf(await store.subscriptions.listForUser(userId), now, graceMs);
       const usage = await quota.usage(userId, tier);
       return {
         tier,
-        status: current ? stateOf(current, now, graceMs) : 'none',
+        status: current ? subscriptionStateOf(current, now, graceMs) : 'none',
         currentPeriodEnd: current?.current_period_end?.toISOString() ?? null,
         cancelAtPeriodEnd: current ? scheduledEnd(current) !== null : false,
         graceEndsAt: current?.status === 'past_due' ? graceEnd(current, graceMs).toISOString() : null,

@@ -1,6 +1,6 @@
 import type { SubscriptionRow } from '@gemini-chat/shared';
 import { describe, expect, it } from 'vitest';
-import { tierOf } from '../../src/services/billing.service.js';
+import { tierOf } from '../../src/services/billing-entitlement.js';
 
 const HOUR = 3_600_000;
 const now = new Date('2026-11-26T12:00:00Z');
