@@ -9,130 +9,24 @@ import {
   type Quota,
   type Repositories,
   type Store,
-  type SubscriptionRow,
   type Tier,
 } from '@gemini-chat/shared';
-import type {
-  BillingPortalSession,
-  Checkout,
-  SubscriptionState,
-  SubscriptionStatus,
-} from '../schemas/billing.schemas.js';
-import { isStripeNotFound, stripeCall } from '../lib/stripe-client.js';
+import type { BillingPortalSession, Checkout, SubscriptionStatus } from '../schemas/billing.schemas.js';
+import { stripeCall } from '../lib/stripe-client.js';
 import type { SessionChanges } from '../lib/session-cache.js';
+import { createStripeSyncService, type CheckoutSessionState, type WebhookOutcome } from './stripe-sync.service.js';
+import { currentSubscriptionOf, graceEnd, isUnsettled, scheduledEnd, subscriptionStateOf, tierOf } from './billing-entitlement.js';
 
 const HOUR_MS = 3_600_000;
 /** An open session about to expire is not handed out again: the customer needs time to pay. */
 const REUSE_MIN_REMAINING_MS = 10 * 60_000;
 const SWEEP_BATCH = 100;
 const ATTEMPT_ROUNDS = 3;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Stripe statuses of a subscription that still wants money from the customer: paying again would double-bill. */
-const UNSETTLED = new Set(['past_due', 'unpaid']);
 
 interface Log {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
-
-type Ref = string | { id: string } | null | undefined;
-const idOf = (ref: Ref): string | undefined => (typeof ref === 'string' ? ref : (ref?.id ?? undefined));
-const fromUnix = (seconds: number | null | undefined): Date | null => (seconds ? new Date(seconds * 1000) : null);
-
-/** When a cancellation takes effect, if one is scheduled (`cancel_at`, or the period end). */
-function scheduledEnd(sub: SubscriptionRow): Date | null {
-  return sub.cancel_at ?? (sub.cancel_at_period_end ? sub.current_period_end : null);
-}
-
-function graceEnd(sub: SubscriptionRow, graceMs: number): Date {
-  return new Date((sub.past_due_since ?? sub.updated_at).getTime() + graceMs);
-}
-
-export interface Entitlement {
-  pro: boolean;
-  /** When this Pro ends without any further word from Stripe; null while it lasts until Stripe says otherwise. */
-  until: Date | null;
-}
-
-/**
- * What one subscription grants at `now`. Pro while Stripe says active or trialing (until a scheduled cancellation
- * takes effect), and while past_due for the grace period; nothing in any other status.
- */
-export function entitlementOf(sub: SubscriptionRow, now: Date, graceMs: number): Entitlement {
-  const end = scheduledEnd(sub);
-  let until: Date | null;
-  if (sub.status === 'active' || sub.status === 'trialing') {
-    until = end;
-  } else if (sub.status === 'past_due') {
-    const grace = graceEnd(sub, graceMs);
-    until = end && end < grace ? end : grace;
-  } else {
-    return { pro: false, until: null };
-  }
-  return until && until <= now ? { pro: false, until: null } : { pro: true, until };
-}
-
-/** A user's tier from all their subscriptions, and when it lapses on its own (null: not by time). */
-export function tierOf(subs: SubscriptionRow[], now: Date, graceMs: number): { tier: Tier; expiresAt: Date | null } {
-  const grants = subs.map((sub) => entitlementOf(sub, now, graceMs)).filter((e) => e.pro);
-  if (grants.length === 0) return { tier: 'basic', expiresAt: null };
-  if (grants.some((e) => e.until === null)) return { tier: 'pro', expiresAt: null };
-  return { tier: 'pro', expiresAt: new Date(Math.max(...grants.map((e) => (e.until as Date).getTime()))) };
-}
-
-/** The subscription status clients see (see SubscriptionStateSchema). */
-function stateOf(sub: SubscriptionRow, now: Date, graceMs: number): SubscriptionState {
-  switch (sub.status) {
-    case 'active':
-    case 'trialing': {
-      const end = scheduledEnd(sub);
-      return end && end <= now ? 'canceled' : sub.status;
-    }
-    case 'past_due':
-    case 'unpaid':
-      return 'past_due';
-    case 'incomplete':
-    case 'incomplete_expired':
-      return 'none';
-    default:
-      return entitlementOf(sub, now, graceMs).pro ? 'active' : 'canceled';
-  }
-}
-
-/** The subscription a status reply describes: one granting Pro, else one asking for money, else the latest. */
-function currentOf(subs: SubscriptionRow[], now: Date, graceMs: number): SubscriptionRow | undefined {
-  const rank = (sub: SubscriptionRow) =>
-    entitlementOf(sub, now, graceMs).pro ? 0 : UNSETTLED.has(sub.status) ? 1 : sub.status.startsWith('incomplete') ? 3 : 2;
-  // listForUser is newest first; the sort is stable.
-  return [...subs].sort((a, b) => rank(a) - rank(b))[0];
-}
-
-/** The subscription an event is about, and who the event says it belongs to (a hint when the customer is unknown). */
-function subscriptionOf(event: Stripe.Event): { subscriptionId: string; userHint?: string } | undefined {
-  switch (event.type) {
-    case 'checkout.session.completed': {
-      const session = event.data.object;
-      const subscriptionId = session.mode === 'subscription' ? idOf(session.subscription) : undefined;
-      const userHint = session.client_reference_id ?? session.metadata?.userId;
-      return subscriptionId ? { subscriptionId, ...(userHint ? { userHint } : {}) } : undefined;
-    }
-    case 'customer.subscription.created':
-    case 'customer.subscription.updated':
-    case 'customer.subscription.deleted':
-    case 'customer.subscription.paused':
-    case 'customer.subscription.resumed':
-      return { subscriptionId: event.data.object.id };
-    case 'invoice.paid':
-    case 'invoice.payment_failed': {
-      const subscriptionId = idOf(event.data.object.parent?.subscription_details?.subscription);
-      return subscriptionId ? { subscriptionId } : undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
-export type WebhookOutcome = 'processed' | 'duplicate';
 
 export function createBillingService(deps: {
   store: Store;
@@ -163,6 +57,8 @@ export function createBillingService(deps: {
     return tier;
   }
 
+  const sync = createStripeSyncService({ store, sessions, recomputeTier, log });
+
   async function refreshTier(userId: string, now: Date): Promise<Tier | undefined> {
     const tier = await store.transaction(async (tx) => {
       if (!(await tx.billingAccounts.findForUpdate(userId))) return undefined;
@@ -170,68 +66,6 @@ export function createBillingService(deps: {
     });
     if (tier) await sessions.userChanged(userId);
     return tier;
-  }
-
-  /** Stripe's current state of a subscription; undefined when Stripe has no such subscription. */
-  async function retrieveSubscription(stripe: Stripe, id: string): Promise<Stripe.Subscription | undefined> {
-    try {
-      return await stripeCall(() => stripe.subscriptions.retrieve(id));
-    } catch (err) {
-      if (isStripeNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  /** Whose subscription this is: the owner of its customer, else the user its metadata (or the event) names. */
-  async function ownerOf(tx: Repositories, customerId: string, candidates: Array<string | undefined>): Promise<string | undefined> {
-    const byCustomer = await tx.billingAccounts.findByStripeCustomerId(customerId);
-    if (byCustomer) return byCustomer.id;
-    for (const candidate of candidates) {
-      if (candidate && UUID.test(candidate) && (await tx.billingAccounts.find(candidate))) return candidate;
-    }
-    return undefined;
-  }
-
-  /**
-   * Stores a subscription as Stripe returned it (unless a newer retrieve is already stored) and re-derives the
-   * tier. Returns the user whose tier was re-derived: the caller announces it once the transaction has committed.
-   */
-  async function applySnapshot(tx: Repositories, sub: Stripe.Subscription, version: string, userHint: string | undefined): Promise<string | undefined> {
-    const customerId = idOf(sub.customer);
-    const userId = customerId ? await ownerOf(tx, customerId, [sub.metadata?.userId, userHint]) : undefined;
-    if (!customerId || !userId) {
-      log.warn({ subscriptionId: sub.id, customerId }, 'stripe subscription of no known user: ignored');
-      return undefined;
-    }
-    const now = new Date();
-    // Every tier change to a user holds their row: concurrent events, status reads and the sweep re-derive it one at a time.
-    await tx.billingAccounts.findForUpdate(userId);
-    await tx.billingAccounts.linkStripeCustomer(userId, customerId);
-    const stored = await tx.subscriptions.findByStripeIdForUpdate(sub.id);
-    if (stored && BigInt(stored.sync_version) >= BigInt(version)) return undefined; // a later retrieve got here first
-
-    // Since API version 2025-03-31.basil the billing period lives on the items, not on the subscription.
-    const items = sub.items.data;
-    const periodEnd = items.length > 0 ? Math.max(...items.map((item) => item.current_period_end)) : null;
-    const periodStart = items.length > 0 ? Math.min(...items.map((item) => item.current_period_start)) : null;
-    await tx.subscriptions.upsert({
-      stripe_subscription_id: sub.id,
-      user_id: userId,
-      stripe_customer_id: customerId,
-      status: sub.status,
-      price_id: items[0]?.price.id ?? null,
-      current_period_start: fromUnix(periodStart),
-      current_period_end: fromUnix(periodEnd),
-      cancel_at_period_end: sub.cancel_at_period_end,
-      cancel_at: fromUnix(sub.cancel_at),
-      canceled_at: fromUnix(sub.canceled_at),
-      ended_at: fromUnix(sub.ended_at),
-      past_due_since: sub.status === 'past_due' ? (stored?.status === 'past_due' ? stored.past_due_since : null) ?? now : null,
-      sync_version: version,
-    });
-    const tier = await recomputeTier(tx, userId, now);
-    log.info({ userId, subscriptionId: sub.id, status: sub.status, tier }, 'subscription synced from stripe');
-    return userId;
   }
 
   /** The user's Stripe customer, created on first use. */
@@ -252,32 +86,13 @@ export function createBillingService(deps: {
     return linked;
   }
 
-  /** Whether a session of ours can be handed out again, as Stripe has it now. */
-  async function sessionOf(
-    stripe: Stripe,
-    id: string,
-    reusableUntil: Date,
-  ): Promise<{ kind: 'open'; checkout: Checkout } | { kind: 'paid'; subscriptionId: string | undefined } | { kind: 'unusable' }> {
+  /** Whether a session of ours can be handed out again: known open with time left to pay, and Stripe agrees. */
+  async function sessionOf(stripe: Stripe, id: string, reusableUntil: Date): Promise<CheckoutSessionState> {
     const stored = await store.checkoutSessions.find(id);
     // Known closed, or about to expire: the customer needs time to pay.
     if (!stored || stored.status !== 'open' || stored.expires_at <= reusableUntil) return { kind: 'unusable' };
-    // Stripe has the last word: the customer may have paid (webhook still on its way) or the session expired.
-    const session = await stripeCall(() => stripe.checkout.sessions.retrieve(id)).catch((err: unknown) => {
-      if (isStripeNotFound(err)) return undefined;
-      throw err;
-    });
-    if (session?.status === 'open' && session.url) return { kind: 'open', checkout: { checkoutUrl: session.url, sessionId: session.id } };
-    await store.checkoutSessions.setStatus(id, session?.status === 'complete' ? 'complete' : 'expired');
-    return session?.status === 'complete' ? { kind: 'paid', subscriptionId: idOf(session.subscription) } : { kind: 'unusable' };
-  }
-
-  /** Fetches one subscription from Stripe and stores it, outside any webhook. */
-  async function syncSubscription(stripe: Stripe, subscriptionId: string, userHint: string): Promise<void> {
-    const version = await store.subscriptions.nextSyncVersion();
-    const subscription = await retrieveSubscription(stripe, subscriptionId);
-    if (!subscription) return;
-    const changed = await store.transaction((tx) => applySnapshot(tx, subscription, version, userHint));
-    if (changed) await sessions.userChanged(changed);
+    // Stripe has the last word.
+    return sync.syncCheckoutSession(stripe, id);
   }
 
   return {
@@ -294,7 +109,7 @@ export function createBillingService(deps: {
       if (!account) throw notFound('user');
       const subs = await store.subscriptions.listForUser(userId);
       if (tierOf(subs, now, graceMs).tier === 'pro') throw alreadySubscribed();
-      if (subs.some((sub) => UNSETTLED.has(sub.status))) {
+      if (subs.some(isUnsettled)) {
         throw alreadySubscribed('Your plan has an unpaid invoice: update the card through POST /subscription/portal instead.');
       }
       const customerId = await customerOf(stripe, account);
@@ -309,7 +124,7 @@ export function createBillingService(deps: {
           if (found.kind === 'open') return found.checkout;
           if (found.kind === 'paid') {
             // Paid, but the webhook has not arrived (or never will): apply Stripe's state now instead of selling twice.
-            if (found.subscriptionId) await syncSubscription(stripe, found.subscriptionId, userId);
+            if (found.subscriptionId) await sync.syncSubscription(stripe, found.subscriptionId, userId);
             throw alreadySubscribed('Your Pro payment went through already. Manage the plan through POST /subscription/portal.');
           }
           await store.checkoutSessions.renewAttempt(userId, config.proPriceId, attempt.attemptId);
@@ -352,11 +167,11 @@ export function createBillingService(deps: {
       let tier = account.tier;
       // A time-limited Pro that ran out: apply it now rather than waiting for the sweep.
       if (account.tier_expires_at && account.tier_expires_at <= now) tier = (await refreshTier(userId, now)) ?? tier;
-      const current = currentOf(await store.subscriptions.listForUser(userId), now, graceMs);
+      const current = currentSubscriptionOf(await store.subscriptions.listForUser(userId), now, graceMs);
       const usage = await quota.usage(userId, tier);
       return {
         tier,
-        status: current ? stateOf(current, now, graceMs) : 'none',
+        status: current ? subscriptionStateOf(current, now, graceMs) : 'none',
         currentPeriodEnd: current?.current_period_end?.toISOString() ?? null,
         cancelAtPeriodEnd: current ? scheduledEnd(current) !== null : false,
         graceEndsAt: current?.status === 'past_due' ? graceEnd(current, graceMs).toISOString() : null,
@@ -388,32 +203,7 @@ export function createBillingService(deps: {
       } catch {
         throw badRequest('WEBHOOK_SIGNATURE_INVALID', 'The Stripe-Signature header is missing, stale, or does not match the body.');
       }
-      // A redelivery is answered with one query and no Stripe call.
-      if (await store.stripeEvents.exists(event.id)) return 'duplicate';
-
-      const target = subscriptionOf(event);
-      let snapshot: { subscription: Stripe.Subscription; version: string } | undefined;
-      if (target) {
-        // The ticket is taken before the retrieve: of two racing retrieves, the one that started last is kept.
-        const version = await store.subscriptions.nextSyncVersion();
-        const subscription = await retrieveSubscription(stripe, target.subscriptionId);
-        if (subscription) snapshot = { subscription, version };
-        else log.warn({ eventId: event.id, subscriptionId: target.subscriptionId }, 'stripe has no such subscription: event ignored');
-      }
-
-      const outcome = await store.transaction(async (tx) => {
-        if (!(await tx.stripeEvents.record({ id: event.id, type: event.type, created: new Date(event.created * 1000) }))) {
-          return { result: 'duplicate' as const, changed: undefined };
-        }
-        // The user's row before the session's. subscribePro writes sessions one statement at a time, outside any
-        // transaction, so it never holds a lock this waits for while waiting for one held here.
-        const changed = snapshot ? await applySnapshot(tx, snapshot.subscription, snapshot.version, target?.userHint) : undefined;
-        if (event.type === 'checkout.session.completed') await tx.checkoutSessions.setStatus(event.data.object.id, 'complete');
-        if (event.type === 'checkout.session.expired') await tx.checkoutSessions.setStatus(event.data.object.id, 'expired');
-        return { result: 'processed' as const, changed };
-      });
-      if (outcome.changed) await sessions.userChanged(outcome.changed);
-      return outcome.result;
+      return sync.handleEvent(stripe, event);
     },
 
     /** Returns to basic every user whose time-limited Pro ran out with no webhook to say so. */
