@@ -6,6 +6,7 @@ import {
   conflict,
   notFound,
   type Config,
+  type Logger,
   type Quota,
   type Repositories,
   type Store,
@@ -23,10 +24,6 @@ const REUSE_MIN_REMAINING_MS = 10 * 60_000;
 const SWEEP_BATCH = 100;
 const ATTEMPT_ROUNDS = 3;
 
-interface Log {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
 
 export function createBillingService(deps: {
   store: Store;
@@ -35,7 +32,7 @@ export function createBillingService(deps: {
   sessions: SessionChanges;
   stripe: Stripe | undefined;
   config: Config['billing'];
-  log: Log;
+  log: Logger;
 }) {
   const { store, quota, sessions, config, log } = deps;
   const graceMs = config.pastDueGraceHours * HOUR_MS;
@@ -217,7 +214,7 @@ export function createBillingService(deps: {
 export type BillingService = ReturnType<typeof createBillingService>;
 
 /** Runs `expireTiers` every interval in this process (each API instance may; the work is idempotent). */
-export function startBillingSweep(billing: BillingService, intervalSeconds: number, log: Log): { stop(): void } {
+export function startBillingSweep(billing: BillingService, intervalSeconds: number, log: Logger): { stop(): void } {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;

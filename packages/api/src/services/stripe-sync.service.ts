@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { Repositories, Store, Tier } from '@gemini-chat/shared';
+import type { Logger, Repositories, Store, Tier } from '@gemini-chat/shared';
 import type { Checkout } from '../schemas/billing.schemas.js';
 import { isStripeNotFound, stripeCall } from '../lib/stripe-client.js';
 import type { SessionChanges } from '../lib/session-cache.js';
@@ -53,7 +53,7 @@ export function createStripeSyncService(deps: {
   sessions: SessionChanges;
   /** Re-derives and stores a user's tier from their subscriptions; the caller holds the user's row lock. */
   recomputeTier: (tx: Repositories, userId: string, now: Date) => Promise<Tier>;
-  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  log: Logger;
 }) {
   const { store, sessions, recomputeTier, log } = deps;
 
