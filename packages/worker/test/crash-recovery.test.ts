@@ -29,7 +29,8 @@ afterAll(async () => {
 });
 
 describe('a worker killed mid-generation', () => {
-  it('has its job taken over by another worker, which produces exactly one complete reply', async () => {
+  // Two worker processes start from TypeScript source here; on a busy 2-core machine that alone can take 15 s.
+  it('has its job taken over by another worker, which produces exactly one complete reply', { timeout: 60_000 }, async () => {
     const user = await signIn(s.app);
     const roomId = (await s.app.inject({ method: 'POST', url: '/chatroom', payload: {}, headers: user.auth })).json().id;
     const first = spawnWorker(s.env);
