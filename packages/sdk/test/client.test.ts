@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { craftJwt, randomMobileNumber } from '../../api/test/support/app.js';
+import { craftJwt, randomMobileNumber } from '@gemini-chat/testkit';
 import { startFakeStripe, type FakeStripe } from '../../fakes/src/index.js';
 import { startStack, waitFor, type Stack } from '../../worker/test/support/stack.js';
 import {

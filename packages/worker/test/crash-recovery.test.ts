@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultReplyText } from '@gemini-chat/fakes';
-import { signIn } from '../../api/test/support/app.js';
+import { signIn } from '@gemini-chat/testkit';
 import { startStack, waitFor, type Stack } from './support/stack.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));

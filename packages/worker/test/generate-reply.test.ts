@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultReplyText } from '@gemini-chat/fakes';
-import { signIn, type SignedIn } from '../../api/test/support/app.js';
+import { signIn, type SignedIn } from '@gemini-chat/testkit';
 import { startStack, waitFor, type Stack } from './support/stack.js';
 
 let s: Stack;

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '@gemini-chat/api/app';
-import { signIn, type SignedIn } from '../../api/test/support/app.js';
+import { signIn, type SignedIn } from '@gemini-chat/testkit';
 import { deltas, readSse, type SseEvent } from './support/sse.js';
 import { startStack, waitFor, type Stack } from './support/stack.js';
 

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME, bullPrefix } from '@gemini-chat/shared';
-import { signIn, type SignedIn } from '../../api/test/support/app.js';
+import { signIn, type SignedIn } from '@gemini-chat/testkit';
 import { startStack, waitFor, type Stack } from './support/stack.js';
 
 let s: Stack;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '@gemini-chat/shared';
-import { testDatabaseUrl } from '../../../shared/test/support/env.js';
+import { testDatabaseUrl } from '@gemini-chat/testkit';
 import { startStack, type Stack } from '../support/stack.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';

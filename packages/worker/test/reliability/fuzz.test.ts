@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
-import { craftJwt } from '../../../api/test/support/app.js';
+import { craftJwt } from '@gemini-chat/testkit';
 import { startStack, type Stack } from '../support/stack.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { bodyArb, headerSafe, headerValue, hostileString, loadSpec, operationsOf, responseValidator, validish, type Operation, type Schema } from './support/openapi.js';

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { buildApp } from '@gemini-chat/api/app';
 import { startFakeGemini, type FakeGemini } from '@gemini-chat/fakes';
-import { isolate, type Isolated } from '../../../shared/test/support/isolation.js';
+import { isolate, type Isolated } from '@gemini-chat/testkit';
 import { startWorker, type RunningWorker } from '../../src/worker.js';
 
 type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,27 @@
+export { testDatabaseUrl, testRedisUrl } from './env.js';
+export { isolate, type Isolated } from './isolation.js';
+export {
+  buildTestApp,
+  craftJwt,
+  expectProblem,
+  fromTokens,
+  post,
+  randomMobileNumber,
+  signIn,
+  type SignedIn,
+  type TestApp,
+} from './app.js';
+export {
+  buildBillingTestApp,
+  stripeCalls,
+  subscribe,
+  subscribeAndPay,
+  subscriptionStatus,
+  tierInDb,
+  CANCEL_URL,
+  PORTAL_RETURN_URL,
+  PRO_PRICE,
+  SUCCESS_URL,
+  WEBHOOK_SECRET,
+  type BillingTestApp,
+} from './billing.js';
