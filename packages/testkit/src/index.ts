@@ -25,3 +25,12 @@ export {
   WEBHOOK_SECRET,
   type BillingTestApp,
 } from './billing.js';
+export {
+  startStack,
+  waitFor,
+  type Stack,
+  type StackOptions,
+  type StackWorker,
+  type StartWorker,
+} from './stack.js';
+export { deltas, readSse, shownText, type SseEvent } from './sse.js';

@@ -3,7 +3,8 @@
 // cache and quota must be exactly as before. Also: ids of another chatroom, upper-case ids, A's Idempotency-Key.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStack, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../../src/worker.js';
 import { http, signInOver, type HttpResult, type HttpUser } from './support/http.js';
 
 let s: Stack;
@@ -32,7 +33,7 @@ async function roomWithExchange(user: HttpUser, title: string, key?: string): Pr
 }
 
 beforeAll(async () => {
-  s = await startStack({ QUOTA_BASIC_DAILY: '100', PREFER_WAIT_MAX_SECONDS: '10' });
+  s = await startStack({ QUOTA_BASIC_DAILY: '100', PREFER_WAIT_MAX_SECONDS: '10' }, { startWorker });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   [a, b] = await Promise.all([signInOver(base), signInOver(base)]);
   roomA = await roomWithExchange(a, 'A main', A_KEY);

@@ -3,8 +3,8 @@
 // a live peer taking over, clients watching the streams, and the quota. Each worker calls the fake Gemini with an
 // API key of its own, so the recorded requests tell which process generated what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shownText } from '../support/sse.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { shownText, startStack, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../../src/worker.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 import { freePort, sleep, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
@@ -16,7 +16,7 @@ let user: HttpUser;
 const workers: Record<'w1' | 'w2', { child: Child; metrics: string }> = {} as never;
 
 beforeAll(async () => {
-  s = await startStack({ WORKER_LOCK_DURATION_MS: '1500', QUOTA_BASIC_DAILY: '20' }, { worker: false });
+  s = await startStack({ WORKER_LOCK_DURATION_MS: '1500', QUOTA_BASIC_DAILY: '20' }, { startWorker, worker: false });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   for (const name of ['w1', 'w2'] as const) {
     const port = await freePort();

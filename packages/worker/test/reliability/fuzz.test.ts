@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
-import { craftJwt } from '@gemini-chat/testkit';
-import { startStack, type Stack } from '../support/stack.js';
+import { craftJwt, startStack, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../../src/worker.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { bodyArb, headerSafe, headerValue, hostileString, loadSpec, operationsOf, responseValidator, validish, type Operation, type Schema } from './support/openapi.js';
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
     QUOTA_BASIC_DAILY: '0',
     PREFER_WAIT_MAX_SECONDS: '1',
     ...(stripe ? { STRIPE_SECRET_KEY: 'sk_test_fuzz', STRIPE_WEBHOOK_SECRET: 'whsec_fuzz', STRIPE_API_BASE_URL: stripe.url } : {}),
-  });
+  }, { startWorker });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {

@@ -1,7 +1,7 @@
 // Server-Sent Events read as a client would (the maintained eventsource-parser), with a deadline: a stream
 // that neither ends nor delivers within it is reported as `timedOut`, never left hanging.
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import type { SseEvent } from '../../support/sse.js';
+import type { SseEvent } from '@gemini-chat/testkit';
 
 export interface SseRead {
   status: number;
