@@ -33,4 +33,4 @@ export {
   type StackWorker,
   type StartWorker,
 } from './stack.js';
-export { deltas, readSse, shownText, type SseEvent } from './sse.js';
+export { deltas, readSse, readSseResuming, readSseUntil, shownText, type SseEvent, type SseRead } from './sse.js';

@@ -4,11 +4,10 @@
 // nothing. The API itself never depends on the model, so it stays fast throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultReplyText } from '@gemini-chat/fakes';
-import { shownText, startStack, type Stack } from '@gemini-chat/testkit';
+import { readSseUntil, shownText, startStack, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../../src/worker.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
-import { readSseUntil } from './support/sse-client.js';
 
 let s: Stack;
 let base: string;

@@ -1,13 +1,12 @@
 // Fault: the Redis server crashes (SIGKILL) and comes back empty on the same port during a stream of sends.
 // The API and the worker run in this process against a Redis server of the test's own (never the shared one).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shownText, startStack, type Stack } from '@gemini-chat/testkit';
+import { readSseResuming, shownText, startStack, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../../src/worker.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal } from './support/ledger.js';
 import { misbehaviours, startLoad } from './support/load.js';
 import { sleep, startOwnRedis, type OwnRedis } from './support/procs.js';
-import { readSseResuming } from './support/sse-client.js';
 
 let redis: OwnRedis;
 let s: Stack;

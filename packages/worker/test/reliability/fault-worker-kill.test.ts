@@ -3,12 +3,11 @@
 // a live peer taking over, clients watching the streams, and the quota. Each worker calls the fake Gemini with an
 // API key of its own, so the recorded requests tell which process generated what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shownText, startStack, type Stack } from '@gemini-chat/testkit';
+import { readSseUntil, shownText, startStack, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../../src/worker.js';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 import { freePort, sleep, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
-import { readSseUntil } from './support/sse-client.js';
 
 let s: Stack;
 let base: string;

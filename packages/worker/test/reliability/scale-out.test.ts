@@ -3,11 +3,10 @@
 // worker calls it with an API key of its own, so its recorded requests show which worker generated what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGemini, type FakeGemini } from '@gemini-chat/fakes';
-import { deltas, isolate, type Isolated } from '@gemini-chat/testkit';
+import { deltas, isolate, readSseUntil, type Isolated } from '@gemini-chat/testkit';
 import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 import { API_SERVER, freePort, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
-import { readSseUntil } from './support/sse-client.js';
 
 const PER_NUMBER = 3;
 
