@@ -34,3 +34,4 @@ export {
   type StartWorker,
 } from './stack.js';
 export { deltas, readSse, readSseResuming, readSseUntil, shownText, type SseEvent, type SseRead } from './sse.js';
+export { http, signInOver, type HttpResult, type RequestOptions } from './http.js';

@@ -4,14 +4,13 @@
 // nothing. The API itself never depends on the model, so it stays fast throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultReplyText } from '@gemini-chat/fakes';
-import { readSseUntil, shownText, startStack, type Stack } from '@gemini-chat/testkit';
+import { http, readSseUntil, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../../src/worker.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 
 let s: Stack;
 let base: string;
-let user: HttpUser;
+let user: SignedIn;
 
 beforeAll(async () => {
   // A hung call is ended by the overall limit (1.5 s, ample for a normal reply even on a loaded CI machine). The

@@ -5,9 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '@gemini-chat/shared';
-import { startStack, testDatabaseUrl, type Stack } from '@gemini-chat/testkit';
+import { http, signInOver, startStack, testDatabaseUrl, type SignedIn, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../../src/worker.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 import { misbehaviours, startLoad, startReads, type Exchange } from './support/load.js';
 import { sleep } from './support/procs.js';
@@ -22,7 +21,7 @@ const withAppName = (url: string, name: string) => {
 let s: Stack;
 let killer: ReturnType<typeof createDb>;
 let base: string;
-let user: HttpUser;
+let user: SignedIn;
 const ROOMS = 6;
 const rooms: string[] = [];
 /** Every send accepted in this file, for the audits. */

@@ -1,9 +1,8 @@
 // Fault: the Redis server crashes (SIGKILL) and comes back empty on the same port during a stream of sends.
 // The API and the worker run in this process against a Redis server of the test's own (never the shared one).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSseResuming, shownText, startStack, type Stack } from '@gemini-chat/testkit';
+import { http, readSseResuming, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../../src/worker.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal } from './support/ledger.js';
 import { misbehaviours, startLoad } from './support/load.js';
 import { sleep, startOwnRedis, type OwnRedis } from './support/procs.js';
@@ -11,7 +10,7 @@ import { sleep, startOwnRedis, type OwnRedis } from './support/procs.js';
 let redis: OwnRedis;
 let s: Stack;
 let base: string;
-let user: HttpUser;
+let user: SignedIn;
 const ROOMS = 6;
 /** ROOMS rooms for the load, and one more for probing sends during the outage. */
 const rooms: string[] = [];

@@ -3,15 +3,14 @@
 // a live peer taking over, clients watching the streams, and the quota. Each worker calls the fake Gemini with an
 // API key of its own, so the recorded requests tell which process generated what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSseUntil, shownText, startStack, type Stack } from '@gemini-chat/testkit';
+import { http, readSseUntil, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../../src/worker.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 import { freePort, sleep, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
 
 let s: Stack;
 let base: string;
-let user: HttpUser;
+let user: SignedIn;
 const workers: Record<'w1' | 'w2', { child: Child; metrics: string }> = {} as never;
 
 beforeAll(async () => {

@@ -9,9 +9,8 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
-import { craftJwt, startStack, type Stack } from '@gemini-chat/testkit';
+import { craftJwt, http, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../../src/worker.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
 import { bodyArb, headerSafe, headerValue, hostileString, loadSpec, operationsOf, responseValidator, validish, type Operation, type Schema } from './support/openapi.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_126);
@@ -49,7 +48,7 @@ afterAll(async () => {
 });
 
 interface Fixture {
-  user: HttpUser;
+  user: SignedIn;
   chatroomId: string;
   replyId: string;
   userMessageId: string;
