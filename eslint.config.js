@@ -24,7 +24,7 @@ export default tseslint.config(
   {
     // The one place that reads the environment, the process shells that hand it over, and tests (which take the
     // test database and Redis from it and hand it to the processes they spawn).
-    files: ['packages/shared/src/config/**', 'packages/fakes/src/*/main.ts', 'scripts/**', '**/test/**', 'packages/testkit/**'],
+    files: ['packages/shared/src/config/**', 'packages/fakes/src/*/main.ts', 'scripts/**', '**/test/**', 'tests/**', 'packages/testkit/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

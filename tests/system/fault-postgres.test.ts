@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '@gemini-chat/shared';
 import { http, signInOver, startStack, testDatabaseUrl, type SignedIn, type Stack } from '@gemini-chat/testkit';
-import { startWorker } from '../../src/worker.js';
+import { startWorker } from '@gemini-chat/worker/worker';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 import { misbehaviours, startLoad, startReads, type Exchange } from './support/load.js';
 import { sleep } from './support/procs.js';

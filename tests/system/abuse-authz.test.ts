@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, signInOver, startStack, type HttpResult, type SignedIn, type Stack } from '@gemini-chat/testkit';
-import { startWorker } from '../../src/worker.js';
+import { startWorker } from '@gemini-chat/worker/worker';
 
 let s: Stack;
 let base: string;

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
 import { craftJwt, http, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
-import { startWorker } from '../../src/worker.js';
+import { startWorker } from '@gemini-chat/worker/worker';
 import { bodyArb, headerSafe, headerValue, hostileString, loadSpec, operationsOf, responseValidator, validish, type Operation, type Schema } from './support/openapi.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_126);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultReplyText } from '@gemini-chat/fakes';
 import { http, readSseUntil, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
-import { startWorker } from '../../src/worker.js';
+import { startWorker } from '@gemini-chat/worker/worker';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 
 let s: Stack;

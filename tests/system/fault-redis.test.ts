@@ -2,7 +2,7 @@
 // The API and the worker run in this process against a Redis server of the test's own (never the shared one).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, readSseResuming, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
-import { startWorker } from '../../src/worker.js';
+import { startWorker } from '@gemini-chat/worker/worker';
 import { audit, waitFinal } from './support/ledger.js';
 import { misbehaviours, startLoad } from './support/load.js';
 import { sleep, startOwnRedis, type OwnRedis } from './support/procs.js';
