@@ -2,9 +2,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../../../packages/sdk/src/index.js';
 import { startStack, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '@gemini-chat/worker/worker';
+// The SDK from its source: its package exports point at dist/, a build these tests do not need.
+import { createClient } from '../../../packages/sdk/src/index.js';
 
 // The terminal client as a real child process (node + tsx, as a user runs it) against a live API, worker and
 // fake Gemini: the test types into its stdin and reads its stdout.

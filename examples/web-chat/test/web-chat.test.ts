@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeStripe, type FakeStripe } from '../../../packages/fakes/src/index.js';
-import { createClient } from '../../../packages/sdk/src/index.js';
+import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
 import { startStack, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '@gemini-chat/worker/worker';
+// The SDK from its source: its package exports point at dist/, a build these tests do not need.
+import { createClient } from '../../../packages/sdk/src/index.js';
 import { buildWebChat } from '../build.js';
 import { startWebChatServer, type WebChatServer } from '../serve.js';
 

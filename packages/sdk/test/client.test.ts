@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
 import { craftJwt, randomMobileNumber, startStack, waitFor, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '@gemini-chat/worker/worker';
-import { startFakeStripe, type FakeStripe } from '../../fakes/src/index.js';
 import {
   createClient,
   GeminiChatError,
