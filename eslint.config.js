@@ -22,8 +22,9 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    // The one place that reads the environment, and the process shells that hand it over.
-    files: ['packages/shared/src/config/**', 'packages/fakes/src/*/main.ts', 'scripts/**', '**/test/**'],
+    // The one place that reads the environment, the process shells that hand it over, and tests (which take the
+    // test database and Redis from it and hand it to the processes they spawn).
+    files: ['packages/shared/src/config/**', 'packages/fakes/src/*/main.ts', 'scripts/**', '**/test/**', 'tests/**', 'packages/testkit/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

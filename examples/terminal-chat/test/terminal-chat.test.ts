@@ -2,8 +2,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '@gemini-chat/worker/worker';
+// The SDK from its source: its package exports point at dist/, a build these tests do not need.
 import { createClient } from '../../../packages/sdk/src/index.js';
-import { startStack, type Stack } from '../../../packages/worker/test/support/stack.js';
 
 // The terminal client as a real child process (node + tsx, as a user runs it) against a live API, worker and
 // fake Gemini: the test types into its stdin and reads its stdout.
@@ -17,7 +19,7 @@ const mobileNumber = `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000))
 
 beforeAll(async () => {
   // Two prompts a day, so the third shows how the client handles QUOTA_EXCEEDED.
-  stack = await startStack({ QUOTA_BASIC_DAILY: '2' });
+  stack = await startStack({ QUOTA_BASIC_DAILY: '2' }, { startWorker });
   baseUrl = await stack.app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {

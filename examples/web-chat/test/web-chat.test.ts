@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeStripe, type FakeStripe } from '../../../packages/fakes/src/index.js';
+import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
+import { startStack, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '@gemini-chat/worker/worker';
+// The SDK from its source: its package exports point at dist/, a build these tests do not need.
 import { createClient } from '../../../packages/sdk/src/index.js';
-import { startStack, type Stack } from '../../../packages/worker/test/support/stack.js';
 import { buildWebChat } from '../build.js';
 import { startWebChatServer, type WebChatServer } from '../serve.js';
 
@@ -62,7 +64,7 @@ beforeAll(async () => {
     STRIPE_API_BASE_URL: stripe.url,
     BILLING_SUCCESS_URL: `${web.url}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
     BILLING_CANCEL_URL: `${web.url}/?checkout=cancelled`,
-  });
+  }, { startWorker });
   apiUrl = await stack.app.listen({ port: 0, host: '127.0.0.1' });
   stripe.setWebhookEndpoint({ url: `${apiUrl}/webhook/stripe` });
   web.config.apiUrl = apiUrl;

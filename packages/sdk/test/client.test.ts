@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { craftJwt, randomMobileNumber } from '../../api/test/support/app.js';
-import { startFakeStripe, type FakeStripe } from '../../fakes/src/index.js';
-import { startStack, waitFor, type Stack } from '../../worker/test/support/stack.js';
+import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
+import { craftJwt, randomMobileNumber, startStack, waitFor, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '@gemini-chat/worker/worker';
 import {
   createClient,
   GeminiChatError,
@@ -33,7 +33,7 @@ beforeAll(async () => {
     ...(stripe
       ? { STRIPE_SECRET_KEY: 'sk_test_sdk', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE_URL: stripe.url }
       : {}),
-  });
+  }, { startWorker });
   baseUrl = await stack.app.listen({ port: 0, host: '127.0.0.1' });
   stripe?.setWebhookEndpoint({ url: `${baseUrl}/webhook/stripe` });
 });

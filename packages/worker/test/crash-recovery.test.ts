@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultReplyText } from '@gemini-chat/fakes';
-import { signIn } from '../../api/test/support/app.js';
-import { startStack, waitFor, type Stack } from './support/stack.js';
+import { signIn, startStack, waitFor, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../src/worker.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -21,7 +21,7 @@ const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.ex
 let s: Stack;
 const children: ChildProcess[] = [];
 beforeAll(async () => {
-  s = await startStack({ WORKER_LOCK_DURATION_MS: '1500', QUOTA_BASIC_DAILY: '0' }, { worker: false });
+  s = await startStack({ WORKER_LOCK_DURATION_MS: '1500', QUOTA_BASIC_DAILY: '0' }, { startWorker, worker: false });
 });
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultReplyText } from '@gemini-chat/fakes';
-import { signIn, type SignedIn } from '../../api/test/support/app.js';
-import { startStack, waitFor, type Stack } from './support/stack.js';
+import { signIn, startStack, waitFor, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../src/worker.js';
 
 let s: Stack;
 let user: SignedIn;
 beforeAll(async () => {
-  s = await startStack({ QUOTA_BASIC_DAILY: '0', REPLY_MAX_ATTEMPTS: '3', GEMINI_CONTEXT_TOKEN_BUDGET: '400' });
+  s = await startStack({ QUOTA_BASIC_DAILY: '0', REPLY_MAX_ATTEMPTS: '3', GEMINI_CONTEXT_TOKEN_BUDGET: '400' }, { startWorker });
   user = await signIn(s.app);
 });
 afterAll(() => s.close());
@@ -84,7 +84,7 @@ describe('send → queue → Gemini → reply', () => {
   });
 
   it('fails fast on a 400: one call, failed with a clear code, quota unit refunded', async () => {
-    const limited = await startStack({ QUOTA_BASIC_DAILY: '5' });
+    const limited = await startStack({ QUOTA_BASIC_DAILY: '5' }, { startWorker });
     try {
       const u = await signIn(limited.app);
       const id = (await limited.app.inject({ method: 'POST', url: '/chatroom', payload: {}, headers: u.auth })).json().id;
@@ -126,7 +126,7 @@ describe('timeouts', () => {
   let t: Stack;
   let u: SignedIn;
   beforeAll(async () => {
-    t = await startStack({ GEMINI_TIMEOUT_MS: '300', GEMINI_IDLE_TIMEOUT_MS: '300', REPLY_MAX_ATTEMPTS: '2' });
+    t = await startStack({ GEMINI_TIMEOUT_MS: '300', GEMINI_IDLE_TIMEOUT_MS: '300', REPLY_MAX_ATTEMPTS: '2' }, { startWorker });
     u = await signIn(t.app);
   });
   afterAll(() => t.close());

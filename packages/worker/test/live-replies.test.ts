@@ -1,15 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '@gemini-chat/api/app';
-import { signIn, type SignedIn } from '../../api/test/support/app.js';
-import { deltas, readSse, type SseEvent } from './support/sse.js';
-import { startStack, waitFor, type Stack } from './support/stack.js';
+import { deltas, readSse, signIn, startStack, waitFor, type SignedIn, type SseEvent, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../src/worker.js';
 
 let s: Stack;
 let user: SignedIn;
 let base: string;
 beforeAll(async () => {
-  s = await startStack({ QUOTA_BASIC_DAILY: '0', WORKER_CONCURRENCY: '50', SSE_HEARTBEAT_SECONDS: '1', DATABASE_POOL_MAX: '20' });
+  s = await startStack({ QUOTA_BASIC_DAILY: '0', WORKER_CONCURRENCY: '50', SSE_HEARTBEAT_SECONDS: '1', DATABASE_POOL_MAX: '20' }, { startWorker });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   user = await signIn(s.app);
 });
@@ -48,7 +46,7 @@ describe('GET .../stream (Server-Sent Events)', () => {
     expect(terminal(first.events)).toBe(false);
     const lastId = first.events.at(-1)!.id!;
 
-    const other = await buildApp({ config: s.config, logger: false });
+    const other = await s.buildAnotherApp();
     const otherBase = await other.listen({ port: 0, host: '127.0.0.1' });
     try {
       const second = await readSse(`${otherBase}${url}`, { ...user.auth, 'last-event-id': lastId });

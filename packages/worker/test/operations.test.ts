@@ -2,13 +2,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME, bullPrefix } from '@gemini-chat/shared';
-import { signIn, type SignedIn } from '../../api/test/support/app.js';
-import { startStack, waitFor, type Stack } from './support/stack.js';
+import { signIn, startStack, waitFor, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../src/worker.js';
 
 let s: Stack;
 let user: SignedIn;
 beforeAll(async () => {
-  s = await startStack({ QUOTA_BASIC_DAILY: '1', SWEEP_INTERVAL_MS: '200', SWEEP_PENDING_AFTER_SECONDS: '1' }, { worker: false });
+  s = await startStack({ QUOTA_BASIC_DAILY: '1', SWEEP_INTERVAL_MS: '200', SWEEP_PENDING_AFTER_SECONDS: '1' }, { startWorker, worker: false });
   user = await signIn(s.app);
 });
 afterAll(() => s.close());

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, post, randomMobileNumber, signIn, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, post, randomMobileNumber, signIn, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActiveSession } from '@gemini-chat/shared';
 import { buildApp } from '../../src/app.js';
 import { createLocalCache } from '../../src/lib/local-cache.js';
-import { buildTestApp, expectProblem, post, signIn, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, post, signIn, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
 /** A second API process on the same database and Redis. */

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '@gemini-chat/shared';
 import { buildApp } from '../../src/app.js';
-import { buildTestApp, expectProblem, post, randomMobileNumber, signIn, type SignedIn, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, post, randomMobileNumber, signIn, type SignedIn, type TestApp } from '@gemini-chat/testkit';
 
 // Nothing listens on port 1: connections are refused at once, like a dependency that is down.
 const DEAD_POSTGRES = 'postgres://postgres@127.0.0.1:1/nowhere';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, post, randomMobileNumber, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, post, randomMobileNumber, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, craftJwt, expectProblem, fromTokens, post, randomMobileNumber, signIn, type TestApp } from '../support/app.js';
+import { buildTestApp, craftJwt, expectProblem, fromTokens, post, randomMobileNumber, signIn, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
 beforeAll(async () => {

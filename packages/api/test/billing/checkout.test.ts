@@ -1,11 +1,13 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, signIn } from '../support/app.js';
 import {
   buildBillingTestApp,
+  buildTestApp,
   CANCEL_URL,
+  expectProblem,
   PORTAL_RETURN_URL,
   PRO_PRICE,
+  signIn,
   stripeCalls,
   subscribe,
   subscribeAndPay,
@@ -13,7 +15,7 @@ import {
   SUCCESS_URL,
   tierInDb,
   type BillingTestApp,
-} from '../support/billing.js';
+} from '@gemini-chat/testkit';
 
 let t: BillingTestApp;
 beforeAll(async () => {

@@ -2,9 +2,11 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { STRIPE_API_VERSION, stripeSignatureHeader, type StripeEvent } from '@gemini-chat/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, signIn, type SignedIn } from '../support/app.js';
 import {
   buildBillingTestApp,
+  buildTestApp,
+  expectProblem,
+  signIn,
   stripeCalls,
   subscribe,
   subscribeAndPay,
@@ -12,7 +14,8 @@ import {
   tierInDb,
   WEBHOOK_SECRET,
   type BillingTestApp,
-} from '../support/billing.js';
+  type SignedIn,
+} from '@gemini-chat/testkit';
 
 const GRACE_HOURS = 48;
 const HOUR_MS = 3_600_000;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { buildTestApp, expectProblem, signIn, type SignedIn, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, signIn, type SignedIn, type TestApp } from '@gemini-chat/testkit';
 
 // No worker runs in this file: replies stay queued, which is what these rules are about.
 let t: TestApp;

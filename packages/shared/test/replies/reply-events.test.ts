@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplyEvents, type ReplyEvents } from '../../src/index.js';
-import { testRedisUrl } from '../support/env.js';
+import { testRedisUrl } from '@gemini-chat/testkit';
 
 // The claim that starts a run of a reply, against a real Redis (the Lua script is the thing under test).
 let redis: Redis;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../../src/index.js';
-import { isolate, type Isolated } from '../support/isolation.js';
+import { isolate, type Isolated } from '@gemini-chat/testkit';
 
 let iso: Isolated;
 let store: Store;

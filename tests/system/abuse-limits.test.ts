@@ -2,7 +2,7 @@
 // and prompts over the limits. The app is built with small limits: 5 auth requests per IP per minute, 4 per
 // mobile number per 15 minutes, 16 kB bodies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, post, randomMobileNumber, signIn, type TestApp } from '../../../api/test/support/app.js';
+import { buildTestApp, expectProblem, post, randomMobileNumber, signIn, type TestApp } from '@gemini-chat/testkit';
 
 const PER_IP = 5;
 const PER_NUMBER = 4;

@@ -5,9 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '@gemini-chat/shared';
-import { testDatabaseUrl } from '../../../shared/test/support/env.js';
-import { startStack, type Stack } from '../support/stack.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
+import { http, signInOver, startStack, testDatabaseUrl, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '@gemini-chat/worker/worker';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 import { misbehaviours, startLoad, startReads, type Exchange } from './support/load.js';
 import { sleep } from './support/procs.js';
@@ -22,7 +21,7 @@ const withAppName = (url: string, name: string) => {
 let s: Stack;
 let killer: ReturnType<typeof createDb>;
 let base: string;
-let user: HttpUser;
+let user: SignedIn;
 const ROOMS = 6;
 const rooms: string[] = [];
 /** Every send accepted in this file, for the audits. */
@@ -35,7 +34,7 @@ beforeAll(async () => {
     // No background queries (worker sweeper, billing sweep) while idle connections are being terminated.
     SWEEP_INTERVAL_MS: '600000',
     BILLING_SWEEP_INTERVAL_SECONDS: '3600',
-  });
+  }, { startWorker });
   // The test's own connection, under another name, so it never terminates itself.
   killer = createDb({ ...s.config.database, url: withAppName(testDatabaseUrl(), `${APP_NAME}_killer`), schema: undefined });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });

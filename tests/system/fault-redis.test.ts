@@ -1,18 +1,16 @@
 // Fault: the Redis server crashes (SIGKILL) and comes back empty on the same port during a stream of sends.
 // The API and the worker run in this process against a Redis server of the test's own (never the shared one).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shownText } from '../support/sse.js';
-import { startStack, type Stack } from '../support/stack.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
+import { http, readSseResuming, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '@gemini-chat/worker/worker';
 import { audit, waitFinal } from './support/ledger.js';
 import { misbehaviours, startLoad } from './support/load.js';
 import { sleep, startOwnRedis, type OwnRedis } from './support/procs.js';
-import { readSseResuming } from './support/sse-client.js';
 
 let redis: OwnRedis;
 let s: Stack;
 let base: string;
-let user: HttpUser;
+let user: SignedIn;
 const ROOMS = 6;
 /** ROOMS rooms for the load, and one more for probing sends during the outage. */
 const rooms: string[] = [];
@@ -26,7 +24,7 @@ beforeAll(async () => {
     SWEEP_INTERVAL_MS: '250',
     SWEEP_PENDING_AFTER_SECONDS: '2',
     SSE_HEARTBEAT_SECONDS: '1',
-  });
+  }, { startWorker });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   user = await signInOver(base);
   for (let i = 0; i <= ROOMS; i++) rooms.push(((await http(base, 'POST', '/chatroom', { headers: user.auth, body: {} })).json() as { id: string }).id);

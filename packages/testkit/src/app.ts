@@ -1,7 +1,7 @@
 import { createHmac, randomInt } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { isolate, type Isolated } from '../../../shared/test/support/isolation.js';
-import { buildApp } from '../../src/app.js';
+import { buildApp } from '@gemini-chat/api/app';
+import { isolate, type Isolated } from './isolation.js';
 
 export interface TestApp extends Isolated {
   app: FastifyInstance;

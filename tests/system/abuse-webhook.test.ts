@@ -5,8 +5,16 @@
 // Runs only while the contract has the route (it was being added when this suite was written).
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, signIn, type SignedIn } from '../../../api/test/support/app.js';
-import { buildBillingTestApp, subscribeAndPay, tierInDb, WEBHOOK_SECRET, type BillingTestApp } from '../../../api/test/support/billing.js';
+import {
+  buildBillingTestApp,
+  expectProblem,
+  signIn,
+  subscribeAndPay,
+  tierInDb,
+  WEBHOOK_SECRET,
+  type BillingTestApp,
+  type SignedIn,
+} from '@gemini-chat/testkit';
 import { loadSpec } from './support/openapi.js';
 
 const HAS_WEBHOOK = '/webhook/stripe' in loadSpec().paths;

@@ -2,7 +2,7 @@
 // with an Idempotency-Key and retried with the same key after a 503 or a dropped connection, then its reply
 // polled until it is final before the next prompt. Every HTTP exchange is recorded (status, time, code).
 import { randomUUID } from 'node:crypto';
-import { http, type HttpResult, type HttpUser } from './http.js';
+import { http, type HttpResult, type SignedIn } from '@gemini-chat/testkit';
 import type { Accepted } from './ledger.js';
 import { sleep } from './procs.js';
 
@@ -61,7 +61,7 @@ function record(kind: Exchange['kind'], room: number, res: HttpResult, startedAt
   };
 }
 
-export function startLoad(base: string, user: HttpUser, chatroomIds: string[], options: LoadOptions): Load {
+export function startLoad(base: string, user: SignedIn, chatroomIds: string[], options: LoadOptions): Load {
   const exchanges: Exchange[] = [];
   const accepted: (Accepted & { room: number; at: number })[] = [];
   let stopped = false;
@@ -118,7 +118,7 @@ export function startLoad(base: string, user: HttpUser, chatroomIds: string[], o
  * Plain reads beside the load, as other screens of the same clients make them: each path is read in a loop of its
  * own (100 ms apart) until stopped, every exchange recorded (`room` is the path's index).
  */
-export function startReads(base: string, user: HttpUser, paths: string[]): { exchanges: Exchange[]; stop(): Promise<void> } {
+export function startReads(base: string, user: SignedIn, paths: string[]): { exchanges: Exchange[]; stop(): Promise<void> } {
   const exchanges: Exchange[] = [];
   let stopped = false;
   async function reader(index: number, path: string) {

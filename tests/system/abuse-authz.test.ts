@@ -3,13 +3,13 @@
 // cache and quota must be exactly as before. Also: ids of another chatroom, upper-case ids, A's Idempotency-Key.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack.js';
-import { http, signInOver, type HttpResult, type HttpUser } from './support/http.js';
+import { http, signInOver, startStack, type HttpResult, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '@gemini-chat/worker/worker';
 
 let s: Stack;
 let base: string;
-let a: HttpUser;
-let b: HttpUser;
+let a: SignedIn;
+let b: SignedIn;
 interface Room {
   id: string;
   userMessageId: string;
@@ -20,7 +20,7 @@ let otherRoomA: Room;
 let roomB: Room;
 const A_KEY = `a-key-${randomUUID()}`;
 
-async function roomWithExchange(user: HttpUser, title: string, key?: string): Promise<Room> {
+async function roomWithExchange(user: SignedIn, title: string, key?: string): Promise<Room> {
   const id = ((await http(base, 'POST', '/chatroom', { headers: user.auth, body: { title, systemPrompt: `secret of ${title}` } })).json() as { id: string }).id;
   const sent = await http(base, 'POST', `/chatroom/${id}/message`, {
     headers: { ...user.auth, prefer: 'wait=10', ...(key ? { 'idempotency-key': key } : {}) },
@@ -32,7 +32,7 @@ async function roomWithExchange(user: HttpUser, title: string, key?: string): Pr
 }
 
 beforeAll(async () => {
-  s = await startStack({ QUOTA_BASIC_DAILY: '100', PREFER_WAIT_MAX_SECONDS: '10' });
+  s = await startStack({ QUOTA_BASIC_DAILY: '100', PREFER_WAIT_MAX_SECONDS: '10' }, { startWorker });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   [a, b] = await Promise.all([signInOver(base), signInOver(base)]);
   roomA = await roomWithExchange(a, 'A main', A_KEY);
@@ -69,7 +69,7 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/chatroom/{id}/messages/{messageId}/regenerate' },
 ];
 
-function call(user: HttpUser, route: Route, id: string, messageId: string): Promise<HttpResult> {
+function call(user: SignedIn, route: Route, id: string, messageId: string): Promise<HttpResult> {
   const path = route.path.replace('{id}', id).replace('{messageId}', messageId);
   return http(base, route.method, path, { headers: { ...user.auth, ...route.headers }, ...(route.body ? { body: route.body } : {}) });
 }

@@ -4,9 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
-export const API_SERVER = fileURLToPath(new URL('../../../../api/src/server.ts', import.meta.url));
-export const WORKER_MAIN = fileURLToPath(new URL('../../../src/main.ts', import.meta.url));
+const ROOT = new URL('../../../', import.meta.url);
+export const REPO_ROOT = fileURLToPath(ROOT);
+export const API_SERVER = fileURLToPath(new URL('packages/api/src/server.ts', ROOT));
+export const WORKER_MAIN = fileURLToPath(new URL('packages/worker/src/main.ts', ROOT));
 
 const live = new Set<ChildProcess>();
 const killAll = () => {

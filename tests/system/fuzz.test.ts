@@ -9,9 +9,8 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
-import { craftJwt } from '../../../api/test/support/app.js';
-import { startStack, type Stack } from '../support/stack.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
+import { craftJwt, http, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '@gemini-chat/worker/worker';
 import { bodyArb, headerSafe, headerValue, hostileString, loadSpec, operationsOf, responseValidator, validish, type Operation, type Schema } from './support/openapi.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_126);
@@ -38,7 +37,7 @@ beforeAll(async () => {
     QUOTA_BASIC_DAILY: '0',
     PREFER_WAIT_MAX_SECONDS: '1',
     ...(stripe ? { STRIPE_SECRET_KEY: 'sk_test_fuzz', STRIPE_WEBHOOK_SECRET: 'whsec_fuzz', STRIPE_API_BASE_URL: stripe.url } : {}),
-  });
+  }, { startWorker });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
@@ -49,7 +48,7 @@ afterAll(async () => {
 });
 
 interface Fixture {
-  user: HttpUser;
+  user: SignedIn;
   chatroomId: string;
   replyId: string;
   userMessageId: string;

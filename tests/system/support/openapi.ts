@@ -3,7 +3,6 @@
 // that build requests from it: valid-ish values from each schema and hostile ones.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { REPO_ROOT } from './procs.js';
 
@@ -70,7 +69,7 @@ interface AjvInstance {
   addSchema(schema: object, key: string): AjvInstance;
   compile(schema: object): AjvValidate;
 }
-const apiRequire = createRequire(fileURLToPath(new URL('../../../../api/package.json', import.meta.url)));
+const apiRequire = createRequire(`${REPO_ROOT}packages/api/package.json`);
 const compilerRequire = createRequire(createRequire(apiRequire.resolve('fastify')).resolve('@fastify/ajv-compiler'));
 const Ajv2020 = (compilerRequire('ajv/dist/2020') as { default: new (options: object) => AjvInstance }).default;
 const addFormats = (compilerRequire('ajv-formats') as { default: (ajv: AjvInstance) => void }).default;

@@ -4,20 +4,18 @@
 // nothing. The API itself never depends on the model, so it stays fast throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultReplyText } from '@gemini-chat/fakes';
-import { shownText } from '../support/sse.js';
-import { startStack, type Stack } from '../support/stack.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
+import { http, readSseUntil, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '@gemini-chat/worker/worker';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
-import { readSseUntil } from './support/sse-client.js';
 
 let s: Stack;
 let base: string;
-let user: HttpUser;
+let user: SignedIn;
 
 beforeAll(async () => {
   // A hung call is ended by the overall limit (1.5 s, ample for a normal reply even on a loaded CI machine). The
   // idle limit is set higher so it never fires first: when it does, BUG-5 (below) fails the reply at once.
-  s = await startStack({ QUOTA_BASIC_DAILY: '50', REPLY_MAX_ATTEMPTS: '3', GEMINI_TIMEOUT_MS: '1500', GEMINI_IDLE_TIMEOUT_MS: '5000' });
+  s = await startStack({ QUOTA_BASIC_DAILY: '50', REPLY_MAX_ATTEMPTS: '3', GEMINI_TIMEOUT_MS: '1500', GEMINI_IDLE_TIMEOUT_MS: '5000' }, { startWorker });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   user = await signInOver(base);
 });
@@ -120,7 +118,7 @@ describe('the model fails in every documented way, all at once', () => {
 /** The BUG-5 scenario: silent streams (no first chunk, or silence after one) end by the idle limit and are retried. */
 async function silentStreamRetried(): Promise<void> {
   // The idle limit (400 ms) fires long before the overall one (10 s), as with the defaults (20 s and 60 s).
-  const t = await startStack({ QUOTA_BASIC_DAILY: '0', REPLY_MAX_ATTEMPTS: '3', GEMINI_IDLE_TIMEOUT_MS: '400', GEMINI_TIMEOUT_MS: '10000' });
+  const t = await startStack({ QUOTA_BASIC_DAILY: '0', REPLY_MAX_ATTEMPTS: '3', GEMINI_IDLE_TIMEOUT_MS: '400', GEMINI_TIMEOUT_MS: '10000' }, { startWorker });
   try {
     const url = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const owner = await signInOver(url);

@@ -1,7 +1,48 @@
-// Server-Sent Events read as a client would (the maintained eventsource-parser), with a deadline: a stream
-// that neither ends nor delivers within it is reported as `timedOut`, never left hanging.
-import { EventSourceParserStream } from 'eventsource-parser/stream';
-import type { SseEvent } from '../../support/sse.js';
+// Server-Sent Events read as a client would, with the maintained eventsource-parser: once to the end, with a
+// deadline, or resuming with Last-Event-ID like a browser EventSource.
+import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
+
+export interface SseEvent {
+  id: string | undefined;
+  event: string | undefined;
+  data: unknown;
+}
+
+function parse(body: ReadableStream<Uint8Array>): ReadableStreamDefaultReader<EventSourceMessage> {
+  return body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
+}
+
+const toEvent = (message: EventSourceMessage): SseEvent => ({ id: message.id, event: message.event, data: JSON.parse(message.data) });
+
+/**
+ * Reads a Server-Sent Events response with a maintained parser, as a client would. Stops at the end of the
+ * stream, or after `stopAfter(events)` returns true (then disconnects, like a client going away).
+ */
+export async function readSse(
+  url: string,
+  headers: Record<string, string>,
+  stopAfter: (events: SseEvent[]) => boolean = () => false,
+): Promise<{ status: number; events: SseEvent[]; contentType: string | null }> {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+  const events: SseEvent[] = [];
+  if (!res.ok || !res.body) return { status: res.status, events, contentType: res.headers.get('content-type') };
+  const reader = parse(res.body);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      events.push(toEvent(value));
+      if (stopAfter(events)) {
+        abort.abort();
+        break;
+      }
+    }
+  } catch (err) {
+    if (!abort.signal.aborted) throw err;
+  }
+  return { status: res.status, events, contentType: res.headers.get('content-type') };
+}
 
 export interface SseRead {
   status: number;
@@ -11,6 +52,10 @@ export interface SseRead {
   ended: 'end' | 'stopped' | 'timeout' | 'broken';
 }
 
+/**
+ * Reads with a deadline: a stream that neither ends nor delivers within `timeoutMs` ends as `timeout`, never left
+ * hanging. Transport errors end it as `broken` (status 0 when it never connected) instead of throwing.
+ */
 export async function readSseUntil(
   url: string,
   headers: Record<string, string>,
@@ -30,7 +75,7 @@ export async function readSseUntil(
       await res.arrayBuffer().catch(() => undefined);
       return { status: res.status, contentType, events, ended: 'end' };
     }
-    const reader = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
+    const reader = parse(res.body);
     try {
       for (;;) {
         const { value, done } = await reader.read();
@@ -38,7 +83,7 @@ export async function readSseUntil(
           why ??= 'end';
           break;
         }
-        const event: SseEvent = { id: value.id, event: value.event, data: JSON.parse(value.data) };
+        const event = toEvent(value);
         events.push(event);
         options.onEvent?.(event);
         if (options.stopAfter?.(events)) {
@@ -86,3 +131,15 @@ export async function readSseResuming(
     await new Promise((resolve) => setTimeout(resolve, options.retryMs ?? 500));
   }
 }
+
+/** The text a client shows after these events: deltas appended, a `reset` clears what came before. */
+export function shownText(events: SseEvent[]): string {
+  let text = '';
+  for (const e of events) {
+    if (e.event === 'reset') text = '';
+    if (e.event === 'delta') text += (e.data as { text: string }).text;
+  }
+  return text;
+}
+
+export const deltas = (events: SseEvent[]) => events.filter((e) => e.event === 'delta').map((e) => (e.data as { text: string }).text).join('');

@@ -3,12 +3,9 @@
 // worker calls it with an API key of its own, so its recorded requests show which worker generated what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGemini, type FakeGemini } from '@gemini-chat/fakes';
-import { isolate, type Isolated } from '../../../shared/test/support/isolation.js';
-import { deltas } from '../support/sse.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
+import { deltas, http, isolate, readSseUntil, signInOver, type Isolated, type SignedIn } from '@gemini-chat/testkit';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 import { API_SERVER, freePort, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
-import { readSseUntil } from './support/sse-client.js';
 
 const PER_NUMBER = 3;
 
@@ -49,7 +46,7 @@ afterAll(async () => {
 const api = (i: number) => apis[i % 2]!.url;
 const replyCalls = (key: string) => gemini.requests.filter((r) => r.action === 'streamGenerateContent' && r.headers['x-goog-api-key'] === key);
 
-async function room(user: HttpUser, via: number): Promise<string> {
+async function room(user: SignedIn, via: number): Promise<string> {
   const res = await http(api(via), 'POST', '/chatroom', { headers: user.auth, body: { title: `room via api${(via % 2) + 1}` } });
   expect(res.status).toBe(201);
   return (res.json() as { id: string }).id;

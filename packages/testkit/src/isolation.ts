@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
-import { createDb, loadConfig, migrateToLatest, type Config, type Database } from '../../src/index.js';
+import { createDb, loadConfig, migrateToLatest, type Config, type Database } from '@gemini-chat/shared';
 import { testDatabaseUrl, testRedisUrl } from './env.js';
 
 export interface Isolated {

@@ -3,20 +3,18 @@
 // a live peer taking over, clients watching the streams, and the quota. Each worker calls the fake Gemini with an
 // API key of its own, so the recorded requests tell which process generated what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shownText } from '../support/sse.js';
-import { startStack, type Stack } from '../support/stack.js';
-import { http, signInOver, type HttpUser } from './support/http.js';
+import { http, readSseUntil, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '@gemini-chat/worker/worker';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
 import { freePort, sleep, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
-import { readSseUntil } from './support/sse-client.js';
 
 let s: Stack;
 let base: string;
-let user: HttpUser;
+let user: SignedIn;
 const workers: Record<'w1' | 'w2', { child: Child; metrics: string }> = {} as never;
 
 beforeAll(async () => {
-  s = await startStack({ WORKER_LOCK_DURATION_MS: '1500', QUOTA_BASIC_DAILY: '20' }, { worker: false });
+  s = await startStack({ WORKER_LOCK_DURATION_MS: '1500', QUOTA_BASIC_DAILY: '20' }, { startWorker, worker: false });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   for (const name of ['w1', 'w2'] as const) {
     const port = await freePort();

@@ -1,6 +1,6 @@
 // A small HTTP client over real sockets (fetch), for apps that listen on loopback ports: it records the status,
 // the time taken and the body, and never waits for ever (a hang is a finding, reported as status 0).
-import { randomInt } from 'node:crypto';
+import { randomMobileNumber, type SignedIn } from './app.js';
 
 export interface HttpResult {
   status: number;
@@ -37,20 +37,9 @@ export async function http(base: string, method: string, path: string, options: 
   }
 }
 
-export interface HttpUser {
-  userId: string;
-  mobileNumber: string;
-  accessToken: string;
-  refreshToken: string;
-  auth: { authorization: string };
-}
-
-/** A fresh, valid US number each call. */
-export const randomNumber = () => `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
-
 /** Signs up and verifies the signup OTP over HTTP, as a client would. */
-export async function signInOver(base: string): Promise<HttpUser> {
-  const mobileNumber = randomNumber();
+export async function signInOver(base: string): Promise<SignedIn> {
+  const mobileNumber = randomMobileNumber();
   const signup = await http(base, 'POST', '/auth/signup', { body: { mobileNumber } });
   if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${signup.text} ${signup.error ?? ''}`);
   const otp = (signup.json() as { otpChallenge: { otp: string } }).otpChallenge.otp;

@@ -1,24 +1,45 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { buildApp } from '@gemini-chat/api/app';
 import { startFakeGemini, type FakeGemini } from '@gemini-chat/fakes';
-import { isolate, type Isolated } from '../../../shared/test/support/isolation.js';
-import { startWorker, type RunningWorker } from '../../src/worker.js';
+import type { Config } from '@gemini-chat/shared';
+import { isolate, type Isolated } from './isolation.js';
 
 type App = Awaited<ReturnType<typeof buildApp>>;
+
+/** What the stack and its tests use of a running worker (the worker package's `RunningWorker`). */
+export interface StackWorker {
+  /** Where /metrics and /health are served. */
+  metricsUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker package's `startWorker`. The caller hands it in: the worker's own tests use testkit, so testkit
+ * depending on the worker package would be a workspace cycle.
+ */
+export type StartWorker = (config: Config, log: Logger) => Promise<StackWorker>;
+
+export interface StackOptions {
+  startWorker: StartWorker;
+  /** `false` leaves the worker stopped (start it later with `stack.startWorker()`). */
+  worker?: boolean;
+}
 
 export interface Stack extends Isolated {
   app: App;
   gemini: FakeGemini;
-  worker: RunningWorker | undefined;
-  startWorker(): Promise<RunningWorker>;
+  worker: StackWorker | undefined;
+  startWorker(): Promise<StackWorker>;
+  /** Another API instance on the same database and Redis prefix, as a second replica; the caller closes it. */
+  buildAnotherApp(): Promise<App>;
   close(): Promise<void>;
 }
 
 /**
  * The whole product in one process: the API app, a worker and the fake Gemini, on a Postgres schema and Redis
- * prefix of their own. `env` overrides settings; `worker: false` leaves the worker stopped (start it later).
+ * prefix of their own. `env` overrides settings.
  */
-export async function startStack(env: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string>, options: StackOptions): Promise<Stack> {
   const gemini = await startFakeGemini();
   const isolated = await isolate({
     GEMINI_BASE_URL: gemini.url,
@@ -36,8 +57,11 @@ export async function startStack(env: Record<string, string> = {}, options: { wo
     gemini,
     worker: undefined,
     async startWorker() {
-      stack.worker = await startWorker(isolated.config, log);
+      stack.worker = await options.startWorker(isolated.config, log);
       return stack.worker;
+    },
+    buildAnotherApp() {
+      return buildApp({ config: isolated.config, logger: false });
     },
     async close() {
       await stack.worker?.close();

@@ -1,0 +1,37 @@
+export { testDatabaseUrl, testRedisUrl } from './env.js';
+export { isolate, type Isolated } from './isolation.js';
+export {
+  buildTestApp,
+  craftJwt,
+  expectProblem,
+  fromTokens,
+  post,
+  randomMobileNumber,
+  signIn,
+  type SignedIn,
+  type TestApp,
+} from './app.js';
+export {
+  buildBillingTestApp,
+  stripeCalls,
+  subscribe,
+  subscribeAndPay,
+  subscriptionStatus,
+  tierInDb,
+  CANCEL_URL,
+  PORTAL_RETURN_URL,
+  PRO_PRICE,
+  SUCCESS_URL,
+  WEBHOOK_SECRET,
+  type BillingTestApp,
+} from './billing.js';
+export {
+  startStack,
+  waitFor,
+  type Stack,
+  type StackOptions,
+  type StackWorker,
+  type StartWorker,
+} from './stack.js';
+export { deltas, readSse, readSseResuming, readSseUntil, shownText, type SseEvent, type SseRead } from './sse.js';
+export { http, signInOver, type HttpResult, type RequestOptions } from './http.js';
