@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, type SignedIn } from '../../api/test/support/app.js';
-import { readSse, shownText } from './support/sse.js';
-import { startStack, waitFor, type Stack } from './support/stack.js';
+import { readSse, shownText, signIn, startStack, waitFor, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../src/worker.js';
 
 // What a reply that ends early (cancelled, or failed for good) stores must be the text its readers were shown:
 // never less, never more.
@@ -10,7 +9,7 @@ let s: Stack;
 let user: SignedIn;
 let base: string;
 beforeAll(async () => {
-  s = await startStack({ QUOTA_BASIC_DAILY: '0', REPLY_MAX_ATTEMPTS: '1', SSE_HEARTBEAT_SECONDS: '1' });
+  s = await startStack({ QUOTA_BASIC_DAILY: '0', REPLY_MAX_ATTEMPTS: '1', SSE_HEARTBEAT_SECONDS: '1' }, { startWorker });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   user = await signIn(s.app);
 });

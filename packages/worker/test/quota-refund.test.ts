@@ -12,12 +12,12 @@ import {
   redisKeys,
   type JobProducer,
 } from '@gemini-chat/shared';
-import { signIn, type SignedIn } from '../../api/test/support/app.js';
+import { signIn, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../src/worker.js';
 import { createGeminiClient } from '../src/gemini/gemini-client.js';
 import { createGenerateReplyHandler } from '../src/handlers/generate-reply.handler.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { createSweeper } from '../src/sweeper.js';
-import { startStack, type Stack } from './support/stack.js';
 
 // A reply fails for good while Redis refuses the quota refund. The generation runs in this process with the
 // worker's own handler; only the refund's Redis connection points at a server that is not there.
@@ -28,7 +28,7 @@ let subscriber: Redis;
 let deadRedis: Redis;
 let producer: JobProducer;
 beforeAll(async () => {
-  s = await startStack({ QUOTA_BASIC_DAILY: '5' }, { worker: false });
+  s = await startStack({ QUOTA_BASIC_DAILY: '5' }, { startWorker, worker: false });
   user = await signIn(s.app);
   redis = createRedis(s.config.redis, { kind: 'command', name: 'test' });
   subscriber = createRedis(s.config.redis, { kind: 'blocking', name: 'test-subscriber' });

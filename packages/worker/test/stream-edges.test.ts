@@ -8,9 +8,8 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplyEvents, createStore } from '@gemini-chat/shared';
-import { fromTokens, post, signIn, type SignedIn } from '../../api/test/support/app.js';
-import { deltas, readSse, type SseEvent } from './support/sse.js';
-import { startStack, waitFor, type Stack } from './support/stack.js';
+import { deltas, fromTokens, post, readSse, signIn, startStack, waitFor, type SignedIn, type SseEvent, type Stack } from '@gemini-chat/testkit';
+import { startWorker } from '../src/worker.js';
 
 // The edges of a reply stream's life: a client that leaves at any moment, one that reads slower than the reply
 // is written, and one that resumes after the final event. No worker runs here: the test writes each reply's log
@@ -39,7 +38,7 @@ const onRedisCommand = (message: unknown) => {
 };
 
 beforeAll(async () => {
-  s = await startStack({ QUOTA_BASIC_DAILY: '0', SSE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS) }, { worker: false });
+  s = await startStack({ QUOTA_BASIC_DAILY: '0', SSE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS) }, { startWorker, worker: false });
   base = new URL(await s.app.listen({ port: 0, host: '127.0.0.1' }));
   s.app.server.on('connection', (socket: Socket) => {
     serverSockets.add(socket);

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { errorsPlugin } from '../../src/plugins/errors.plugin.js';
-import { buildTestApp, expectProblem, signIn, type SignedIn, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, signIn, type SignedIn, type TestApp } from '@gemini-chat/testkit';
 
 // A statement that runs out of time (statement_timeout, SQLSTATE 57014) or cannot get its lock (lock_timeout or
 // NOWAIT, 55P03) is Postgres too busy to answer now: 503 with Retry-After, like any dependency outage, not a 500.

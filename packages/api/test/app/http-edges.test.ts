@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORS_METHODS } from '../../src/app.js';
-import { buildTestApp, expectProblem, post, randomMobileNumber, signIn, type SignedIn, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, post, randomMobileNumber, signIn, type SignedIn, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
 let user: SignedIn;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, randomMobileNumber, type TestApp } from '../support/app.js';
+import { buildTestApp, randomMobileNumber, type TestApp } from '@gemini-chat/testkit';
 
 // The per-IP auth limit must count the address our own proxy saw, whatever a client writes in X-Forwarded-For.
 const PER_IP = 3;

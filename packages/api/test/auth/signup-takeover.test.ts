@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, fromTokens, post, randomMobileNumber, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, fromTokens, post, randomMobileNumber, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
 beforeAll(async () => {

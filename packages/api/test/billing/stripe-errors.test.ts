@@ -3,11 +3,9 @@ import { startFakeStripe, STRIPE_API_VERSION, stripeSignatureHeader, type FakeSt
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolate, type Isolated } from '../../../shared/test/support/isolation.js';
+import { expectProblem, isolate, PRO_PRICE, signIn, WEBHOOK_SECRET, type Isolated, type SignedIn } from '@gemini-chat/testkit';
 import { buildApp } from '../../src/app.js';
 import { errorsPlugin } from '../../src/plugins/errors.plugin.js';
-import { expectProblem, signIn, type SignedIn } from '../support/app.js';
-import { PRO_PRICE, WEBHOOK_SECRET } from '../support/billing.js';
 
 // What Stripe says to us is not for our clients: a request Stripe refuses (bad price, wrong key, missing
 // permission) is our misconfiguration, a generic 500 with the details in our log only; Stripe down, slow or

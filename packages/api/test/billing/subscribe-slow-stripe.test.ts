@@ -2,8 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from '../support/app.js';
-import { buildBillingTestApp, stripeCalls, subscribe, type BillingTestApp } from '../support/billing.js';
+import { buildBillingTestApp, signIn, stripeCalls, subscribe, type BillingTestApp } from '@gemini-chat/testkit';
 
 // POST /subscribe/pro makes up to three Stripe calls. None of them may hold a database transaction (and with it
 // the user's row and a pool connection) while Stripe takes its time.

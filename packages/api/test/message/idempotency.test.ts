@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, signIn, type SignedIn, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, signIn, type SignedIn, type TestApp } from '@gemini-chat/testkit';
 
 // No worker runs in this file: a reply stays queued until the test finishes it by hand.
 let t: TestApp;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, signIn, type SignedIn, type TestApp } from '../support/app.js';
+import { buildTestApp, expectProblem, signIn, type SignedIn, type TestApp } from '@gemini-chat/testkit';
 
 // No worker runs in this file: every send goes to a chatroom of its own, so none is refused as busy.
 let t: TestApp;

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createQuota, redisKeys, type Quota } from '../../src/index.js';
-import { testRedisUrl } from '../support/env.js';
+import { testRedisUrl } from '@gemini-chat/testkit';
 
 // The Lua scripts against a real Redis. What Postgres says was charged comes from `charged` (the app passes the
 // message repository; its query is covered by the API's quota tests).

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplyEvents, type ReplyEvents } from '../../src/index.js';
-import { testRedisUrl } from '../support/env.js';
+import { testRedisUrl } from '@gemini-chat/testkit';
 
 // Ending a reply from outside its run: stop, read, store, finish (the Lua scripts are the thing under test).
 let redis: Redis;
