@@ -8,7 +8,7 @@ import { loadConfig } from '@gemini-chat/shared';
 type Service = { environment?: Record<string, string | number | boolean> };
 type ComposeFile = { services: Record<string, Service> };
 
-const read = (name: string) => readFileSync(new URL(`../../../../${name}`, import.meta.url), 'utf8');
+const read = (name: string) => readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8');
 
 /** Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}. */
 function interpolate(text: string, vars: Record<string, string>): string {
