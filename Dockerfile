@@ -9,6 +9,7 @@ COPY packages/worker/package.json packages/worker/
 COPY packages/shared/package.json packages/shared/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/fakes/package.json packages/fakes/
+COPY packages/testkit/package.json packages/testkit/
 RUN pnpm install --frozen-lockfile
 COPY scripts scripts
 COPY packages packages
