@@ -2,7 +2,7 @@
 // Handlers parse and validate parameters (before anything changes, so a rejected request is not saved
 // for idempotency), call one billing operation and render the result.
 import type { BillingState, CheckoutSessionRecord, RequestOrigin, StripeEvent, WireObject } from './billing-state.js';
-import type { BillingService } from './billing.service.js';
+import type { BillingService, CheckoutSessionInput, CustomerInput } from './billing.service.js';
 import type { FormObject } from './form-encoding.js';
 import { compileRoutes, type Route } from './http-kit.js';
 import {
@@ -200,6 +200,8 @@ const PRICE_LIST: ParamSpec = {
 };
 const EVENT_LIST: ParamSpec = { implemented: [...LIST, 'type', 'types'], ignored: ['created'], unsupported: ['delivery_success'] };
 
+type ApiRoute = Route<ApiRequest, ApiResult>;
+
 const ok = (body: WireObject, events: StripeEvent[] = []): ApiResult => ({ status: 200, body, events });
 
 export function createApiRoutes({ billing, render, state }: { billing: BillingService; render: Renderer; state: BillingState }) {
@@ -273,56 +275,112 @@ export function createApiRoutes({ billing, render, state }: { billing: BillingSe
     return value;
   }
 
-  const routes: Route<ApiRequest, ApiResult>[] = [
+  /** `GET <collection>/:id`: Stripe's retrieve, which takes nothing but `expand[]`. */
+  function retrieveRoute<T>(collection: string, find: (id: string) => T, show: (item: T, params: FormObject) => WireObject): ApiRoute {
+    const path = `${collection}/:id`;
+    return {
+      method: 'GET',
+      path,
+      handle: ({ params }, { id = '' }) => {
+        checkParams(params, RETRIEVE, `GET ${path}`);
+        return ok(show(find(id), params));
+      },
+    };
+  }
+
+  /** `GET <collection>`: the items `select` picks from the query, in Stripe's paginated list envelope. */
+  function listRoute<T extends { id: string }>(
+    collection: string,
+    spec: ParamSpec,
+    kind: string,
+    select: (params: FormObject) => T[],
+    toWire: (item: T) => WireObject,
+  ): ApiRoute {
+    return {
+      method: 'GET',
+      path: collection,
+      handle: ({ params }) => {
+        checkParams(params, spec, `GET ${collection}`);
+        return ok(paginate(params, select(params), collection, kind, toWire));
+      },
+    };
+  }
+
+  /** Renders a retrieved object with the request's `expand[]` applied. */
+  const expanded =
+    <T>(toWire: (item: T) => WireObject) =>
+    (item: T, params: FormObject): WireObject =>
+      render.expand(toWire(item), expandPaths(params));
+
+  function customersMatching(params: FormObject) {
+    const email = optionalNonEmptyString(params, 'email');
+    return [...state.customers.values()].filter((c) => email === undefined || c.email === email);
+  }
+
+  function subscriptionsMatching(params: FormObject) {
+    const customer = optionalNonEmptyString(params, 'customer');
+    const price = optionalNonEmptyString(params, 'price');
+    const status = optionalNonEmptyString(params, 'status');
+    return [...state.subscriptions.values()].filter((sub) => {
+      if (customer !== undefined && sub.customerId !== customer) return false;
+      if (price !== undefined && !sub.items.some((item) => item.priceId === price)) return false;
+      if (status === undefined) return sub.status !== 'canceled'; // Stripe's default hides canceled ones
+      if (status === 'all') return true;
+      if (status === 'ended') return sub.status === 'canceled' || sub.status === 'incomplete_expired';
+      return sub.status === status;
+    });
+  }
+
+  function pricesMatching(params: FormObject) {
+    const active = optionalBoolean(params, 'active');
+    const currency = optionalNonEmptyString(params, 'currency');
+    const product = optionalNonEmptyString(params, 'product');
+    const type = optionalNonEmptyString(params, 'type');
+    const lookupKeys = (optionalList(params, 'lookup_keys') ?? []).map(String);
+    return [...state.prices.values()].filter(
+      (price) =>
+        active !== false &&
+        (currency === undefined || price.currency === currency) &&
+        (product === undefined || price.productId === product) &&
+        (type === undefined || type === 'recurring') &&
+        (lookupKeys.length === 0 || (price.lookupKey !== null && lookupKeys.includes(price.lookupKey))),
+    );
+  }
+
+  function eventsMatching(params: FormObject) {
+    const type = optionalNonEmptyString(params, 'type');
+    const types = (optionalList(params, 'types') ?? []).map(String);
+    if (type !== undefined && types.length > 0) throw parametersExclusive(['type', 'types']);
+    const matches = (eventType: string) => {
+      if (type === undefined) return types.length === 0 || types.includes(eventType);
+      // `type` accepts a trailing wildcard, e.g. `customer.subscription.*`.
+      return type.endsWith('*') ? eventType.startsWith(type.slice(0, -1)) : eventType === type;
+    };
+    return state.events.filter((event) => matches(event.type));
+  }
+
+  const eventToWire = (event: StripeEvent) => structuredClone(event) as unknown as WireObject;
+
+  const routes: ApiRoute[] = [
     {
       method: 'POST',
       path: '/v1/customers',
       handle: ({ params, origin }) => {
         checkParams(params, CUSTOMER_CREATE, 'POST /v1/customers');
         const paths = expandPaths(params);
-        const input = {
-          email: optionalNullableString(params, 'email'),
-          name: optionalNullableString(params, 'name'),
-          phone: optionalNullableString(params, 'phone'),
-          description: optionalNullableString(params, 'description'),
-          metadata: metadataUpdate(params),
-        };
-        const { result, events } = billing.createCustomer(input, origin);
+        const { result, events } = billing.createCustomer(customerInput(params), origin);
         return ok(render.expand(render.customer(result), paths), events);
       },
     },
-    {
-      method: 'GET',
-      path: '/v1/customers',
-      handle: ({ params }) => {
-        checkParams(params, CUSTOMER_LIST, 'GET /v1/customers');
-        const email = optionalNonEmptyString(params, 'email');
-        const customers = [...state.customers.values()].filter((c) => email === undefined || c.email === email);
-        return ok(paginate(params, customers, '/v1/customers', 'customer', render.customer));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/customers/:id',
-      handle: ({ params }, { id = '' }) => {
-        checkParams(params, RETRIEVE, 'GET /v1/customers/:id');
-        return ok(render.expand(render.customer(billing.customer(id)), expandPaths(params)));
-      },
-    },
+    listRoute('/v1/customers', CUSTOMER_LIST, 'customer', customersMatching, render.customer),
+    retrieveRoute('/v1/customers', billing.customer, expanded(render.customer)),
     {
       method: 'POST',
       path: '/v1/customers/:id',
       handle: ({ params, origin }, { id = '' }) => {
         checkParams(params, CUSTOMER_UPDATE, 'POST /v1/customers/:id');
         const paths = expandPaths(params);
-        const input = {
-          email: optionalNullableString(params, 'email'),
-          name: optionalNullableString(params, 'name'),
-          phone: optionalNullableString(params, 'phone'),
-          description: optionalNullableString(params, 'description'),
-          metadata: metadataUpdate(params),
-        };
-        const { result, events } = billing.updateCustomer(id, input, origin);
+        const { result, events } = billing.updateCustomer(id, customerInput(params), origin);
         return ok(render.expand(render.customer(result), paths), events);
       },
     },
@@ -332,46 +390,15 @@ export function createApiRoutes({ billing, render, state }: { billing: BillingSe
       handle: ({ params }) => {
         const endpoint = 'POST /v1/checkout/sessions';
         checkParams(params, CHECKOUT_CREATE, endpoint);
-        const mode = requiredString(params, 'mode');
-        if (mode !== 'subscription') {
-          throw parameterInvalid('mode', `The fake Stripe server implements only mode=subscription (got ${mode}).`);
-        }
-        const uiMode = optionalString(params, 'ui_mode');
-        if (uiMode !== undefined && uiMode !== 'hosted_page' && uiMode !== 'hosted') {
-          throw parameterInvalid('ui_mode', `The fake Stripe server implements only the hosted page (got ui_mode=${uiMode}).`);
-        }
+        checkSubscriptionMode(params);
         const customerId = optionalNonEmptyString(params, 'customer');
         const customerEmail = optionalNonEmptyString(params, 'customer_email');
         if (customerId !== undefined && customerEmail !== undefined) throw parametersExclusive(['customer', 'customer_email']);
-
-        const rawItems = optionalList(params, 'line_items');
-        if (!rawItems || rawItems.length === 0) throw parameterMissing('line_items');
-        const lineItems = rawItems.map((raw, i) => {
-          const name = `line_items[${i}]`;
-          if (typeof raw !== 'object' || Array.isArray(raw)) throw parameterInvalid(name, 'Invalid object');
-          checkParams(raw, CHECKOUT_LINE_ITEM, endpoint, name);
-          const priceId = requiredString(raw, 'price', `${name}[price]`);
-          const quantity = optionalInteger(raw, 'quantity', { name: `${name}[quantity]`, min: 1 });
-          if (quantity === undefined) throw parameterMissing(`${name}[quantity]`);
-          return { priceId, quantity };
-        });
-
+        const lineItems = checkoutLineItems(params, endpoint);
         const subscriptionData = optionalObject(params, 'subscription_data') ?? {};
         checkParams(subscriptionData, CHECKOUT_SUBSCRIPTION_DATA, endpoint, 'subscription_data');
-        const trialPeriodDays = optionalInteger(subscriptionData, 'trial_period_days', {
-          name: 'subscription_data[trial_period_days]',
-          min: 1,
-          max: 730,
-        });
-        const trialEnd = optionalInteger(subscriptionData, 'trial_end', { name: 'subscription_data[trial_end]' });
-        if (trialPeriodDays !== undefined && trialEnd !== undefined) {
-          throw parametersExclusive(['subscription_data[trial_end]', 'subscription_data[trial_period_days]']);
-        }
-
-        const clientReferenceId = optionalNonEmptyString(params, 'client_reference_id');
-        if (clientReferenceId && clientReferenceId.length > 200) {
-          throw parameterInvalid('client_reference_id', 'client_reference_id must be at most 200 characters.');
-        }
+        const { trialPeriodDays, trialEnd } = checkoutTrial(subscriptionData);
+        const clientReferenceId = checkoutClientReference(params);
         const paths = expandPaths(params);
         const session = billing.createCheckoutSession({
           customerId,
@@ -391,14 +418,7 @@ export function createApiRoutes({ billing, render, state }: { billing: BillingSe
         return ok(renderSession(session, paths));
       },
     },
-    {
-      method: 'GET',
-      path: '/v1/checkout/sessions/:id',
-      handle: ({ params }, { id = '' }) => {
-        checkParams(params, RETRIEVE, 'GET /v1/checkout/sessions/:id');
-        return ok(renderSession(billing.checkoutSession(id), expandPaths(params)));
-      },
-    },
+    retrieveRoute('/v1/checkout/sessions', billing.checkoutSession, (session, params) => renderSession(session, expandPaths(params))),
     {
       method: 'GET',
       path: '/v1/checkout/sessions/:id/line_items',
@@ -418,33 +438,8 @@ export function createApiRoutes({ billing, render, state }: { billing: BillingSe
         return ok(renderSession(result, paths), events);
       },
     },
-    {
-      method: 'GET',
-      path: '/v1/subscriptions',
-      handle: ({ params }) => {
-        checkParams(params, SUBSCRIPTION_LIST, 'GET /v1/subscriptions');
-        const customer = optionalNonEmptyString(params, 'customer');
-        const price = optionalNonEmptyString(params, 'price');
-        const status = optionalNonEmptyString(params, 'status');
-        const subs = [...state.subscriptions.values()].filter((sub) => {
-          if (customer !== undefined && sub.customerId !== customer) return false;
-          if (price !== undefined && !sub.items.some((item) => item.priceId === price)) return false;
-          if (status === undefined) return sub.status !== 'canceled'; // Stripe's default hides canceled ones
-          if (status === 'all') return true;
-          if (status === 'ended') return sub.status === 'canceled' || sub.status === 'incomplete_expired';
-          return sub.status === status;
-        });
-        return ok(paginate(params, subs, '/v1/subscriptions', 'subscription', render.subscription));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/subscriptions/:id',
-      handle: ({ params }, { id = '' }) => {
-        checkParams(params, RETRIEVE, 'GET /v1/subscriptions/:id');
-        return ok(render.expand(render.subscription(billing.subscription(id)), expandPaths(params)));
-      },
-    },
+    listRoute('/v1/subscriptions', SUBSCRIPTION_LIST, 'subscription', subscriptionsMatching, render.subscription),
+    retrieveRoute('/v1/subscriptions', billing.subscription, expanded(render.subscription)),
     {
       method: 'POST',
       path: '/v1/subscriptions/:id',
@@ -505,84 +500,80 @@ export function createApiRoutes({ billing, render, state }: { billing: BillingSe
         return ok(render.expand(render.portalSession(portal), paths));
       },
     },
-    {
-      method: 'GET',
-      path: '/v1/prices',
-      handle: ({ params }) => {
-        checkParams(params, PRICE_LIST, 'GET /v1/prices');
-        const active = optionalBoolean(params, 'active');
-        const currency = optionalNonEmptyString(params, 'currency');
-        const product = optionalNonEmptyString(params, 'product');
-        const type = optionalNonEmptyString(params, 'type');
-        const lookupKeys = (optionalList(params, 'lookup_keys') ?? []).map(String);
-        const prices = [...state.prices.values()].filter(
-          (price) =>
-            active !== false &&
-            (currency === undefined || price.currency === currency) &&
-            (product === undefined || price.productId === product) &&
-            (type === undefined || type === 'recurring') &&
-            (lookupKeys.length === 0 || (price.lookupKey !== null && lookupKeys.includes(price.lookupKey))),
-        );
-        return ok(paginate(params, prices, '/v1/prices', 'price', render.price));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/prices/:id',
-      handle: ({ params }, { id = '' }) => {
-        checkParams(params, RETRIEVE, 'GET /v1/prices/:id');
-        return ok(render.expand(render.price(billing.price(id)), expandPaths(params)));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/products/:id',
-      handle: ({ params }, { id = '' }) => {
-        checkParams(params, RETRIEVE, 'GET /v1/products/:id');
-        const product = state.products.get(id);
-        if (!product) throw noSuchObject('product', id);
-        return ok(render.expand(render.product(product), expandPaths(params)));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/invoices/:id',
-      handle: ({ params }, { id = '' }) => {
-        checkParams(params, RETRIEVE, 'GET /v1/invoices/:id');
-        const invoice = state.invoices.get(id);
-        if (!invoice) throw noSuchObject('invoice', id);
-        return ok(render.expand(render.invoice(invoice), expandPaths(params)));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/events',
-      handle: ({ params }) => {
-        checkParams(params, EVENT_LIST, 'GET /v1/events');
-        const type = optionalNonEmptyString(params, 'type');
-        const types = (optionalList(params, 'types') ?? []).map(String);
-        if (type !== undefined && types.length > 0) throw parametersExclusive(['type', 'types']);
-        const matches = (eventType: string) => {
-          if (type === undefined) return types.length === 0 || types.includes(eventType);
-          // `type` accepts a trailing wildcard, e.g. `customer.subscription.*`.
-          return type.endsWith('*') ? eventType.startsWith(type.slice(0, -1)) : eventType === type;
-        };
-        const events = state.events.filter((event) => matches(event.type));
-        return ok(paginate(params, events, '/v1/events', 'event', (event) => structuredClone(event) as unknown as WireObject));
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/events/:id',
-      handle: ({ params }, { id = '' }) => {
-        checkParams(params, RETRIEVE, 'GET /v1/events/:id');
-        const event = state.eventsById.get(id);
-        if (!event) throw noSuchObject('event', id);
-        return ok(structuredClone(event) as unknown as WireObject);
-      },
-    },
+    listRoute('/v1/prices', PRICE_LIST, 'price', pricesMatching, render.price),
+    retrieveRoute('/v1/prices', billing.price, expanded(render.price)),
+    retrieveRoute('/v1/products', storedIn(state.products, 'product'), expanded(render.product)),
+    retrieveRoute('/v1/invoices', storedIn(state.invoices, 'invoice'), expanded(render.invoice)),
+    listRoute('/v1/events', EVENT_LIST, 'event', eventsMatching, eventToWire),
+    retrieveRoute('/v1/events', storedIn(state.eventsById, 'event'), eventToWire),
   ];
   return compileRoutes(routes);
+}
+
+function customerInput(params: FormObject): CustomerInput {
+  return {
+    email: optionalNullableString(params, 'email'),
+    name: optionalNullableString(params, 'name'),
+    phone: optionalNullableString(params, 'phone'),
+    description: optionalNullableString(params, 'description'),
+    metadata: metadataUpdate(params),
+  };
+}
+
+/** Checkout in the fake sells subscriptions on the hosted page, nothing else. */
+function checkSubscriptionMode(params: FormObject): void {
+  const mode = requiredString(params, 'mode');
+  if (mode !== 'subscription') {
+    throw parameterInvalid('mode', `The fake Stripe server implements only mode=subscription (got ${mode}).`);
+  }
+  const uiMode = optionalString(params, 'ui_mode');
+  if (uiMode !== undefined && uiMode !== 'hosted_page' && uiMode !== 'hosted') {
+    throw parameterInvalid('ui_mode', `The fake Stripe server implements only the hosted page (got ui_mode=${uiMode}).`);
+  }
+}
+
+function checkoutLineItems(params: FormObject, endpoint: string): CheckoutSessionInput['lineItems'] {
+  const rawItems = optionalList(params, 'line_items');
+  if (!rawItems || rawItems.length === 0) throw parameterMissing('line_items');
+  return rawItems.map((raw, i) => {
+    const name = `line_items[${i}]`;
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw parameterInvalid(name, 'Invalid object');
+    checkParams(raw, CHECKOUT_LINE_ITEM, endpoint, name);
+    const priceId = requiredString(raw, 'price', `${name}[price]`);
+    const quantity = optionalInteger(raw, 'quantity', { name: `${name}[quantity]`, min: 1 });
+    if (quantity === undefined) throw parameterMissing(`${name}[quantity]`);
+    return { priceId, quantity };
+  });
+}
+
+function checkoutTrial(subscriptionData: FormObject): { trialPeriodDays?: number; trialEnd?: number } {
+  const trialPeriodDays = optionalInteger(subscriptionData, 'trial_period_days', {
+    name: 'subscription_data[trial_period_days]',
+    min: 1,
+    max: 730,
+  });
+  const trialEnd = optionalInteger(subscriptionData, 'trial_end', { name: 'subscription_data[trial_end]' });
+  if (trialPeriodDays !== undefined && trialEnd !== undefined) {
+    throw parametersExclusive(['subscription_data[trial_end]', 'subscription_data[trial_period_days]']);
+  }
+  return { trialPeriodDays, trialEnd };
+}
+
+function checkoutClientReference(params: FormObject): string | undefined {
+  const clientReferenceId = optionalNonEmptyString(params, 'client_reference_id');
+  if (clientReferenceId && clientReferenceId.length > 200) {
+    throw parameterInvalid('client_reference_id', 'client_reference_id must be at most 200 characters.');
+  }
+  return clientReferenceId;
+}
+
+/** Looks a stored object up by id; a missing one is Stripe's `resource_missing`. */
+function storedIn<T>(records: Map<string, T>, kind: string): (id: string) => T {
+  return (id) => {
+    const record = records.get(id);
+    if (!record) throw noSuchObject(kind, id);
+    return record;
+  };
 }
 
 function plainMetadata(update: Map<string, string | null> | undefined): Record<string, string> {
