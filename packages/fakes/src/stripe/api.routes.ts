@@ -1,6 +1,24 @@
 // The `/v1` endpoints a Checkout-based subscription integration calls, with Stripe's parameter rules.
 // Handlers parse and validate parameters (before anything changes, so a rejected request is not saved
 // for idempotency), call one billing operation and render the result.
+import {
+  CANCELLATION_DETAILS,
+  CANCELLATION_FEEDBACK,
+  CHECKOUT_CREATE,
+  CHECKOUT_LINE_ITEM,
+  CHECKOUT_SUBSCRIPTION_DATA,
+  CUSTOMER_CREATE,
+  CUSTOMER_LIST,
+  CUSTOMER_UPDATE,
+  EVENT_LIST,
+  LIST_PARAMS,
+  PORTAL_CREATE,
+  PRICE_LIST,
+  RETRIEVE,
+  SUBSCRIPTION_CANCEL,
+  SUBSCRIPTION_LIST,
+  SUBSCRIPTION_UPDATE,
+} from './api-param-specs.js';
 import type { BillingState, CheckoutSessionRecord, RequestOrigin, StripeEvent, WireObject } from './billing-state.js';
 import type { BillingService, CheckoutSessionInput, CustomerInput } from './billing.service.js';
 import type { FormObject } from './form-encoding.js';
@@ -34,171 +52,6 @@ export interface ApiResult {
   /** Events this request caused; delivered after the response is sent, as Stripe does. */
   events: StripeEvent[];
 }
-
-const LIST = ['limit', 'starting_after', 'ending_before', 'expand'];
-
-const CUSTOMER_WRITE_IGNORED = [
-  'address',
-  'business_name',
-  'individual_name',
-  'invoice_prefix',
-  'invoice_settings',
-  'next_invoice_sequence',
-  'preferred_locales',
-  'shipping',
-  'tax',
-  'tax_exempt',
-  'validate',
-];
-const CUSTOMER_CREATE: ParamSpec = {
-  implemented: ['email', 'name', 'phone', 'description', 'metadata', 'expand'],
-  ignored: [...CUSTOMER_WRITE_IGNORED, 'tax_id_data'],
-  unsupported: ['balance', 'cash_balance', 'payment_method', 'source', 'test_clock'],
-};
-const CUSTOMER_UPDATE: ParamSpec = {
-  implemented: ['email', 'name', 'phone', 'description', 'metadata', 'expand'],
-  ignored: CUSTOMER_WRITE_IGNORED,
-  unsupported: ['balance', 'cash_balance', 'default_source', 'source'],
-};
-const CUSTOMER_LIST: ParamSpec = { implemented: [...LIST, 'email'], ignored: ['created'], unsupported: ['test_clock'] };
-
-const CHECKOUT_CREATE: ParamSpec = {
-  implemented: [
-    'mode',
-    'line_items',
-    'customer',
-    'customer_email',
-    'client_reference_id',
-    'metadata',
-    'subscription_data',
-    'success_url',
-    'cancel_url',
-    'expires_at',
-    'locale',
-    'ui_mode',
-    'expand',
-  ],
-  // Presentation and tax/address collection: they change the payment page, not the subscription.
-  ignored: [
-    'adaptive_pricing',
-    'allow_promotion_codes',
-    'allowed_payment_method_types',
-    'automatic_tax',
-    'billing_address_collection',
-    'branding_settings',
-    'consent_collection',
-    'currency',
-    'custom_fields',
-    'custom_text',
-    'customer_update',
-    'excluded_payment_method_types',
-    'integration_identifier',
-    'name_collection',
-    'origin_context',
-    'payment_method_collection',
-    'payment_method_configuration',
-    'payment_method_options',
-    'payment_method_types',
-    'phone_number_collection',
-    'saved_payment_method_options',
-    'shipping_address_collection',
-    'submit_type',
-    'tax_id_collection',
-    'wallet_options',
-  ],
-  unsupported: [
-    'after_expiration',
-    'customer_account',
-    'customer_creation',
-    'discounts',
-    'invoice_creation',
-    'managed_payments',
-    'optional_items',
-    'payment_intent_data',
-    'payment_method_data',
-    'permissions',
-    'redirect_on_completion',
-    'return_url',
-    'setup_intent_data',
-    'shipping_options',
-  ],
-};
-const CHECKOUT_LINE_ITEM: ParamSpec = {
-  implemented: ['price', 'quantity'],
-  ignored: ['adjustable_quantity', 'metadata', 'tax_rates', 'dynamic_tax_rates'],
-  unsupported: ['price_data'],
-};
-const CHECKOUT_SUBSCRIPTION_DATA: ParamSpec = {
-  implemented: ['metadata', 'description', 'trial_period_days', 'trial_end'],
-  ignored: ['default_tax_rates', 'invoice_settings', 'proration_behavior', 'trial_settings', 'billing_mode'],
-  unsupported: [
-    'application_fee_percent',
-    'billing_cycle_anchor',
-    'billing_cycle_anchor_config',
-    'on_behalf_of',
-    'pending_invoice_item_interval',
-    'transfer_data',
-  ],
-};
-const RETRIEVE: ParamSpec = { implemented: ['expand'] };
-
-const SUBSCRIPTION_LIST: ParamSpec = {
-  implemented: [...LIST, 'customer', 'price', 'status'],
-  ignored: ['automatic_tax', 'collection_method', 'created', 'current_period_end', 'current_period_start'],
-  unsupported: ['customer_account', 'plan', 'test_clock'],
-};
-const SUBSCRIPTION_UPDATE: ParamSpec = {
-  implemented: ['cancel_at_period_end', 'cancel_at', 'cancellation_details', 'metadata', 'description', 'expand'],
-  ignored: ['proration_behavior', 'proration_date', 'payment_behavior', 'off_session', 'default_payment_method', 'default_source'],
-  unsupported: [
-    'add_invoice_items',
-    'application_fee_percent',
-    'automatic_tax',
-    'billing_cycle_anchor',
-    'billing_schedules',
-    'billing_thresholds',
-    'collection_method',
-    'days_until_due',
-    'default_tax_rates',
-    'discounts',
-    'invoice_settings',
-    'items',
-    'on_behalf_of',
-    'pause_collection',
-    'payment_settings',
-    'pending_invoice_item_interval',
-    'transfer_data',
-    'trial_end',
-    'trial_from_plan',
-    'trial_settings',
-  ],
-};
-const SUBSCRIPTION_CANCEL: ParamSpec = {
-  implemented: ['cancellation_details', 'expand'],
-  ignored: ['invoice_now', 'prorate'],
-};
-const CANCELLATION_DETAILS: ParamSpec = { implemented: ['comment', 'feedback'] };
-const CANCELLATION_FEEDBACK = [
-  'customer_service',
-  'low_quality',
-  'missing_features',
-  'other',
-  'switched_service',
-  'too_complex',
-  'too_expensive',
-  'unused',
-];
-const PORTAL_CREATE: ParamSpec = {
-  implemented: ['customer', 'return_url', 'locale', 'configuration', 'expand'],
-  // A deep link (e.g. straight to "cancel") lands on the same fake portal page.
-  ignored: ['flow_data'],
-  unsupported: ['customer_account', 'on_behalf_of'],
-};
-const PRICE_LIST: ParamSpec = {
-  implemented: [...LIST, 'active', 'currency', 'lookup_keys', 'product', 'type'],
-  ignored: ['created', 'recurring'],
-};
-const EVENT_LIST: ParamSpec = { implemented: [...LIST, 'type', 'types'], ignored: ['created'], unsupported: ['delivery_success'] };
 
 type ApiRoute = Route<ApiRequest, ApiResult>;
 
@@ -423,7 +276,7 @@ export function createApiRoutes({ billing, render, state }: { billing: BillingSe
       method: 'GET',
       path: '/v1/checkout/sessions/:id/line_items',
       handle: ({ params }, { id = '' }) => {
-        checkParams(params, { implemented: LIST }, 'GET /v1/checkout/sessions/:id/line_items');
+        checkParams(params, { implemented: LIST_PARAMS }, 'GET /v1/checkout/sessions/:id/line_items');
         // A subscription Checkout has a handful of items: one page, in the order they were given.
         return ok(render.expand(render.checkoutLineItems(billing.checkoutSession(id)), expandPaths(params)));
       },
