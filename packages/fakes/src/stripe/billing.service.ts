@@ -226,6 +226,14 @@ export function createBillingService({ state, render, now, pendingWebhooks }: Bi
     if (sub.status === 'incomplete') throw invalidState(`Cannot ${action}: subscription ${sub.id} is still incomplete.`);
   }
 
+  /** Checkout without `customer` makes one from the email the payer gave (or a made-up one). */
+  function checkoutCustomer(events: StripeEvent[], session: CheckoutSessionRecord): string {
+    const email = session.customerEmail ?? `customer-${session.id.slice(-6).toLowerCase()}@example.test`;
+    const created = service.createCustomer({ email }, null);
+    events.push(...created.events);
+    return created.result.id;
+  }
+
   const service = {
     seedPrices(seeds: PriceSeed[]): void {
       const created = seconds();
@@ -368,43 +376,10 @@ export function createBillingService({ state, render, now, pendingWebhooks }: Bi
       const events: StripeEvent[] = [];
       const t = seconds();
 
-      let customerId = session.customerId;
-      if (!customerId) {
-        const email = session.customerEmail ?? `customer-${session.id.slice(-6).toLowerCase()}@example.test`;
-        const created = service.createCustomer({ email }, null);
-        events.push(...created.events);
-        customerId = created.result.id;
-      }
+      const customerId = session.customerId || checkoutCustomer(events, session);
 
       const trialEnd = session.trialEnd ?? (session.trialPeriodDays ? t + session.trialPeriodDays * DAY : null);
-      const sub: SubscriptionRecord = {
-        id: newId(ID_PREFIX.subscription),
-        created: t,
-        startDate: t,
-        customerId,
-        status: trialEnd ? 'trialing' : 'incomplete',
-        items: session.lineItems.map((item) => ({
-          id: newId(ID_PREFIX.subscriptionItem, 14),
-          created: t,
-          priceId: item.priceId,
-          quantity: item.quantity,
-        })),
-        currentPeriodStart: t,
-        currentPeriodEnd: t,
-        billingCycleAnchor: trialEnd ?? t,
-        periodsSinceAnchor: trialEnd ? 0 : 1,
-        cancelAtPeriodEnd: false,
-        cancelAt: null,
-        canceledAt: null,
-        endedAt: null,
-        cancellation: { comment: null, feedback: null, reason: null },
-        trialStart: trialEnd ? t : null,
-        trialEnd,
-        metadata: { ...session.subscriptionMetadata },
-        description: session.subscriptionDescription,
-        latestInvoiceId: null,
-        checkoutSessionId: session.id,
-      };
+      const sub = subscriptionFromCheckout(session, customerId, t, trialEnd);
       sub.currentPeriodEnd = trialEnd ?? periodEndAfter(sub, 1);
       state.subscriptions.set(sub.id, sub);
       const invoice = newInvoice(sub, 'subscription_create', { start: t, end: t }, t, sub.currentPeriodEnd, Boolean(trialEnd));
@@ -486,29 +461,7 @@ export function createBillingService({ state, render, now, pendingWebhooks }: Bi
       }
       const events: StripeEvent[] = [];
       const t = seconds();
-      updateSubscriptionWith(events, sub, origin, () => {
-        const scheduling =
-          input.cancelAtPeriodEnd === true || (input.cancelAt !== undefined && input.cancelAt !== null);
-        const unscheduling = input.cancelAtPeriodEnd === false || input.cancelAt === null;
-        if (scheduling) {
-          const at = input.cancelAtPeriodEnd ? sub.currentPeriodEnd : (input.cancelAt as number);
-          if (at !== sub.cancelAt) {
-            sub.cancelAt = at;
-            sub.cancelAtPeriodEnd = at === sub.currentPeriodEnd;
-            sub.canceledAt = t;
-            sub.cancellation = { ...sub.cancellation, reason: 'cancellation_requested' };
-          }
-        } else if (unscheduling && sub.cancelAt !== null) {
-          sub.cancelAt = null;
-          sub.cancelAtPeriodEnd = false;
-          sub.canceledAt = null;
-          sub.cancellation = { comment: null, feedback: null, reason: null };
-        }
-        sub.metadata = applyMetadata(sub.metadata, input.metadata);
-        if (input.description !== undefined) sub.description = input.description;
-        if (input.cancellationComment !== undefined) sub.cancellation = { ...sub.cancellation, comment: input.cancellationComment };
-        if (input.cancellationFeedback !== undefined) sub.cancellation = { ...sub.cancellation, feedback: input.cancellationFeedback };
-      });
+      updateSubscriptionWith(events, sub, origin, () => applySubscriptionUpdate(sub, input, t));
       return { result: sub, events };
     },
 
@@ -588,6 +541,72 @@ export function createBillingService({ state, render, now, pendingWebhooks }: Bi
   return service;
 }
 export type BillingService = ReturnType<typeof createBillingService>;
+
+/** The field changes of `POST /v1/subscriptions/:id`; a cancellation already scheduled for that time is left as it was. */
+function applySubscriptionUpdate(sub: SubscriptionRecord, input: SubscriptionUpdateInput, t: number): void {
+  const scheduling = input.cancelAtPeriodEnd === true || (input.cancelAt !== undefined && input.cancelAt !== null);
+  const unscheduling = input.cancelAtPeriodEnd === false || input.cancelAt === null;
+  if (scheduling) {
+    const at = input.cancelAtPeriodEnd ? sub.currentPeriodEnd : (input.cancelAt as number);
+    if (at !== sub.cancelAt) scheduleCancellation(sub, at, t);
+  } else if (unscheduling && sub.cancelAt !== null) {
+    clearScheduledCancellation(sub);
+  }
+  sub.metadata = applyMetadata(sub.metadata, input.metadata);
+  if (input.description !== undefined) sub.description = input.description;
+  if (input.cancellationComment !== undefined) sub.cancellation = { ...sub.cancellation, comment: input.cancellationComment };
+  if (input.cancellationFeedback !== undefined) sub.cancellation = { ...sub.cancellation, feedback: input.cancellationFeedback };
+}
+
+function scheduleCancellation(sub: SubscriptionRecord, at: number, requestedAt: number): void {
+  sub.cancelAt = at;
+  sub.cancelAtPeriodEnd = at === sub.currentPeriodEnd;
+  sub.canceledAt = requestedAt;
+  sub.cancellation = { ...sub.cancellation, reason: 'cancellation_requested' };
+}
+
+/** Undoing a scheduled cancellation also forgets why it was asked for. */
+function clearScheduledCancellation(sub: SubscriptionRecord): void {
+  sub.cancelAt = null;
+  sub.cancelAtPeriodEnd = false;
+  sub.canceledAt = null;
+  sub.cancellation = { comment: null, feedback: null, reason: null };
+}
+
+/**
+ * The subscription a paid Checkout Session starts: incomplete until its first invoice is paid, or trialing.
+ * The period end is left at `t` for the caller, which knows the prices.
+ */
+function subscriptionFromCheckout(session: CheckoutSessionRecord, customerId: string, t: number, trialEnd: number | null): SubscriptionRecord {
+  return {
+    id: newId(ID_PREFIX.subscription),
+    created: t,
+    startDate: t,
+    customerId,
+    status: trialEnd ? 'trialing' : 'incomplete',
+    items: session.lineItems.map((item) => ({
+      id: newId(ID_PREFIX.subscriptionItem, 14),
+      created: t,
+      priceId: item.priceId,
+      quantity: item.quantity,
+    })),
+    currentPeriodStart: t,
+    currentPeriodEnd: t,
+    billingCycleAnchor: trialEnd ?? t,
+    periodsSinceAnchor: trialEnd ? 0 : 1,
+    cancelAtPeriodEnd: false,
+    cancelAt: null,
+    canceledAt: null,
+    endedAt: null,
+    cancellation: { comment: null, feedback: null, reason: null },
+    trialStart: trialEnd ? t : null,
+    trialEnd,
+    metadata: { ...session.subscriptionMetadata },
+    description: session.subscriptionDescription,
+    latestInvoiceId: null,
+    checkoutSessionId: session.id,
+  };
+}
 
 /** Stripe's `previous_attributes`: the old value of each top-level field that changed; undefined if none did. */
 function previousAttributes(before: WireObject, after: WireObject): WireObject | undefined {
