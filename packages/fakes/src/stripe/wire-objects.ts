@@ -227,6 +227,46 @@ export function createRenderer(ctx: RenderContext) {
     };
   }
 
+  function renderInvoiceLine(invoice: InvoiceRecord, line: InvoiceRecord['lines'][number]): WireObject {
+    const price = priceOf(line.priceId);
+    return {
+      id: line.id,
+      object: 'line_item',
+      amount: line.amount,
+      currency: invoice.currency,
+      description: `${line.quantity} × ${state.products.get(price.productId)?.name ?? price.productId}`,
+      discount_amounts: [],
+      discountable: true,
+      discounts: [],
+      invoice: invoice.id,
+      livemode: false,
+      metadata: {},
+      parent: {
+        invoice_item_details: null,
+        subscription_item_details: {
+          invoice_item: null,
+          proration: false,
+          proration_details: { credited_items: null },
+          subscription: invoice.subscriptionId,
+          subscription_item: line.subscriptionItemId,
+        },
+        type: 'subscription_item_details',
+      },
+      period: { end: line.periodEnd, start: line.periodStart },
+      pretax_credit_amounts: [],
+      pricing: {
+        price_details: { price: price.id, product: price.productId },
+        type: 'price_details',
+        unit_amount_decimal: String(price.unitAmount),
+      },
+      quantity: line.quantity,
+      quantity_decimal: String(line.quantity),
+      subscription: invoice.subscriptionId,
+      subtotal: line.amount,
+      taxes: [],
+    };
+  }
+
   function renderInvoice(invoice: InvoiceRecord): WireObject {
     const sub = state.subscriptions.get(invoice.subscriptionId);
     const customer = state.customers.get(invoice.customerId);
@@ -279,45 +319,7 @@ export function createRenderer(ctx: RenderContext) {
       last_finalization_error: null,
       latest_revision: null,
       lines: list(
-        invoice.lines.map((line) => {
-          const price = priceOf(line.priceId);
-          return {
-            id: line.id,
-            object: 'line_item',
-            amount: line.amount,
-            currency: invoice.currency,
-            description: `${line.quantity} × ${state.products.get(price.productId)?.name ?? price.productId}`,
-            discount_amounts: [],
-            discountable: true,
-            discounts: [],
-            invoice: invoice.id,
-            livemode: false,
-            metadata: {},
-            parent: {
-              invoice_item_details: null,
-              subscription_item_details: {
-                invoice_item: null,
-                proration: false,
-                proration_details: { credited_items: null },
-                subscription: invoice.subscriptionId,
-                subscription_item: line.subscriptionItemId,
-              },
-              type: 'subscription_item_details',
-            },
-            period: { end: line.periodEnd, start: line.periodStart },
-            pretax_credit_amounts: [],
-            pricing: {
-              price_details: { price: price.id, product: price.productId },
-              type: 'price_details',
-              unit_amount_decimal: String(price.unitAmount),
-            },
-            quantity: line.quantity,
-            quantity_decimal: String(line.quantity),
-            subscription: invoice.subscriptionId,
-            subtotal: line.amount,
-            taxes: [],
-          };
-        }),
+        invoice.lines.map((line) => renderInvoiceLine(invoice, line)),
         `/v1/invoices/${invoice.id}/lines`,
       ),
       livemode: false,
@@ -373,28 +375,45 @@ export function createRenderer(ctx: RenderContext) {
     return { total: session.trialPeriodDays || session.trialEnd ? 0 : total, currency };
   }
 
+  function renderCheckoutLineItem(item: CheckoutSessionRecord['lineItems'][number]): WireObject {
+    const price = priceOf(item.priceId);
+    const amount = price.unitAmount * item.quantity;
+    return {
+      id: item.id,
+      object: 'item',
+      adjustable_quantity: null,
+      amount_discount: 0,
+      amount_subtotal: amount,
+      amount_tax: 0,
+      amount_total: amount,
+      currency: price.currency,
+      description: state.products.get(price.productId)?.name ?? price.productId,
+      metadata: {},
+      price: renderPrice(price),
+      quantity: item.quantity,
+    };
+  }
+
   function renderCheckoutLineItems(session: CheckoutSessionRecord): WireObject {
     return list(
-      session.lineItems.map((item) => {
-        const price = priceOf(item.priceId);
-        const amount = price.unitAmount * item.quantity;
-        return {
-          id: item.id,
-          object: 'item',
-          adjustable_quantity: null,
-          amount_discount: 0,
-          amount_subtotal: amount,
-          amount_tax: 0,
-          amount_total: amount,
-          currency: price.currency,
-          description: state.products.get(price.productId)?.name ?? price.productId,
-          metadata: {},
-          price: renderPrice(price),
-          quantity: item.quantity,
-        };
-      }),
+      session.lineItems.map(renderCheckoutLineItem),
       `/v1/checkout/sessions/${session.id}/line_items`,
     );
+  }
+
+  /** What the payer entered: known once the session is complete, or up front when an email was given. */
+  function checkoutCustomerDetails(session: CheckoutSessionRecord, customer: CustomerRecord | undefined, email: string | null): WireObject | null {
+    if (session.status !== 'complete' && !email) return null;
+    return {
+      address: null,
+      business_name: null,
+      email: email ?? null,
+      individual_name: null,
+      name: customer?.name ?? null,
+      phone: null,
+      tax_exempt: 'none',
+      tax_ids: [],
+    };
   }
 
   function renderCheckoutSession(session: CheckoutSessionRecord): WireObject {
@@ -426,19 +445,7 @@ export function createRenderer(ctx: RenderContext) {
       customer: session.customerId,
       customer_account: null,
       customer_creation: session.createsCustomer ? 'always' : null,
-      customer_details:
-        session.status === 'complete' || email
-          ? {
-              address: null,
-              business_name: null,
-              email: email ?? null,
-              individual_name: null,
-              name: customer?.name ?? null,
-              phone: null,
-              tax_exempt: 'none',
-              tax_ids: [],
-            }
-          : null,
+      customer_details: checkoutCustomerDetails(session, customer, email),
       customer_email: session.customerEmail,
       discounts: [],
       expires_at: session.expiresAt,
