@@ -105,21 +105,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
   function post(event: StripeEvent, attempt: number, signing: SigningMode): Promise<WebhookDelivery> {
     const url = endpoint.url ?? '';
     const startedAt = options.now();
-    // Stripe sends pretty-printed JSON; a handler that re-serialises the parsed body cannot verify it.
-    const payload = JSON.stringify(event, null, 2);
-    const now = Math.floor(startedAt / 1000);
-    const timestamp = signing === 'stale-timestamp' ? now - STALE_BY_SECONDS : now;
-    const secret = signing === 'wrong-secret' ? WRONG_SECRET : endpoint.secret;
-    const signature = signatureHeader(payload, secret, timestamp);
-    const body = signing === 'tampered-body' ? payload.replace('"livemode": false', '"livemode": true') : payload;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': String(Buffer.byteLength(body)),
-      'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-      accept: '*/*; q=0.5, application/xml',
-      'cache-control': 'no-cache',
-    };
-    if (signing !== 'no-signature') headers['stripe-signature'] = signature;
+    const { headers, body } = signedDelivery(event, signing, endpoint.secret, Math.floor(startedAt / 1000));
     const base = { eventId: event.id, type: event.type, attempt, signing, url, startedAt };
 
     return new Promise((resolve) => {
@@ -262,3 +248,27 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
   };
 }
 export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>;
+
+/** The body and headers of one delivery, signed (or mis-signed on purpose) as `signing` says. */
+function signedDelivery(
+  event: StripeEvent,
+  signing: SigningMode,
+  endpointSecret: string,
+  now: number,
+): { headers: Record<string, string>; body: string } {
+  // Stripe sends pretty-printed JSON; a handler that re-serialises the parsed body cannot verify it.
+  const payload = JSON.stringify(event, null, 2);
+  const timestamp = signing === 'stale-timestamp' ? now - STALE_BY_SECONDS : now;
+  const secret = signing === 'wrong-secret' ? WRONG_SECRET : endpointSecret;
+  const signature = signatureHeader(payload, secret, timestamp);
+  const body = signing === 'tampered-body' ? payload.replace('"livemode": false', '"livemode": true') : payload;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+    accept: '*/*; q=0.5, application/xml',
+    'cache-control': 'no-cache',
+  };
+  if (signing !== 'no-signature') headers['stripe-signature'] = signature;
+  return { headers, body };
+}
