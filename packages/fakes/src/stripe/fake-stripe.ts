@@ -182,25 +182,32 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
     return started.fake;
   });
 
+  /**
+   * Runs a matched API route once the gate lets it through. `save` says whether the answer belongs under the
+   * Idempotency-Key: an error raised before anything changed does not, so a corrected retry can run.
+   */
+  async function execute(
+    endpoint: string,
+    record: RecordedRequest,
+    handle: () => ApiResult | Promise<ApiResult>,
+  ): Promise<{ status: number; body: string; events: StripeEvent[]; save: boolean }> {
+    try {
+      await gate.pass(record.method, record.path, record);
+      const result = await handle();
+      return { status: result.status, body: JSON.stringify(result.body, null, 2), events: result.events, save: true };
+    } catch (err) {
+      if (err instanceof FakeStripeError) {
+        return { status: err.status, body: JSON.stringify(err.toBody(), null, 2), events: [], save: !err.beforeExecution };
+      }
+      options.log?.(`fake stripe: ${endpoint} failed: ${err instanceof Error ? err.stack : String(err)}`);
+      const body = JSON.stringify({ error: { type: 'api_error', message: 'The fake Stripe server failed to handle this request.' } }, null, 2);
+      return { status: 500, body, events: [], save: true };
+    }
+  }
+
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, rawBody: string): Promise<void> {
-    const method = req.method ?? 'GET';
-    const headers = headerRecord(req);
-    const requestId = newId(ID_PREFIX.request, 14);
-    const idempotencyKey = headers['idempotency-key'] ?? null;
-    const record: RecordedRequest = {
-      method,
-      path: url.pathname,
-      query: parseForm(url.search.slice(1)),
-      body: method === 'POST' ? parseForm(rawBody) : {},
-      rawBody,
-      headers,
-      idempotencyKey,
-      stripeVersion: headers['stripe-version'] ?? null,
-      requestId,
-      status: 0,
-      replayed: false,
-      at: now(),
-    };
+    const record = recordRequest(req, url, rawBody, now());
+    const { method, headers, requestId, idempotencyKey } = record;
     requests.push(record);
     const respond = (status: number, body: string, extra: Record<string, string> = {}) => {
       record.status = status;
@@ -247,14 +254,6 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
             'original-request': found.response.requestId,
           });
         }
-      } catch (err) {
-        if (err instanceof FakeStripeError) return fail(err);
-        throw err;
-      }
-    }
-
-    if (idempotentKey !== null) {
-      try {
         idempotency.begin(apiKey, idempotentKey);
       } catch (err) {
         if (err instanceof FakeStripeError) return fail(err);
@@ -262,27 +261,9 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
       }
     }
 
-    let status: number;
-    let body: string;
-    let events: StripeEvent[] = [];
-    let save = true;
-    try {
-      await gate.pass(method, url.pathname, record);
-      const result: ApiResult = await match.route.handle({ params, origin: { requestId, idempotencyKey } }, match.params);
-      status = result.status;
-      body = JSON.stringify(result.body, null, 2);
-      events = result.events;
-    } catch (err) {
-      if (err instanceof FakeStripeError) {
-        status = err.status;
-        body = JSON.stringify(err.toBody(), null, 2);
-        save = !err.beforeExecution;
-      } else {
-        options.log?.(`fake stripe: ${endpoint} failed: ${err instanceof Error ? err.stack : String(err)}`);
-        status = 500;
-        body = JSON.stringify({ error: { type: 'api_error', message: 'The fake Stripe server failed to handle this request.' } }, null, 2);
-      }
-    }
+    const { status, body, events, save } = await execute(endpoint, record, () =>
+      match.route.handle({ params, origin: { requestId, idempotencyKey } }, match.params),
+    );
     if (idempotentKey !== null) {
       if (save) idempotency.save(apiKey, idempotentKey, endpoint, params, { status, body, requestId });
       idempotency.end(apiKey, idempotentKey);
@@ -493,6 +474,26 @@ function authenticate(header: string | undefined): string | FakeStripeError {
     );
   }
   return key;
+}
+
+/** A `/v1` request as the fake received it; its status is filled in when it is answered. */
+function recordRequest(req: IncomingMessage, url: URL, rawBody: string, at: number): RecordedRequest {
+  const method = req.method ?? 'GET';
+  const headers = headerRecord(req);
+  return {
+    method,
+    path: url.pathname,
+    query: parseForm(url.search.slice(1)),
+    body: method === 'POST' ? parseForm(rawBody) : {},
+    rawBody,
+    headers,
+    idempotencyKey: headers['idempotency-key'] ?? null,
+    stripeVersion: headers['stripe-version'] ?? null,
+    requestId: newId(ID_PREFIX.request, 14),
+    status: 0,
+    replayed: false,
+    at,
+  };
 }
 
 function headerRecord(req: IncomingMessage): Record<string, string> {
