@@ -3,10 +3,10 @@
 // a live peer taking over, clients watching the streams, and the quota. Each worker calls the fake Gemini with an
 // API key of its own, so the recorded requests tell which process generated what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { http, readSseUntil, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { freePort, http, readSseUntil, shownText, signInOver, startStack, type SignedIn, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '@gemini-chat/worker/worker';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
-import { freePort, sleep, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
+import { sleep, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
 
 let s: Stack;
 let base: string;

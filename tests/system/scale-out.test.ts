@@ -3,9 +3,9 @@
 // worker calls it with an API key of its own, so its recorded requests show which worker generated what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGemini, type FakeGemini } from '@gemini-chat/fakes';
-import { deltas, http, isolate, readSseUntil, signInOver, type Isolated, type SignedIn } from '@gemini-chat/testkit';
+import { deltas, freePort, http, isolate, readSseUntil, signInOver, type Isolated, type SignedIn } from '@gemini-chat/testkit';
 import { audit, waitFinal, type Accepted } from './support/ledger.js';
-import { API_SERVER, freePort, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
+import { API_SERVER, spawnNode, waitForHttp, WORKER_MAIN, type Child } from './support/procs.js';
 
 const PER_NUMBER = 3;
 

@@ -35,3 +35,4 @@ export {
 } from './stack.js';
 export { deltas, readSse, readSseResuming, readSseUntil, shownText, type SseEvent, type SseRead } from './sse.js';
 export { http, signInOver, type HttpResult, type RequestOptions } from './http.js';
+export { freePort } from './ports.js';

@@ -1,8 +1,9 @@
 // Child processes owned by a reliability test: real API and worker processes, and a Redis server of the test's own.
 // Every child is registered so it is SIGKILLed when the test process exits, whatever happened (self-cleaning).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@gemini-chat/testkit';
 
 const ROOT = new URL('../../../', import.meta.url);
 export const REPO_ROOT = fileURLToPath(ROOT);
@@ -20,19 +21,6 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.once(signal, () => {
     killAll();
     process.kill(process.pid, signal);
-  });
-}
-
-/** A free TCP port on the loopback interface (the OS picks it; nothing else can be listening there). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -1,9 +1,8 @@
-import { createServer } from 'node:net';
 import { startFakeStripe, STRIPE_API_VERSION, stripeSignatureHeader, type FakeStripe } from '@gemini-chat/fakes';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, isolate, PRO_PRICE, signIn, WEBHOOK_SECRET, type Isolated, type SignedIn } from '@gemini-chat/testkit';
+import { expectProblem, freePort, isolate, PRO_PRICE, signIn, WEBHOOK_SECRET, type Isolated, type SignedIn } from '@gemini-chat/testkit';
 import { buildApp } from '../../src/app.js';
 import { errorsPlugin } from '../../src/plugins/errors.plugin.js';
 
@@ -185,7 +184,7 @@ describe('Stripe refusing or failing a request', () => {
 describe('Stripe unreachable', () => {
   let t: StripeTestApp;
   beforeAll(async () => {
-    t = await appWith({ STRIPE_API_BASE_URL: `http://127.0.0.1:${await closedPort()}` });
+    t = await appWith({ STRIPE_API_BASE_URL: `http://127.0.0.1:${await freePort()}` });
   });
   afterAll(() => t.close());
 
@@ -229,11 +228,3 @@ describe('a Stripe error that no service translated', () => {
   });
 });
 
-/** A local port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

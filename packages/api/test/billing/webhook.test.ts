@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { STRIPE_API_VERSION, stripeSignatureHeader, type StripeEvent } from '@gemini-chat/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import {
   buildBillingTestApp,
   buildTestApp,
   expectProblem,
+  freePort,
   signIn,
   stripeCalls,
   subscribe,
@@ -208,7 +208,7 @@ describe('payment failure and cancellation', () => {
 
 describe('Stripe unreachable', () => {
   it('answers 503 with Retry-After and stores nothing, so Stripe delivers the event again', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const down = await buildTestApp({
       STRIPE_SECRET_KEY: 'sk_test_billing_tests',
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
@@ -246,11 +246,3 @@ describe('Stripe unreachable', () => {
   });
 });
 
-/** A local port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplyEvents, type ReplyEvents } from '../../src/index.js';
 import { testRedisUrl } from '@gemini-chat/testkit';
 
-// The claim that starts a run of a reply, against a real Redis (the Lua script is the thing under test).
+// The claim that starts a run of a reply, and ending a reply from outside its run (stop, read, store, finish),
+// against a real Redis: the Lua scripts are the thing under test.
 let redis: Redis;
 let events: ReplyEvents;
 const prefix = `test:${randomBytes(5).toString('hex')}:`;
@@ -48,5 +49,38 @@ describe('reply events: claim', () => {
     await events.claim(messageId, randomUUID(), true);
     // A reader resuming after the last id it saw gets the `reset`, so it drops the text it already shows.
     expect(await types(messageId, seen!)).toEqual(['reset']);
+  });
+});
+
+describe('reply events: stop', () => {
+  it('freezes the log: its run can no longer append, and its text is what readers were shown', async () => {
+    const messageId = randomUUID();
+    const run = randomUUID();
+    expect(await events.claim(messageId, run, false)).toBe(true);
+    await events.append(messageId, run, 'delta', { text: 'Hel' });
+    await events.append(messageId, run, 'reset', {});
+    await events.append(messageId, run, 'delta', { text: 'Hello' });
+
+    await events.stop(messageId);
+    expect(await events.append(messageId, run, 'delta', { text: ' world' })).toBeNull();
+    expect(await events.text(messageId)).toBe('Hello');
+    expect(await events.finish(messageId, 'done', { status: 'cancelled' })).not.toBeNull();
+    expect(await events.owner(messageId)).toBe('finished');
+  });
+
+  it('a run claiming a log being ended or already ended is refused, and writes nothing', async () => {
+    for (const end of ['stop', 'finish'] as const) {
+      const messageId = randomUUID();
+      await events.claim(messageId, randomUUID(), false);
+      if (end === 'stop') await events.stop(messageId);
+      else await events.finish(messageId, 'done', { status: 'cancelled' });
+      const before = await events.read(messageId);
+      expect(await events.claim(messageId, randomUUID(), true)).toBe(false);
+      expect(await events.read(messageId)).toEqual(before);
+    }
+  });
+
+  it('has no text for a log that was never written', async () => {
+    expect(await events.text(randomUUID())).toBeUndefined();
   });
 });
