@@ -30,9 +30,7 @@ export type Usage = Static<typeof UsageSchema>;
 
 export const DailyUsageSchema = Type.Object(
   {
-    used: Type.Integer({ minimum: 0, description: 'Prompts sent today (UTC day).' }),
-    limit: Nullable(Type.Integer({ minimum: 1, description: 'Daily prompt limit; null means unlimited.' })),
-    resetsAt: Timestamp('Next UTC midnight.'),
+    ...UsageSchema.properties,
     inputTokens: Type.Integer({ minimum: 0, description: 'Prompt tokens of today\'s replies (completed and cancelled).' }),
     outputTokens: Type.Integer({ minimum: 0, description: 'Output tokens of today\'s replies, thinking included.' }),
   },
