@@ -361,6 +361,31 @@ export const SCENARIOS: Scenario[] = [
     `,
     expect: 200,
   },
+  {
+    op: 'forkChatroom',
+    note: 'A new chatroom holding a copy of the branch up to the regenerated reply (`replyId`): the prompt and that reply, with new ids.',
+    body: { messageId: '{{replyId}}' },
+    test: js`
+      ${statusTest(201)}
+      const body = pm.response.json();
+      pm.test('a new chatroom named after the source', () => {
+        pm.expect(body.id).to.match(${UUID_RE});
+        pm.expect(body.id).to.not.eql(pm.variables.get('chatroomId'));
+        pm.expect(body.title).to.match(/ \(fork\)$/);
+      });
+      pm.test('the copied path: the reply, then its prompt (new ids), the reply current', () => {
+        pm.expect(body.messages.map((m) => m.role)).to.eql(['assistant', 'user']);
+        pm.expect(body.messages[0].id).to.not.eql(pm.variables.get('replyId'));
+        pm.expect(body.messages[0].status).to.eql('completed');
+        pm.expect(body.messages[0].parentId).to.eql(body.messages[1].id);
+        pm.expect(body.messages[1].parentId).to.eql(null);
+        pm.expect(body.messages[1].content).to.eql('Plan a day in Lisbon');
+        pm.expect(body.currentMessageId).to.eql(body.messages[0].id);
+        body.messages.forEach((m) => pm.expect(m.chatroomId).to.eql(body.id));
+      });
+    `,
+    expect: 201,
+  },
 
   // --- Billing (when the spec has it) ------------------------------------------------------------------------------
   {

@@ -67,6 +67,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/chatroom/{id}/messages/{messageId}/stream', headers: { accept: 'text/event-stream' } },
   { method: 'POST', path: '/chatroom/{id}/messages/{messageId}/cancel' },
   { method: 'POST', path: '/chatroom/{id}/messages/{messageId}/regenerate' },
+  { method: 'POST', path: '/chatroom/{id}/fork', body: { messageId: '00000000-0000-4000-8000-000000000000' } },
 ];
 
 function call(user: SignedIn, route: Route, id: string, messageId: string): Promise<HttpResult> {

@@ -203,7 +203,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One chatroom with its newest messages */
+        /** One chatroom with the newest messages of its current branch */
         get: operations["getChatroom"];
         put?: never;
         post?: never;
@@ -211,8 +211,31 @@ export interface paths {
         delete: operations["deleteChatroom"];
         options?: never;
         head?: never;
-        /** Rename a chatroom or change its system prompt (null clears it) */
+        /**
+         * Rename a chatroom, change its system prompt (null clears it) or switch branch
+         * @description `currentMessageId` switches branch: any message of the chatroom, and the newest leaf at or beneath it becomes current. 404 MESSAGE_NOT_FOUND for a message not in the chatroom.
+         */
         patch: operations["updateChatroom"];
+        trace?: never;
+    };
+    "/chatroom/{id}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new chatroom from a branch, up to a reply
+         * @description 201 with a new chatroom ("<title> (fork)", same system prompt) holding a copy of the path from the first prompt to `messageId` (new ids; same content, status and usage; not charged again); the copied reply is its current message. `messageId` must be a finished reply: a prompt is 400 NOT_A_REPLY, a reply still queued or generating 409 REPLY_NOT_FINISHED, a message not in the chatroom 404 MESSAGE_NOT_FOUND.
+         */
+        post: operations["forkChatroom"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/chatroom/{id}/latest": {
@@ -223,7 +246,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The chatroom's newest reply
+         * The newest reply of the chatroom's current branch
          * @description 200 when it is finished (completed, failed or cancelled); 202 with Retry-After while it is queued or generating.
          */
         get: operations["getLatestReply"];
@@ -246,7 +269,7 @@ export interface paths {
         put?: never;
         /**
          * Send a prompt; the reply is generated asynchronously
-         * @description Stores the prompt and a queued reply, charges one unit of the daily quota and queues the generation. 202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: 200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED with Retry-After when the day's quota is used up. RateLimit-* headers describe the quota.
+         * @description Stores the prompt and a queued reply, charges one unit of the daily quota and queues the generation. The prompt continues the branch at the chatroom's `currentMessageId`; with `parentId` (a reply of this chatroom, or null for a new first prompt) it starts a new branch there: to edit prompt P, send the new text with `parentId` = P.parentId. The new exchange becomes the current branch. A `parentId` that is a prompt is 400 PARENT_NOT_A_REPLY; one not in this chatroom is 404 MESSAGE_NOT_FOUND. 202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: 200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED with Retry-After when the day's quota is used up. RateLimit-* headers describe the quota.
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -262,7 +285,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A chatroom's messages, newest first */
+        /**
+         * One branch of a chatroom, newest first
+         * @description The current branch (ending at the chatroom's `currentMessageId`), or with `leafId` the branch through another message, listed from the leaf up to the first prompt: each message is followed by its parent. Each carries `siblings` to draw "‹ 2 / 3 ›" and switch branch. 404 MESSAGE_NOT_FOUND for a `leafId` not in the chatroom.
+         */
         get: operations["listMessages"];
         put?: never;
         post?: never;
@@ -320,7 +346,7 @@ export interface paths {
         put?: never;
         /**
          * Answer the same prompt again
-         * @description Creates a new reply to the prompt of the chatroom's latest reply (which must have ended) and charges the quota like a new prompt. The earlier reply stays in the history; from then on the model sees only the newest completed reply to a prompt as context. Same response, headers, `Idempotency-Key` and `Prefer: wait` behaviour as sending a message.
+         * @description Creates a new reply to the prompt of any reply of the chatroom, as its sibling, and charges the quota like a new prompt; the new reply becomes the current branch. The model sees the path from the first prompt to that prompt, never the prompt's other replies. 409 CHATROOM_BUSY while a reply of the chatroom is pending; 400 NOT_A_REPLY for a prompt. Same response, headers, `Idempotency-Key` and `Prefer: wait` behaviour as sending a message.
          */
         post: operations["regenerateReply"];
         delete?: never;
@@ -495,6 +521,7 @@ export interface components {
         Chatroom: {
             /** Format: date-time */
             createdAt: string;
+            currentMessageId: string | null;
             /** Format: uuid */
             id: string;
             /**
@@ -510,6 +537,7 @@ export interface components {
         ChatroomDetail: {
             /** Format: date-time */
             createdAt: string;
+            currentMessageId: string | null;
             hasMoreMessages: boolean;
             /** Format: uuid */
             id: string;
@@ -518,7 +546,7 @@ export interface components {
              * @description Last message or creation; the list is ordered by it, newest first.
              */
             lastActivityAt: string;
-            /** @description The newest messages, newest first. */
+            /** @description The newest messages of the current branch, newest (the leaf) first. */
             messages: components["schemas"]["Message"][];
             messagesNextCursor: string | null;
             systemPrompt: string | null;
@@ -591,8 +619,10 @@ export interface components {
             /** Format: uuid */
             id: string;
             model: string | null;
+            parentId: string | null;
             replyToId: string | null;
             role: "user" | "assistant";
+            siblings: components["schemas"]["MessageSiblings"];
             /** @description User messages are always `completed`; assistant replies move queued → generating → a final state. */
             status: "queued" | "generating" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -603,8 +633,17 @@ export interface components {
             } | null;
         };
         MessageList: {
+            /** @description One branch, leaf first, each message followed by its parent. */
             items: components["schemas"]["Message"][];
             nextCursor: string | null;
+        };
+        /** @description Alternatives at this point of the conversation (edited prompts, regenerated replies): draw "‹ index / count ›". */
+        MessageSiblings: {
+            count: number;
+            /** @description 1-based position among the messages with the same parent, in creation order. */
+            index: number;
+            nextId: string | null;
+            previousId: string | null;
         };
         OtpChallenge: {
             /**
@@ -2014,6 +2053,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description Switch branch: a message of this chatroom; the newest leaf at or beneath it becomes the current message.
+                     */
+                    currentMessageId?: string;
                     systemPrompt?: string | null;
                     title?: string;
                 };
@@ -2049,6 +2093,129 @@ export interface operations {
             };
             /** @description Not found — also for someone else's resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forkChatroom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chatroom id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description A finished reply of this chatroom: the new chatroom holds a copy of the path from the root to it.
+                     */
+                    messageId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatroomDetail"];
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found — also for someone else's resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2227,6 +2394,7 @@ export interface operations {
                 "application/json": {
                     /** @description The prompt: 1 to 8000 characters, not only whitespace. */
                     content: string;
+                    parentId?: string | null;
                 };
             };
         };
@@ -2357,6 +2525,8 @@ export interface operations {
                 limit?: number;
                 /** @description nextCursor of the previous page. */
                 cursor?: string;
+                /** @description List the branch through this message (the newest leaf at or beneath it) instead of the current branch. */
+                leafId?: string;
             };
             header?: never;
             path: {

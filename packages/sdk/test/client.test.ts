@@ -132,6 +132,10 @@ describe('the SDK against a live API', () => {
     const again = await client.regenerateReply(room.id, first.reply.id, { wait: 10 });
     expect(again.reply).toMatchObject({ status: 'completed', replyToId: first.userMessage.id });
     expect(again.reply.id).not.toBe(first.reply.id);
+    // Forking has no helper of its own yet: the generated types drive the raw client. A fork is not charged.
+    const fork = await client.api.POST('/chatroom/{id}/fork', { params: { path: { id: room.id } }, body: { messageId: again.reply.id } });
+    expect(fork.response.status).toBe(201);
+    expect(fork.data?.messages.map((m) => m.content)).toEqual([again.reply.content, 'Plan a day in Lisbon']);
 
     // A slow reply: stop watching it (AbortSignal), cancel it, and watch its end.
     const slow = await client.sendMessage(room.id, 'A long story [[chunks:30]] [[slow:100]]');

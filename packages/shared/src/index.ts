@@ -9,6 +9,7 @@ export type {
   UserRow,
   ChatroomRow,
   MessageRow,
+  MessageWithSiblings,
   SubscriptionRow,
 } from './db/database.js';
 export { isPending } from './db/database.js';

@@ -205,15 +205,17 @@ describe('regenerate', () => {
     const again = res.json();
     expect(again.reply).toMatchObject({ status: 'completed', content: 'A different answer.', replyToId: again.userMessage.id });
     expect(again.userMessage.content).toBe('Give me a name');
+    // The new reply is the current branch; the old one is its sibling, one click away.
+    expect(again.reply).toMatchObject({ parentId: again.userMessage.id, siblings: { index: 2, count: 2, previousId: first.reply.id, nextId: null } });
     const history = (await s.app.inject({ url: `/chatroom/${roomId}/messages`, headers: user.auth })).json().items;
-    expect(history.map((m: { role: string }) => m.role)).toEqual(['assistant', 'assistant', 'user']);
+    expect(history.map((m: { id: string }) => m.id)).toEqual([again.reply.id, again.userMessage.id]);
     const call = s.gemini.requests.filter((r) => r.action === 'streamGenerateContent').at(-1)!;
     expect((call.body as { contents: unknown[] }).contents).toHaveLength(1);
 
-    // Only the latest reply can be regenerated.
-    const stale = await s.app.inject({ method: 'POST', url: `/chatroom/${roomId}/messages/${first.reply.id}/regenerate`, headers: user.auth });
-    expect(stale.statusCode).toBe(409);
-    expect(stale.json().code).toBe('REPLY_NOT_LATEST');
+    // A prompt is not a reply to regenerate.
+    const prompt = await s.app.inject({ method: 'POST', url: `/chatroom/${roomId}/messages/${again.userMessage.id}/regenerate`, headers: user.auth });
+    expect(prompt.statusCode).toBe(400);
+    expect(prompt.json().code).toBe('NOT_A_REPLY');
   });
 });
 

@@ -9,6 +9,9 @@ export const ChatroomSchema = Type.Object(
     createdAt: Timestamp(),
     updatedAt: Timestamp(),
     lastActivityAt: Timestamp('Last message or creation; the list is ordered by it, newest first.'),
+    currentMessageId: Nullable(
+      Uuid('The leaf of the branch the user looks at: a send continues from it, GET …/messages lists its branch. Null while empty.'),
+    ),
   },
   { 'x-component-name': 'Chatroom', additionalProperties: false },
 );
@@ -27,6 +30,22 @@ export const MessageSchema = Type.Object(
     status: MessageStatusSchema,
     content: Type.String({ description: 'The text; for a reply still generating, what has been produced so far.' }),
     replyToId: Nullable(Uuid('For an assistant reply: the user message it answers.')),
+    parentId: Nullable(
+      Uuid('The message this one follows: for a prompt, the reply before it (null for a first prompt); for a reply, its prompt.'),
+    ),
+    siblings: Type.Object(
+      {
+        index: Type.Integer({ minimum: 1, description: '1-based position among the messages with the same parent, in creation order.' }),
+        count: Type.Integer({ minimum: 1 }),
+        previousId: Nullable(Uuid('The sibling before this one (switch to it with PATCH /chatroom/{id}).')),
+        nextId: Nullable(Uuid('The sibling after this one.')),
+      },
+      {
+        'x-component-name': 'MessageSiblings',
+        additionalProperties: false,
+        description: 'Alternatives at this point of the conversation (edited prompts, regenerated replies): draw "‹ index / count ›".',
+      },
+    ),
     error: Nullable(
       Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false, description: 'Set when status is failed.' }),
     ),
@@ -54,7 +73,7 @@ export type ChatroomList = Static<typeof ChatroomListSchema>;
 export const ChatroomDetailSchema = Type.Object(
   {
     ...ChatroomSchema.properties,
-    messages: Type.Array(MessageSchema, { description: 'The newest messages, newest first.' }),
+    messages: Type.Array(MessageSchema, { description: 'The newest messages of the current branch, newest (the leaf) first.' }),
     hasMoreMessages: Type.Boolean(),
     messagesNextCursor: Nullable(Type.String({ description: 'Cursor for older messages at GET /chatroom/{id}/messages.' })),
   },
@@ -75,9 +94,18 @@ export const UpdateChatroomBodySchema = Type.Object(
   {
     title: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
     systemPrompt: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 4000 }))),
+    currentMessageId: Type.Optional(
+      Uuid('Switch branch: a message of this chatroom; the newest leaf at or beneath it becomes the current message.'),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateChatroomBody = Static<typeof UpdateChatroomBodySchema>;
+
+export const ForkChatroomBodySchema = Type.Object(
+  { messageId: Uuid('A finished reply of this chatroom: the new chatroom holds a copy of the path from the root to it.') },
+  { additionalProperties: false },
+);
+export type ForkChatroomBody = Static<typeof ForkChatroomBodySchema>;
 
 export const ChatroomParamsSchema = Type.Object({ id: Uuid('Chatroom id') }, { additionalProperties: false });

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Uuid } from './common.schemas.js';
+import { Nullable, PageQuerySchema, Uuid } from './common.schemas.js';
 import { MessageSchema } from './chatroom.schemas.js';
 import { UsageSchema } from './user.schemas.js';
 
@@ -13,6 +13,14 @@ export const SendMessageBodySchema = Type.Object(
       pattern: '\\S',
       description: `The prompt: 1 to ${MESSAGE_MAX_CHARS} characters, not only whitespace.`,
     }),
+    parentId: Type.Optional(
+      Nullable(
+        Uuid(
+          'Start a new branch: the reply of this chatroom the prompt follows, or null for a new first prompt. Omitted: ' +
+            'continue from the chatroom\'s currentMessageId. To edit prompt P, send the new text with parentId = P.parentId.',
+        ),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -49,9 +57,22 @@ export const SendMessageResultSchema = Type.Object(
 export type SendMessageResult = Static<typeof SendMessageResultSchema>;
 
 export const MessageListSchema = Type.Object(
-  { items: Type.Array(MessageSchema), nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for older messages.' })) },
+  {
+    items: Type.Array(MessageSchema, { description: 'One branch, leaf first, each message followed by its parent.' }),
+    nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the older messages of the same branch.' })),
+  },
   { 'x-component-name': 'MessageList', additionalProperties: false },
 );
 export type MessageList = Static<typeof MessageListSchema>;
+
+export const ListMessagesQuerySchema = Type.Object(
+  {
+    ...PageQuerySchema.properties,
+    leafId: Type.Optional(
+      Uuid('List the branch through this message (the newest leaf at or beneath it) instead of the current branch.'),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const MessageParamsSchema = Type.Object({ id: Uuid('Chatroom id'), messageId: Uuid('Message id') }, { additionalProperties: false });

@@ -1,17 +1,21 @@
 import { createHash } from 'node:crypto';
-import { notFound, type ChatroomListCache, type Logger, type ReplyEvents, type Store } from '@gemini-chat/shared';
+import { AppError, conflict, isPending, notFound, type ChatroomListCache, type ChatroomRow, type Logger, type ReplyEvents, type Store } from '@gemini-chat/shared';
 import type {
   Chatroom,
   ChatroomDetail,
   ChatroomList,
   CreateChatroomBody,
+  ForkChatroomBody,
   UpdateChatroomBody,
 } from '../schemas/chatroom.schemas.js';
 import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
 import type { LocalCache } from '../lib/local-cache.js';
-import { toChatroom, toMessage } from './mappers.js';
+import { toChatroom } from './mappers.js';
+import { branchPage } from './branch-page.js';
 
 export const DEFAULT_CHATROOM_TITLE = 'New chat';
+const TITLE_MAX_CHARS = 120;
+const FORK_SUFFIX = ' (fork)';
 const DETAIL_MESSAGE_PAGE = 20;
 
 /** A list page as the API sends it: the exact JSON body and its ETag, cached together. */
@@ -57,6 +61,12 @@ export function createChatroomService(
     };
   }
 
+  /** A chatroom with the newest page of its current branch. */
+  async function detail(row: ChatroomRow): Promise<ChatroomDetail> {
+    const page = await branchPage(store, row, { limit: DETAIL_MESSAGE_PAGE });
+    return { ...toChatroom(row), messages: page.items, hasMoreMessages: page.nextCursor !== null, messagesNextCursor: page.nextCursor };
+  }
+
   return {
     /** The list page: from this process's memory, else the per-user Redis cache, else the database. */
     async list(userId: string, limit: number, cursor?: string): Promise<ListPage> {
@@ -74,16 +84,7 @@ export function createChatroomService(
     async get(userId: string, id: string): Promise<ChatroomDetail> {
       const row = await store.chatrooms.findOwned(userId, id);
       if (!row) throw notFound('chatroom');
-      const messages = await store.messages.listForChatroom(row.id, DETAIL_MESSAGE_PAGE + 1);
-      const page = messages.slice(0, DETAIL_MESSAGE_PAGE);
-      const hasMore = messages.length > DETAIL_MESSAGE_PAGE;
-      const last = page.at(-1);
-      return {
-        ...toChatroom(row),
-        messages: page.map(toMessage),
-        hasMoreMessages: hasMore,
-        messagesNextCursor: hasMore && last ? encodeCursor({ s: last.seq }) : null,
-      };
+      return detail(row);
     },
 
     async create(userId: string, input: CreateChatroomBody): Promise<Chatroom> {
@@ -98,14 +99,50 @@ export function createChatroomService(
     },
 
     async update(userId: string, id: string, input: UpdateChatroomBody): Promise<Chatroom> {
+      let currentMessageId: string | undefined;
+      if (input.currentMessageId !== undefined) {
+        // Switching branch: any message of the chatroom selects the newest leaf at or beneath it.
+        if (!(await store.chatrooms.findOwned(userId, id))) throw notFound('chatroom');
+        currentMessageId = await store.messages.newestLeafUnder(id, input.currentMessageId);
+        if (!currentMessageId) throw notFound('message');
+      }
       const row = await changingList(userId, () =>
         store.chatrooms.updateOwned(userId, id, {
           ...(input.title !== undefined ? { title: input.title, titleSource: 'user' as const } : {}),
           ...(input.systemPrompt !== undefined ? { systemPrompt: input.systemPrompt } : {}),
+          ...(currentMessageId !== undefined ? { currentMessageId } : {}),
         }),
       );
       if (!row) throw notFound('chatroom');
       return toChatroom(row);
+    },
+
+    /**
+     * A new chatroom holding a copy of the path from the root to a finished reply (new ids, same content, status and
+     * usage; not charged again). Its title is the source's with " (fork)"; its current message is the copied reply.
+     */
+    async fork(userId: string, id: string, input: ForkChatroomBody): Promise<ChatroomDetail> {
+      const room = await changingList(userId, () =>
+        store.transaction(async (tx) => {
+          const source = await tx.chatrooms.findOwned(userId, id);
+          if (!source) throw notFound('chatroom');
+          const path = await tx.messages.pathTo(source.id, input.messageId);
+          const target = path[0];
+          if (!target) throw notFound('message');
+          if (target.role !== 'assistant') throw new AppError(400, 'NOT_A_REPLY', 'Fork from a reply: a conversation continues after a reply.');
+          if (isPending(target.status)) throw conflict('REPLY_NOT_FINISHED', 'This reply is still being generated; fork once it has finished.');
+          const created = await tx.chatrooms.insert(userId, {
+            title: `${source.title.slice(0, TITLE_MAX_CHARS - FORK_SUFFIX.length)}${FORK_SUFFIX}`,
+            titleSource: 'user',
+            systemPrompt: source.system_prompt,
+          });
+          const copies = await tx.messages.copyPath(path.reverse(), created.id);
+          const leaf = copies.at(-1)!;
+          await tx.chatrooms.setCurrentMessage(created.id, leaf.id);
+          return { ...created, current_message_id: leaf.id };
+        }),
+      );
+      return detail(room);
     },
 
     async remove(userId: string, id: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ChatroomRow, MessageRow, UserRow } from '@gemini-chat/shared';
+import type { ChatroomRow, MessageWithSiblings, UserRow } from '@gemini-chat/shared';
 import type { Chatroom, Message } from '../schemas/chatroom.schemas.js';
 import type { User } from '../schemas/user.schemas.js';
 
@@ -25,10 +25,11 @@ export function toChatroom(row: ChatroomRow): Chatroom {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     lastActivityAt: row.last_activity_at.toISOString(),
+    currentMessageId: row.current_message_id,
   };
 }
 
-export function toMessage(row: MessageRow): Message {
+export function toMessage(row: MessageWithSiblings): Message {
   return {
     id: row.id,
     chatroomId: row.chatroom_id,
@@ -36,6 +37,8 @@ export function toMessage(row: MessageRow): Message {
     status: row.status,
     content: row.content,
     replyToId: row.reply_to_id,
+    parentId: row.parent_id,
+    siblings: { index: row.sibling_index, count: row.sibling_count, previousId: row.previous_sibling_id, nextId: row.next_sibling_id },
     error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
     usage: row.input_tokens !== null && row.output_tokens !== null ? { inputTokens: row.input_tokens, outputTokens: row.output_tokens } : null,
     model: row.model,

@@ -9,6 +9,7 @@ import {
   type JobProducer,
   type Logger,
   type MessageRow,
+  type MessageWithSiblings,
   type Quota,
   type ReplyEvents,
   type ReplyNotifications,
@@ -19,7 +20,7 @@ import type { Message } from '../schemas/chatroom.schemas.js';
 import type { MessageList, SendMessageResult } from '../schemas/message.schemas.js';
 import type { Usage } from '../schemas/user.schemas.js';
 import { toMessage } from './mappers.js';
-import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
+import { branchPage } from './branch-page.js';
 
 export interface Caller {
   userId: string;
@@ -37,6 +38,7 @@ export type SendOutcome =
   | { kind: 'replayed'; status: number; body: SendMessageResult; usage: Usage };
 
 const chatroomBusy = () => conflict('CHATROOM_BUSY', 'A reply in this chatroom is still being generated; wait for it or cancel it.');
+const notAReply = (what: string) => new AppError(400, 'NOT_A_REPLY', what);
 const keyInUse = () => new AppError(409, 'IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry shortly.');
 
 const REFUND_ATTEMPTS = 4;
@@ -67,8 +69,17 @@ export function createMessageService(deps: {
     latest: `/chatroom/${chatroomId}/latest`,
   });
 
-  async function requireChatroom(userId: string, chatroomId: string): Promise<void> {
-    if (!(await store.chatrooms.findOwned(userId, chatroomId))) throw notFound('chatroom');
+  async function requireChatroom(userId: string, chatroomId: string) {
+    const room = await store.chatrooms.findOwned(userId, chatroomId);
+    if (!room) throw notFound('chatroom');
+    return room;
+  }
+
+  /** A message as clients see it, with its sibling info as it is now. */
+  async function present(row: MessageRow): Promise<Message> {
+    const [full] = await store.messages.findWithSiblings(row.chatroom_id, [row.id]);
+    if (!full) throw notFound('message'); // deleted with its chatroom meanwhile
+    return toMessage(full);
   }
 
   /**
@@ -94,7 +105,7 @@ export function createMessageService(deps: {
    * Resolves with the reply once it has finished, or as it is when `seconds` run out. Woken by every change of the
    * reply's live log, it reads only the log's owner (one Redis GET) and goes to Postgres once the reply has ended.
    */
-  async function waitForReply(reply: MessageRow, seconds: number): Promise<MessageRow> {
+  async function waitForReply(reply: MessageWithSiblings, seconds: number): Promise<MessageWithSiblings> {
     const deadline = Date.now() + seconds * 1000;
     for (;;) {
       // Listen before looking, so a change between the look and the wait cannot be missed.
@@ -102,18 +113,21 @@ export function createMessageService(deps: {
       if ((await replyEvents.owner(reply.id)) === 'finished' || Date.now() >= deadline) break;
       if (!(await changed) && Date.now() >= deadline) break;
     }
-    return (await store.messages.findById(reply.id)) ?? reply;
+    return (await store.messages.findWithSiblings(reply.chatroom_id, [reply.id]))[0] ?? reply;
   }
 
   return {
     usageOf,
 
-    /** A new prompt and its reply. */
-    send(caller: Caller, chatroomId: string, content: string, options: SendOptions): Promise<SendOutcome> {
-      return startReply(caller, chatroomId, { kind: 'prompt', content }, options);
+    /**
+     * A new prompt and its reply. `parentId` undefined continues the current branch; a reply of the chatroom, or
+     * null (a new first prompt), starts a new branch there.
+     */
+    send(caller: Caller, chatroomId: string, input: { content: string; parentId?: string | null }, options: SendOptions): Promise<SendOutcome> {
+      return startReply(caller, chatroomId, { kind: 'prompt', ...input }, options);
     },
 
-    /** A new reply to the prompt of the chatroom's latest reply (charged like a prompt). */
+    /** A new reply to the prompt of any reply of the chatroom, its sibling (charged like a prompt). */
     regenerate(caller: Caller, chatroomId: string, messageId: string, options: SendOptions): Promise<SendOutcome> {
       return startReply(caller, chatroomId, { kind: 'regenerate', messageId }, options);
     },
@@ -123,8 +137,8 @@ export function createMessageService(deps: {
       await requireChatroom(userId, chatroomId);
       const row = await store.messages.findInChatroom(chatroomId, messageId);
       if (!row) throw notFound('message');
-      if (row.role !== 'assistant') throw new AppError(400, 'NOT_A_REPLY', 'Only assistant replies can be cancelled.');
-      if (row.status === 'cancelled') return toMessage(row);
+      if (row.role !== 'assistant') throw notAReply('Only assistant replies can be cancelled.');
+      if (row.status === 'cancelled') return present(row);
       if (!isPending(row.status)) throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${row.status}).`);
       // Take the live log from the worker first (it is told at once and aborts the model call): from then on the log
       // is final, so the text stored is all readers were shown. The live log is ahead of the last database save;
@@ -135,37 +149,34 @@ export function createMessageService(deps: {
       // Ended for readers only now, so the final event they get carries the stored reply.
       if (cancelled) {
         await replyEvents.finish(messageId, 'done', { status: 'cancelled' });
-        return toMessage(cancelled);
+        return present(cancelled);
       }
       // It ended first (the worker completed or failed it, or another cancel won). Its run may have been refused
       // the final log entry by the stop above, so end the log the way the database says.
       const now = await store.messages.findById(messageId);
       if (now && !isPending(now.status)) await replyEvents.finish(messageId, now.status === 'failed' ? 'error' : 'done', { status: now.status });
-      if (now?.status === 'cancelled') return toMessage(now);
+      if (now?.status === 'cancelled') return present(now);
       throw conflict('REPLY_ALREADY_FINISHED', `This reply already ended (${now?.status ?? 'deleted'}).`);
     },
 
-    async list(userId: string, chatroomId: string, limit: number, cursor?: string): Promise<MessageList> {
-      await requireChatroom(userId, chatroomId);
-      const before = cursor ? decodeCursor(cursor, ['s'] as const).s : undefined;
-      if (before !== undefined && !/^\d{1,18}$/.test(before)) throw invalidCursor(); // within bigint
-      const rows = await store.messages.listForChatroom(chatroomId, limit + 1, before);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return { items: page.map(toMessage), nextCursor: rows.length > limit && last ? encodeCursor({ s: last.seq }) : null };
+    /** A branch, leaf first: the current one, or the one through `leafId`. */
+    async list(userId: string, chatroomId: string, page: { limit: number; cursor?: string | undefined; leafId?: string | undefined }): Promise<MessageList> {
+      return branchPage(store, await requireChatroom(userId, chatroomId), page);
     },
 
     async get(userId: string, chatroomId: string, messageId: string): Promise<Message> {
       await requireChatroom(userId, chatroomId);
-      const row = await store.messages.findInChatroom(chatroomId, messageId);
+      const [row] = await store.messages.findWithSiblings(chatroomId, [messageId]);
       if (!row) throw notFound('message');
       return toMessage(row);
     },
 
-    /** The chatroom's newest reply, and whether it is still being produced. */
+    /** The newest reply of the current branch, and whether it is still being produced. */
     async latest(userId: string, chatroomId: string): Promise<{ message: Message; pending: boolean }> {
-      await requireChatroom(userId, chatroomId);
-      const row = await store.messages.latestAssistant(chatroomId);
+      const room = await requireChatroom(userId, chatroomId);
+      // The current message is a leaf, and leaves are replies; the walk of two also covers a prompt left as leaf.
+      const path = room.current_message_id ? await store.messages.branch(room.id, { leafId: room.current_message_id }, 2) : [];
+      const row = path.find((message) => message.role === 'assistant');
       if (!row) throw new AppError(404, 'MESSAGE_NOT_FOUND', 'This chatroom has no reply yet.');
       return { message: toMessage(row), pending: isPending(row.status) };
     },
@@ -174,13 +185,16 @@ export function createMessageService(deps: {
   async function startReply(
     caller: Caller,
     chatroomId: string,
-    input: { kind: 'prompt'; content: string } | { kind: 'regenerate'; messageId: string },
+    input: { kind: 'prompt'; content: string; parentId?: string | null } | { kind: 'regenerate'; messageId: string },
     options: SendOptions,
   ): Promise<SendOutcome> {
     const { idempotencyKey: key } = options;
-    const requestHash = createHash('sha256')
-      .update(input.kind === 'prompt' ? `${chatroomId}\n${input.content}` : `${chatroomId}\nregenerate:${input.messageId}`)
-      .digest('hex');
+    // A send that names no parent keeps the hash it always had, so keys stored before branches still replay.
+    const request =
+      input.kind === 'regenerate'
+        ? `${chatroomId}\nregenerate:${input.messageId}`
+        : `${chatroomId}\n${input.content}${input.parentId !== undefined ? `\nparent:${input.parentId ?? 'root'}` : ''}`;
+    const requestHash = createHash('sha256').update(request).digest('hex');
     // Replays cost nothing: a retry at the limit gets its result back, not a 429.
     if (key) {
       const stored = await store.idempotency.find(caller.userId, key);
@@ -190,7 +204,7 @@ export function createMessageService(deps: {
     // Chosen here so the quota charge can be named after the reply it pays for: that makes its refund retryable.
     const replyId = randomUUID();
     const charged: { charge?: ChargeResult } = {};
-    let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageRow } | { kind: 'duplicate' };
+    let outcome: { kind: 'created'; result: SendMessageResult; reply: MessageWithSiblings } | { kind: 'duplicate' };
     try {
       // Every rejection below throws, so the transaction rolls back and takes the key's claim with it: the client
       // may send the same key again once the reason is gone.
@@ -203,15 +217,26 @@ export function createMessageService(deps: {
         const room = await tx.chatrooms.findOwnedForUpdate(caller.userId, chatroomId);
         if (!room) throw notFound('chatroom');
         if (await tx.messages.hasPendingReply(room.id)) throw chatroomBusy();
+        // Where the exchange goes: a regenerated reply beside the target (under its prompt), a prompt under the
+        // reply it follows. Another user's or an unknown message is simply not in this chatroom: 404.
         let replyToId: string | undefined;
+        let parentId: string | null = null;
         if (input.kind === 'regenerate') {
-          const latest = await tx.messages.latestAssistant(room.id);
-          if (!latest || latest.id !== input.messageId) {
-            const target = await tx.messages.findInChatroom(room.id, input.messageId);
-            if (!target) throw notFound('message');
-            throw conflict('REPLY_NOT_LATEST', 'Only the chatroom\'s latest reply can be regenerated.');
+          const target = await tx.messages.findInChatroom(room.id, input.messageId);
+          if (!target) throw notFound('message');
+          if (target.role !== 'assistant' || !target.reply_to_id) throw notAReply('Only assistant replies can be regenerated.');
+          replyToId = target.reply_to_id;
+        } else if (input.parentId === undefined) {
+          parentId = room.current_message_id;
+        } else if (input.parentId !== null) {
+          const parent = await tx.messages.findInChatroom(room.id, input.parentId);
+          if (!parent) throw notFound('message');
+          if (parent.role !== 'assistant') {
+            throw new AppError(400, 'PARENT_NOT_A_REPLY', 'parentId must be a reply of this chatroom (or null): a prompt follows a reply. To edit a prompt, use its parentId.', {
+              errors: [{ in: 'body', field: 'parentId', message: 'is not a reply of this chatroom' }],
+            });
           }
-          replyToId = latest.reply_to_id ?? undefined;
+          parentId = parent.id;
         }
         // Charged only once the send is known to be acceptable, so no rejection above ever needs a refund. A lost
         // counter is rebuilt through this transaction's connection: the pool may have none to spare.
@@ -228,18 +253,21 @@ export function createMessageService(deps: {
           chatroomId: room.id,
           userId: caller.userId,
           content: input.kind === 'prompt' ? input.content : '',
-          ...(replyToId ? { replyToId } : {}),
+          ...(replyToId ? { replyToId } : { parentId }),
           quotaDay: charge.day,
         });
         await tx.chatrooms.touchActivity(room.id);
+        await tx.chatrooms.setCurrentMessage(room.id, reply.id); // the new exchange is what the user looks at now
+        const [shownPrompt, shownReply] = await tx.messages.findWithSiblings(room.id, [userMessage.id, reply.id]);
+        if (!shownPrompt || !shownReply) throw new Error('the exchange just stored is missing');
         const result: SendMessageResult = {
-          userMessage: toMessage(userMessage),
-          reply: toMessage(reply),
+          userMessage: toMessage(shownPrompt),
+          reply: toMessage(shownReply),
           quota: usageOf(charge),
           links: links(room.id, reply.id),
         };
         if (key) await tx.idempotency.complete(caller.userId, key, { requestHash, status: 202, body: result });
-        return { kind: 'created' as const, result, reply };
+        return { kind: 'created' as const, result, reply: shownReply };
       });
     } catch (err) {
       // Charged, then the transaction failed: nothing was stored, so the unit goes back.

@@ -1,4 +1,4 @@
-import { AppError, TERMINAL_EVENTS, isPending, notFound, type MessageRow, type ReplyEvents, type ReplyNotifications, type Store } from '@gemini-chat/shared';
+import { AppError, TERMINAL_EVENTS, isPending, notFound, type MessageRow, type MessageWithSiblings, type ReplyEvents, type ReplyNotifications, type Store } from '@gemini-chat/shared';
 import { toMessage } from './mappers.js';
 
 /** One Server-Sent Event, or a heartbeat comment. */
@@ -44,11 +44,11 @@ export function createReplyStreamService(deps: {
   const { store, replyEvents, notifications, heartbeatMs } = deps;
 
   /** The final event of a reply, carrying the message as it is now stored. */
-  function terminalFrame(id: string, row: MessageRow): SseFrame {
+  function terminalFrame(id: string, row: MessageWithSiblings): SseFrame {
     return { id, event: row.status === 'failed' ? 'error' : 'done', data: toMessage(row) };
   }
 
-  async function* fromDatabase(row: MessageRow, after: string): AsyncGenerator<SseFrame> {
+  async function* fromDatabase(row: MessageWithSiblings, after: string): AsyncGenerator<SseFrame> {
     // The client saw events of a live log that no longer exists: start it over from the stored reply.
     if (compareIds(after, DB_END_ID) > 0) {
       yield { id: DB_RESET_ID, event: 'reset', data: {} };
@@ -79,11 +79,11 @@ export function createReplyStreamService(deps: {
         });
       }
       if (lastEventId !== undefined && lastEventId !== '0' && (await hasFinalEvent(message, lastEventId))) return { ended: true };
-      return { ended: false, events: (signal: AbortSignal) => frames(messageId, lastEventId ?? '0', signal) };
+      return { ended: false, events: (signal: AbortSignal) => frames(chatroomId, messageId, lastEventId ?? '0', signal) };
     },
   };
 
-  async function* frames(messageId: string, startAfter: string, signal: AbortSignal): AsyncGenerator<SseFrame> {
+  async function* frames(chatroomId: string, messageId: string, startAfter: string, signal: AbortSignal): AsyncGenerator<SseFrame> {
     let cursor = startAfter;
     let dirty = true;
     let finalWithoutEntrySince: number | undefined;
@@ -103,7 +103,7 @@ export function createReplyStreamService(deps: {
           for (const entry of batch) {
             cursor = entry.id;
             if (TERMINAL_EVENTS.has(entry.type)) {
-              const row = await store.messages.findById(messageId);
+              const [row] = await store.messages.findWithSiblings(chatroomId, [messageId]);
               if (row && !signal.aborted) yield terminalFrame(entry.id, row);
               return;
             }
@@ -114,7 +114,7 @@ export function createReplyStreamService(deps: {
             continue;
           }
           if (batch.length === 0) {
-            const row = await store.messages.findById(messageId);
+            const [row] = await store.messages.findWithSiblings(chatroomId, [messageId]);
             if (!row || signal.aborted) return; // deleted, or no one is reading
             if (!isPending(row.status)) {
               const last = await replyEvents.last(messageId);

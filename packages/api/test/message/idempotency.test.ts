@@ -46,11 +46,11 @@ describe('Idempotency-Key and rejected sends', () => {
     expect(await used(user)).toBe(2);
   });
 
-  it('no rejection stores the key: unknown chatroom, REPLY_NOT_LATEST, quota exceeded', async () => {
+  it('no rejection stores the key: unknown chatroom, unknown or wrong parent, regenerating a prompt, quota exceeded', async () => {
     const user = await signIn(t.app);
     const roomId = await createRoom(user);
     const missingRoom = randomUUID();
-    const keys = { missing: randomUUID(), notLatest: randomUUID(), overQuota: randomUUID() };
+    const keys = { missing: randomUUID(), unknownParent: randomUUID(), promptParent: randomUUID(), notAReply: randomUUID(), overQuota: randomUUID() };
 
     expectProblem(await send(user, missingRoom, 'hello', keys.missing), 404, 'CHATROOM_NOT_FOUND');
 
@@ -58,7 +58,11 @@ describe('Idempotency-Key and rejected sends', () => {
     await finishReply(first.reply.id);
     const second = (await send(user, roomId, 'two', randomUUID())).json();
     await finishReply(second.reply.id);
-    expectProblem(await regenerate(user, roomId, first.reply.id, keys.notLatest), 409, 'REPLY_NOT_LATEST');
+    const withParent = (parentId: string, key: string) =>
+      t.app.inject({ method: 'POST', url: `/chatroom/${roomId}/message`, payload: { content: 'edit', parentId }, headers: { ...user.auth, 'idempotency-key': key } });
+    expectProblem(await withParent(randomUUID(), keys.unknownParent), 404, 'MESSAGE_NOT_FOUND');
+    expectProblem(await withParent(second.userMessage.id, keys.promptParent), 400, 'PARENT_NOT_A_REPLY');
+    expectProblem(await regenerate(user, roomId, first.userMessage.id, keys.notAReply), 400, 'NOT_A_REPLY');
 
     // Use the rest of the day's quota in rooms of their own, then one more is refused.
     for (let i = 0; i < 3; i++) expect((await send(user, await createRoom(user), `fill ${i}`, randomUUID())).statusCode).toBe(202);

@@ -77,6 +77,8 @@ export interface ChatroomTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   last_activity_at: Timestamp;
+  /** The leaf of the branch the user looks at (null while the chatroom is empty). */
+  current_message_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface MessageTable {
@@ -89,6 +91,8 @@ export interface MessageTable {
   status: MessageStatus;
   content: ColumnType<string, string | undefined, string>;
   reply_to_id: string | null;
+  /** The message this one follows: a prompt's is the reply before it (null for a first prompt), a reply's its prompt. */
+  parent_id: ColumnType<string | null, string | null | undefined, string | null>;
   error_code: string | null;
   error_message: string | null;
   input_tokens: number | null;
@@ -190,5 +194,13 @@ export type SessionRow = Selectable<SessionTable>;
 export type RefreshTokenRow = Selectable<RefreshTokenTable>;
 export type ChatroomRow = Selectable<ChatroomTable>;
 export type MessageRow = Selectable<MessageTable>;
+/** A message's place among the messages with the same parent (creation order, 1-based). */
+export interface SiblingInfo {
+  sibling_index: number;
+  sibling_count: number;
+  previous_sibling_id: string | null;
+  next_sibling_id: string | null;
+}
+export type MessageWithSiblings = MessageRow & SiblingInfo;
 export type SubscriptionRow = Selectable<SubscriptionTable>;
 export type CheckoutSessionRow = Selectable<CheckoutSessionTable>;

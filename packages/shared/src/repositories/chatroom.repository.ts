@@ -37,6 +37,11 @@ export function createChatroomRepository(db: Db) {
       return query.orderBy('last_activity_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     },
 
+    /** Makes `messageId` the leaf the user looks at (a new exchange, a fork's last copy). */
+    async setCurrentMessage(id: string, messageId: string): Promise<void> {
+      await db.updateTable('chatroom').set({ current_message_id: messageId }).where('id', '=', id).execute();
+    },
+
     insert(userId: string, input: { title: string; titleSource: TitleSource; systemPrompt: string | null }): Promise<ChatroomRow> {
       return db
         .insertInto('chatroom')
@@ -48,7 +53,7 @@ export function createChatroomRepository(db: Db) {
     updateOwned(
       userId: string,
       id: string,
-      patch: { title?: string; titleSource?: TitleSource; systemPrompt?: string | null },
+      patch: { title?: string; titleSource?: TitleSource; systemPrompt?: string | null; currentMessageId?: string },
     ): Promise<ChatroomRow | undefined> {
       return db
         .updateTable('chatroom')
@@ -56,6 +61,7 @@ export function createChatroomRepository(db: Db) {
           ...(patch.title !== undefined ? { title: patch.title } : {}),
           ...(patch.titleSource !== undefined ? { title_source: patch.titleSource } : {}),
           ...(patch.systemPrompt !== undefined ? { system_prompt: patch.systemPrompt } : {}),
+          ...(patch.currentMessageId !== undefined ? { current_message_id: patch.currentMessageId } : {}),
           updated_at: new Date(),
         })
         .where('id', '=', id)

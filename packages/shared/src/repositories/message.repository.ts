@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './db.js';
-import { PENDING_STATUSES, type MessageRow } from '../db/database.js';
+import { PENDING_STATUSES, type MessageRow, type MessageWithSiblings } from '../db/database.js';
 
 export interface NewExchange {
   /** The reply's id, chosen by the caller (its quota charge is named after it). */
@@ -8,18 +9,150 @@ export interface NewExchange {
   chatroomId: string;
   userId: string;
   content: string;
+  /** For a new prompt: the reply it follows (null: a first prompt, the root of a new branch). */
+  parentId?: string | null;
   /** Set for a regenerated reply: the existing user message it answers (no new user message is stored). */
   replyToId?: string;
   quotaDay: string | null;
 }
 
+/** A message of the worker's context: the path above the prompt being answered. */
+export type PathMessage = Pick<MessageRow, 'id' | 'role' | 'status' | 'content' | 'reply_to_id'>;
+
+/**
+ * The sibling columns of the message aliased `alias`: its place among the messages with the same parent, in
+ * creation order. Each row costs one index range scan (message_parent_seq_idx, or message_root_seq_idx for first
+ * prompts), so a page of a branch gets its sibling info in the same query.
+ */
+function siblingsOf(alias: string): RawBuilder<unknown> {
+  const m = sql.raw(alias);
+  return sql`cross join lateral (
+    select w.sibling_index, w.sibling_count, w.previous_sibling_id, w.next_sibling_id
+    from (
+      select sib.id,
+        (row_number() over o)::int as sibling_index,
+        (count(*) over ())::int as sibling_count,
+        lag(sib.id) over o as previous_sibling_id,
+        lead(sib.id) over o as next_sibling_id
+      from (
+        select id, seq from message where ${m}.parent_id is not null and parent_id = ${m}.parent_id
+        union all
+        select id, seq from message where ${m}.parent_id is null and chatroom_id = ${m}.chatroom_id and parent_id is null
+      ) sib
+      window o as (order by sib.seq)
+    ) w
+    where w.id = ${m}.id
+  ) s`;
+}
+
+/**
+ * The branch through `start`, walking parent links up from it: `start` first, then its parent, and so on, at most
+ * `limit` rows (null: to the root). One recursive query whose every step is a primary-key lookup, so its cost is
+ * the page, not the size of the tree.
+ */
+function walkUp(chatroomId: string, start: RawBuilder<unknown>, limit: number | null): RawBuilder<MessageWithSiblings> {
+  const bound = limit === null ? sql`` : sql`where b.depth < ${limit}`;
+  return sql<MessageWithSiblings>`
+    with recursive branch as (
+      select m.*, 1 as depth from message m where m.chatroom_id = ${chatroomId} and m.id = (${start})
+      union all
+      select m.*, b.depth + 1 from branch b join message m on m.id = b.parent_id and m.chatroom_id = b.chatroom_id ${bound}
+    )
+    select b.*, s.* from branch b ${siblingsOf('b')}
+    order by b.depth`;
+}
+
 export function createMessageRepository(db: Db) {
   return {
-    /** A chatroom's messages, newest first, keyset-paginated on the internal insertion sequence. */
-    listForChatroom(chatroomId: string, limit: number, beforeSeq?: string): Promise<MessageRow[]> {
-      let query = db.selectFrom('message').selectAll().where('chatroom_id', '=', chatroomId);
-      if (beforeSeq !== undefined) query = query.where('seq', '<', beforeSeq as never);
-      return query.orderBy('seq', 'desc').limit(limit).execute();
+    /**
+     * A page of a branch, leaf first: from `leafId` itself, or from the parent of `before` (the last message of the
+     * previous page). Each message carries its sibling info.
+     */
+    async branch(chatroomId: string, from: { leafId: string } | { before: string }, limit: number): Promise<MessageWithSiblings[]> {
+      const start =
+        'leafId' in from
+          ? sql`select ${from.leafId}::uuid`
+          : sql`select parent_id from message where id = ${from.before}::uuid and chatroom_id = ${chatroomId}`;
+      return (await walkUp(chatroomId, start, limit).execute(db)).rows;
+    },
+
+    /** The whole path from the root down to `messageId` (a fork copies it), leaf first; empty when not in the chatroom. */
+    async pathTo(chatroomId: string, messageId: string): Promise<MessageWithSiblings[]> {
+      return (await walkUp(chatroomId, sql`select ${messageId}::uuid`, null).execute(db)).rows;
+    },
+
+    /** Messages of a chatroom with their sibling info, in the order of `ids` (missing ones left out). */
+    async findWithSiblings(chatroomId: string, ids: string[]): Promise<MessageWithSiblings[]> {
+      const { rows } = await sql<MessageWithSiblings>`
+        select m.*, s.* from message m ${siblingsOf('m')}
+        where m.chatroom_id = ${chatroomId} and m.id = any(${ids}::uuid[])`.execute(db);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.flatMap((id) => byId.get(id) ?? []);
+    },
+
+    /**
+     * The newest leaf at or beneath a message of the chatroom (the newest descendant is always a leaf: a child is
+     * newer than its parent); undefined when the message is not in the chatroom.
+     */
+    async newestLeafUnder(chatroomId: string, messageId: string): Promise<string | undefined> {
+      const { rows } = await sql<{ id: string }>`
+        with recursive below as (
+          select id, seq from message where id = ${messageId}::uuid and chatroom_id = ${chatroomId}
+          union all
+          select m.id, m.seq from below b join message m on m.parent_id = b.id
+        )
+        select id from below order by seq desc limit 1`.execute(db);
+      return rows[0]?.id;
+    },
+
+    /**
+     * The conversation above a prompt, newest first: its parent reply, that reply's prompt, and so on up to the
+     * root, at most `limit` messages. Other branches never appear in it.
+     */
+    async pathAbove(promptId: string, limit: number): Promise<PathMessage[]> {
+      const { rows } = await sql<PathMessage>`
+        with recursive path as (
+          select id, role, status, content, reply_to_id, parent_id, 1 as depth
+          from message where id = (select parent_id from message where id = ${promptId}::uuid)
+          union all
+          select m.id, m.role, m.status, m.content, m.reply_to_id, m.parent_id, p.depth + 1
+          from path p join message m on m.id = p.parent_id
+          where p.depth < ${limit}
+        )
+        select id, role, status, content, reply_to_id from path order by depth`.execute(db);
+      return rows;
+    },
+
+    /**
+     * Copies a path (oldest first) into another chatroom: new ids, the same content, status and usage, parent and
+     * prompt links pointing at the copies. Copies are not charged (no quota day). Returns the copies, oldest first.
+     */
+    async copyPath(path: MessageRow[], chatroomId: string): Promise<MessageRow[]> {
+      const newIds = new Map(path.map((row) => [row.id, randomUUID()]));
+      const copies: MessageRow[] = [];
+      // Bounded batches keep each statement well under Postgres's 65,535 parameters.
+      for (let i = 0; i < path.length; i += 1000) {
+        const values = path.slice(i, i + 1000).map((row) => ({
+          id: newIds.get(row.id)!,
+          chatroom_id: chatroomId,
+          user_id: row.user_id,
+          role: row.role,
+          status: row.status,
+          content: row.content,
+          parent_id: row.parent_id ? (newIds.get(row.parent_id) ?? null) : null,
+          reply_to_id: row.reply_to_id ? (newIds.get(row.reply_to_id) ?? null) : null,
+          error_code: row.error_code,
+          error_message: row.error_message,
+          input_tokens: row.input_tokens,
+          output_tokens: row.output_tokens,
+          model: row.model,
+          created_at: row.created_at,
+          updated_at: row.updated_at,
+          completed_at: row.completed_at,
+        }));
+        copies.push(...(await db.insertInto('message').values(values).returningAll().execute()));
+      }
+      return copies;
     },
 
     findById(id: string): Promise<MessageRow | undefined> {
@@ -28,17 +161,6 @@ export function createMessageRepository(db: Db) {
 
     findInChatroom(chatroomId: string, id: string): Promise<MessageRow | undefined> {
       return db.selectFrom('message').selectAll().where('id', '=', id).where('chatroom_id', '=', chatroomId).executeTakeFirst();
-    },
-
-    latestAssistant(chatroomId: string): Promise<MessageRow | undefined> {
-      return db
-        .selectFrom('message')
-        .selectAll()
-        .where('chatroom_id', '=', chatroomId)
-        .where('role', '=', 'assistant')
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst();
     },
 
     async hasPendingReply(chatroomId: string): Promise<boolean> {
@@ -51,7 +173,16 @@ export function createMessageRepository(db: Db) {
         ? await db.selectFrom('message').selectAll().where('id', '=', input.replyToId).executeTakeFirstOrThrow()
         : await db
             .insertInto('message')
-            .values({ chatroom_id: input.chatroomId, user_id: input.userId, role: 'user', status: 'completed', content: input.content, reply_to_id: null, completed_at: new Date() })
+            .values({
+              chatroom_id: input.chatroomId,
+              user_id: input.userId,
+              role: 'user',
+              status: 'completed',
+              content: input.content,
+              reply_to_id: null,
+              parent_id: input.parentId ?? null,
+              completed_at: new Date(),
+            })
             .returningAll()
             .executeTakeFirstOrThrow();
       const reply = await db
@@ -63,6 +194,7 @@ export function createMessageRepository(db: Db) {
           role: 'assistant',
           status: 'queued',
           reply_to_id: userMessage.id,
+          parent_id: userMessage.id,
           quota_day: input.quotaDay,
         })
         .returningAll()
@@ -241,18 +373,6 @@ export function createMessageRepository(db: Db) {
         .where('status', '=', 'completed')
         .executeTakeFirstOrThrow();
       return Number(row.n);
-    },
-
-    /** The conversation before a reply, newest first: the prompt builder walks back until its budget is spent. */
-    historyBefore(chatroomId: string, beforeSeq: string, limit: number): Promise<Array<Pick<MessageRow, 'id' | 'role' | 'status' | 'content' | 'reply_to_id'>>> {
-      return db
-        .selectFrom('message')
-        .select(['id', 'role', 'status', 'content', 'reply_to_id'])
-        .where('chatroom_id', '=', chatroomId)
-        .where('seq', '<', beforeSeq as never)
-        .orderBy('seq', 'desc')
-        .limit(limit)
-        .execute();
     },
 
     /** Replies pending for longer than `olderThan` (the sweeper re-enqueues those whose job is gone). */

@@ -121,7 +121,8 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     const promptMessage = reply.reply_to_id ? await store.messages.findById(reply.reply_to_id) : undefined;
     if (!room || !promptMessage) return; // deleted meanwhile (the cascade removes the reply too)
 
-    const history = await store.messages.historyBefore(room.id, reply.seq, HISTORY_SCAN_LIMIT);
+    // Only the branch being answered: the path above the prompt (its other replies and other branches never leak in).
+    const history = await store.messages.pathAbove(promptMessage.id, HISTORY_SCAN_LIMIT);
     const prompt = buildPrompt({
       systemPrompt: room.system_prompt,
       prompt: promptMessage.content,

@@ -23,10 +23,10 @@ const TOKENS_PER_TURN = 4;
 export const estimateTokens = (text: string) => Math.ceil([...text].length / 4) + TOKENS_PER_TURN;
 
 /**
- * The model's view of a chatroom: the system prompt, then as many earlier exchanges as fit the token budget
- * (oldest dropped first), then the prompt being answered. An exchange is a user message and its newest completed
- * reply; prompts whose reply failed or was cancelled are left out, so turns always alternate user/model.
- * `history` is newest first and holds only messages older than the reply being generated.
+ * The model's view of a branch: the system prompt, then as many earlier exchanges as fit the token budget
+ * (oldest dropped first), then the prompt being answered. An exchange is a user message and its completed reply;
+ * prompts whose reply failed or was cancelled are left out, so turns always alternate user/model.
+ * `history` is newest first: the path from the prompt's parent up to the root, so it holds one reply per prompt.
  */
 export function buildPrompt(input: {
   systemPrompt: string | null;

@@ -8,6 +8,7 @@ import {
   ChatroomParamsSchema,
   ChatroomSchema,
   CreateChatroomBodySchema,
+  ForkChatroomBodySchema,
   UpdateChatroomBodySchema,
 } from '../../schemas/chatroom.schemas.js';
 
@@ -54,7 +55,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
   app.get('/chatroom/:id', {
     schema: {
       operationId: 'getChatroom',
-      summary: 'One chatroom with its newest messages',
+      summary: 'One chatroom with the newest messages of its current branch',
       tags,
       params: ChatroomParamsSchema,
       response: { 200: ChatroomDetailSchema, ...protectedProblems, ...problems(404) },
@@ -64,13 +65,32 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
   app.patch('/chatroom/:id', {
     schema: {
       operationId: 'updateChatroom',
-      summary: 'Rename a chatroom or change its system prompt (null clears it)',
+      summary: 'Rename a chatroom, change its system prompt (null clears it) or switch branch',
+      description:
+        '`currentMessageId` switches branch: any message of the chatroom, and the newest leaf at or beneath it becomes ' +
+        'current. 404 MESSAGE_NOT_FOUND for a message not in the chatroom.',
       tags,
       params: ChatroomParamsSchema,
       body: UpdateChatroomBodySchema,
       response: { 200: ChatroomSchema, ...protectedProblems, ...bodyProblems, ...problems(404) },
     },
   }, async (request) => chatrooms.update(request.auth.userId, request.params.id, request.body));
+
+  app.post('/chatroom/:id/fork', {
+    schema: {
+      operationId: 'forkChatroom',
+      summary: 'A new chatroom from a branch, up to a reply',
+      description:
+        '201 with a new chatroom ("<title> (fork)", same system prompt) holding a copy of the path from the first prompt ' +
+        'to `messageId` (new ids; same content, status and usage; not charged again); the copied reply is its current ' +
+        'message. `messageId` must be a finished reply: a prompt is 400 NOT_A_REPLY, a reply still queued or generating ' +
+        '409 REPLY_NOT_FINISHED, a message not in the chatroom 404 MESSAGE_NOT_FOUND.',
+      tags,
+      params: ChatroomParamsSchema,
+      body: ForkChatroomBodySchema,
+      response: { 201: ChatroomDetailSchema, ...protectedProblems, ...bodyProblems, ...problems(404, 409) },
+    },
+  }, async (request, reply) => reply.code(201).send(await chatrooms.fork(request.auth.userId, request.params.id, request.body)));
 
   app.delete('/chatroom/:id', {
     schema: {

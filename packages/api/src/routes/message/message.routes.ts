@@ -5,9 +5,10 @@ import { Type } from 'typebox';
 import type { MessageService, SendOutcome } from '../../services/message.service.js';
 import { rateLimitHeaders } from '../rate-limit-headers.js';
 import type { ReplyStreamService, SseFrame } from '../../services/reply-stream.service.js';
-import { bodyProblems, PageQuerySchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { bodyProblems, problems, protectedProblems } from '../../schemas/common.schemas.js';
 import { ChatroomParamsSchema, MessageSchema } from '../../schemas/chatroom.schemas.js';
 import {
+  ListMessagesQuerySchema,
   MessageListSchema,
   MessageParamsSchema,
   SendMessageBodySchema,
@@ -72,6 +73,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       summary: 'Send a prompt; the reply is generated asynchronously',
       description:
         'Stores the prompt and a queued reply, charges one unit of the daily quota and queues the generation. ' +
+        'The prompt continues the branch at the chatroom\'s `currentMessageId`; with `parentId` (a reply of this chatroom, ' +
+        'or null for a new first prompt) it starts a new branch there: to edit prompt P, send the new text with ' +
+        '`parentId` = P.parentId. The new exchange becomes the current branch. A `parentId` that is a prompt is 400 ' +
+        'PARENT_NOT_A_REPLY; one not in this chatroom is 404 MESSAGE_NOT_FOUND. ' +
         '202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: ' +
         '200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED ' +
         'with Retry-After when the day\'s quota is used up. RateLimit-* headers describe the quota.',
@@ -84,7 +89,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   }, async (request, reply) => {
     const wait = preferredWait(request.headers.prefer, preferWaitMaxSeconds);
     const idempotencyKey = request.headers['idempotency-key'];
-    const outcome = await messages.send(request.auth, request.params.id, request.body.content, {
+    const { content, parentId } = request.body;
+    const outcome = await messages.send(request.auth, request.params.id, { content, ...(parentId !== undefined ? { parentId } : {}) }, {
       waitSeconds: wait,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
@@ -94,13 +100,20 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   app.get('/chatroom/:id/messages', {
     schema: {
       operationId: 'listMessages',
-      summary: 'A chatroom\'s messages, newest first',
+      summary: 'One branch of a chatroom, newest first',
+      description:
+        'The current branch (ending at the chatroom\'s `currentMessageId`), or with `leafId` the branch through another ' +
+        'message, listed from the leaf up to the first prompt: each message is followed by its parent. Each carries ' +
+        '`siblings` to draw "‹ 2 / 3 ›" and switch branch. 404 MESSAGE_NOT_FOUND for a `leafId` not in the chatroom.',
       tags,
       params: ChatroomParamsSchema,
-      querystring: PageQuerySchema,
+      querystring: ListMessagesQuerySchema,
       response: { 200: MessageListSchema, ...protectedProblems, ...problems(404) },
     },
-  }, async (request) => messages.list(request.auth.userId, request.params.id, request.query.limit ?? 20, request.query.cursor));
+  }, async (request) => {
+    const { limit = 20, cursor, leafId } = request.query;
+    return messages.list(request.auth.userId, request.params.id, { limit, cursor, leafId });
+  });
 
   app.get('/chatroom/:id/messages/:messageId', {
     schema: {
@@ -115,7 +128,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   app.get('/chatroom/:id/latest', {
     schema: {
       operationId: 'getLatestReply',
-      summary: 'The chatroom\'s newest reply',
+      summary: 'The newest reply of the chatroom\'s current branch',
       description: '200 when it is finished (completed, failed or cancelled); 202 with Retry-After while it is queued or generating.',
       tags,
       params: ChatroomParamsSchema,
@@ -218,10 +231,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       operationId: 'regenerateReply',
       summary: 'Answer the same prompt again',
       description:
-        'Creates a new reply to the prompt of the chatroom\'s latest reply (which must have ended) and charges the quota ' +
-        'like a new prompt. The earlier reply stays in the history; from then on the model sees only the newest ' +
-        'completed reply to a prompt as context. Same response, headers, `Idempotency-Key` and `Prefer: wait` ' +
-        'behaviour as sending a message.',
+        'Creates a new reply to the prompt of any reply of the chatroom, as its sibling, and charges the quota like a ' +
+        'new prompt; the new reply becomes the current branch. The model sees the path from the first prompt to that ' +
+        'prompt, never the prompt\'s other replies. 409 CHATROOM_BUSY while a reply of the chatroom is pending; 400 ' +
+        'NOT_A_REPLY for a prompt. Same response, headers, `Idempotency-Key` and `Prefer: wait` behaviour as sending a message.',
       tags,
       params: MessageParamsSchema,
       headers: SendMessageHeadersSchema,
