@@ -6,4 +6,4 @@ export const FINISH_FOLDER_DESCRIPTION =
   'Requests that end what the run built, so they come last: delete the chatroom, reset the password (revokes every session), sign in again, log out.';
 
 /** Tag folders in run order; tags not listed here follow in the spec's order, then the finish folder. */
-export const FOLDER_ORDER = ['Auth', 'User', 'Chatrooms', 'Messages', 'Billing', 'Operations'];
+export const FOLDER_ORDER = ['Auth', 'User', 'Models', 'Chatrooms', 'Messages', 'Billing', 'Operations'];

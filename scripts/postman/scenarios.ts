@@ -166,6 +166,31 @@ export const SCENARIOS: Scenario[] = [
     expect: 200,
   },
 
+  // --- Models --------------------------------------------------------------------------------------------------
+  {
+    op: 'listModels',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the models of the caller\'s tier, one of them its default', () => {
+        pm.expect(body.items).to.be.an('array').that.is.not.empty;
+        pm.expect(body.nextCursor).to.eql(null);
+        const defaults = body.items.filter((m) => m.default);
+        pm.expect(defaults.map((m) => m.id)).to.eql([body.defaultModel]);
+      });
+      pm.test('each model says what it can do and who may use it', () => {
+        body.items.forEach((m) => {
+          pm.expect(m.id).to.be.a('string');
+          pm.expect(m.tiers).to.include('basic');
+          pm.expect(m.thinking).to.be.a('boolean');
+          pm.expect(m.grounding).to.be.a('boolean');
+          pm.expect(m.inputModalities).to.include('text');
+        });
+      });
+    `,
+    expect: 200,
+  },
+
   // --- Chatrooms -----------------------------------------------------------------------------------------------
   {
     op: 'createChatroom',

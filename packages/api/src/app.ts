@@ -31,12 +31,15 @@ import { stripeWebhookRoutes } from './routes/billing/stripe-webhook.routes.js';
 import { chatroomRoutes } from './routes/chatroom/chatroom.routes.js';
 import { healthRoutes } from './routes/health/health.routes.js';
 import { messageRoutes } from './routes/message/message.routes.js';
+import { modelRoutes } from './routes/model/model.routes.js';
 import { userRoutes } from './routes/user/user.routes.js';
 import { createAuthService } from './services/auth.service.js';
 import { createBillingService, startBillingSweep } from './services/billing.service.js';
 import { createChatroomService } from './services/chatroom.service.js';
 import { createMessageService } from './services/message.service.js';
+import { createModelService } from './services/model.service.js';
 import { createReplyStreamService } from './services/reply-stream.service.js';
+import { createGeminiModelCatalog, createGeminiModelsClient } from './lib/gemini-models.js';
 import { createLocalCache } from './lib/local-cache.js';
 import { createSessionCache } from './lib/session-cache.js';
 import { createOtpDelivery } from './lib/otp-delivery.js';
@@ -184,6 +187,14 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     log: app.log,
     onQuotaRejected: () => metrics.quotaRejections.inc(),
   });
+  const geminiModels = createGeminiModelCatalog({
+    client: createGeminiModelsClient(config.gemini),
+    ttlMs: config.gemini.modelsCacheSeconds * 1000,
+    timeoutMs: config.gemini.modelsTimeoutMs,
+    log: app.log,
+  });
+  app.addHook('onClose', async () => geminiModels.close());
+  const models = createModelService(config.gemini, geminiModels);
   const replyStreams = createReplyStreamService({
     store,
     replyEvents,
@@ -204,6 +215,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     scope.addHook('onRequest', scope.authenticate);
     await scope.register(userRoutes, { users });
     await scope.register(chatroomRoutes, { chatrooms });
+    await scope.register(modelRoutes, { models });
     await scope.register(billingRoutes, { billing });
     await scope.register(messageRoutes, {
       messages,

@@ -59,6 +59,10 @@ export interface GeminiChatClient {
   getMe(): Promise<Schemas['Me']>;
   updateMe(body: RequestBody<'updateMe'>): Promise<Schemas['Me']>;
 
+  // Models
+  /** The models the signed-in user's tier may use; `defaultModel` is the tier's default. */
+  listModels(): Promise<Schemas['ModelList']>;
+
   // Chatrooms
   listChatrooms(query?: QueryParams<'listChatrooms'>): Promise<Schemas['ChatroomList']>;
   createChatroom(body?: RequestBody<'createChatroom'>): Promise<Schemas['Chatroom']>;
@@ -173,6 +177,7 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     changePassword: (body) => unwrap(api.POST('/auth/change-password', { body })),
     getMe: () => unwrap(api.GET('/user/me')),
     updateMe: (body) => unwrap(api.PATCH('/user/me', { body })),
+    listModels: () => unwrap(api.GET('/models')),
 
     listChatrooms: (query = {}) => unwrap(api.GET('/chatroom', { params: { query } })),
     createChatroom: (body = {}) => unwrap(api.POST('/chatroom', { body })),

@@ -392,6 +392,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The models the caller's tier may use, and its default
+         * @description The configured allow-list for the caller's tier, described from Gemini's model list (cached in each API process). When Gemini cannot be reached the list still answers, with null token limits.
+         */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ready": {
         parameters: {
             query?: never;
@@ -644,6 +664,34 @@ export interface components {
             index: number;
             nextId: string | null;
             previousId: string | null;
+        };
+        Model: {
+            /** @description The caller's tier default: what a chatroom without a model uses. */
+            default: boolean;
+            /** @description Gemini's name for the model, or one made from the id when Gemini's list is unavailable. */
+            displayName: string;
+            /** @description The model can ground answers with Google Search (by model family; false for a model the API does not know). */
+            grounding: boolean;
+            /**
+             * @description Gemini model id, as a chatroom names it.
+             * @example gemini-3.8-flash
+             */
+            id: string;
+            /** @description What the model takes as input, by model family; only text for a model the API does not know. */
+            inputModalities: ("text" | "image" | "audio" | "video" | "pdf")[];
+            inputTokenLimit: number | null;
+            outputTokenLimit: number | null;
+            /** @description The model can think before answering (Gemini's own flag when its list gives one, else by model family). */
+            thinking: boolean;
+            /** @description The tiers allowed to use the model. */
+            tiers: ("basic" | "pro")[];
+        };
+        ModelList: {
+            /** @description Id of the caller's tier default (the item with `default: true`). */
+            defaultModel: string;
+            /** @description The models the caller's tier may use, in the configured order. */
+            items: components["schemas"]["Model"][];
+            nextCursor: string | null;
         };
         OtpChallenge: {
             /**
@@ -3047,6 +3095,80 @@ export interface operations {
             };
             /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

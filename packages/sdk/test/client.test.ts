@@ -92,6 +92,8 @@ describe('the SDK against a live API', () => {
 
     expect(await client.getMe()).toMatchObject({ mobileNumber, name: 'Ada', tier: 'basic', hasPassword: false, usage: { used: 0, limit: 4 } });
     expect(await client.updateMe({ name: 'Ada L.', email: 'ada@example.com' })).toMatchObject({ name: 'Ada L.', email: 'ada@example.com' });
+    const models = await client.listModels();
+    expect(models.items.filter((m) => m.default).map((m) => m.id)).toEqual([models.defaultModel]);
     const changed = await client.changePassword({ newPassword: 'first password 1' });
     expect((await client.tokens.get())?.accessToken).toBe(changed.accessToken);
     await client.login({ mobileNumber, password: 'first password 1' });

@@ -1,4 +1,4 @@
-export { loadConfig, loadConfigOrExit, describeEnv, ConfigError, type Config } from './config/config.js';
+export { loadConfig, loadConfigOrExit, describeEnv, ConfigError, type Config, type ConfiguredModel } from './config/config.js';
 export { createDb } from './db/create-db.js';
 export type { Logger } from './logger.js';
 export { migrateToLatest } from './db/migrate.js';

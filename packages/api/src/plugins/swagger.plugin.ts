@@ -44,6 +44,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance, opts: { serverUrl?:
       tags: [
         { name: 'Auth', description: 'Sign-up, OTP, passwords and tokens' },
         { name: 'User', description: 'The signed-in user' },
+        { name: 'Models', description: 'The Gemini models a caller may choose' },
         { name: 'Chatrooms', description: 'Conversations' },
         { name: 'Messages', description: 'Prompts and the replies Gemini generates for them' },
         { name: 'Billing', description: 'The Pro plan through Stripe Checkout, its status, and Stripe\'s webhooks' },

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import type { Tier } from '../db/database.js';
 
 // Every setting the processes read, as environment variables. Defaults make a fresh clone run offline;
 // production refuses the development-only defaults (see checkProductionRules).
@@ -73,7 +74,33 @@ export const EnvSchema = Type.Object({
 
   GEMINI_API_KEY: Type.String({ default: '', description: 'Google AI Studio key. Empty: use GEMINI_BASE_URL (npm run dev starts a local fake).' }),
   GEMINI_BASE_URL: Type.String({ default: '', description: 'Override the Gemini endpoint (the local fake in dev and tests).' }),
-  GEMINI_MODEL: Type.String({ default: 'gemini-flash-latest', description: 'Model id or alias used for replies.' }),
+  GEMINI_MODEL: Type.String({
+    default: 'gemini-flash-latest',
+    description: 'Model id or alias used for replies, and the default model of a tier whose GEMINI_DEFAULT_MODEL_* is unset.',
+  }),
+  GEMINI_MODELS: Type.String({
+    default: '',
+    description:
+      'The models callers may use (GET /models): comma-separated `id:tier+tier` entries, tiers basic and pro, e.g. gemini-3.5-flash-lite:basic+pro,gemini-3.8-flash:basic+pro,gemini-3.1-pro-preview:pro. An id without tiers is open to every tier. Empty: GEMINI_MODEL alone, for every tier.',
+  }),
+  GEMINI_DEFAULT_MODEL_BASIC: Type.String({
+    default: '',
+    description: 'Default model of basic users: one of GEMINI_MODELS open to basic. Empty: GEMINI_MODEL (which must then be such a model).',
+  }),
+  GEMINI_DEFAULT_MODEL_PRO: Type.String({
+    default: '',
+    description: 'Default model of pro users: one of GEMINI_MODELS open to pro. Empty: GEMINI_MODEL (which must then be such a model).',
+  }),
+  GEMINI_MODELS_CACHE_SECONDS: Int({
+    minimum: 1,
+    default: 600,
+    description: 'How long an API process keeps Gemini\'s model list (limits, thinking) before asking again; a failed ask is retried after at most 30 s.',
+  }),
+  GEMINI_MODELS_TIMEOUT_MS: Int({
+    minimum: 100,
+    default: 2000,
+    description: 'Give up asking Gemini for its model list after this long; GET /models then answers from GEMINI_MODELS alone.',
+  }),
   GEMINI_MAX_OUTPUT_TOKENS: Int({ minimum: 1, default: 1024, description: 'Output cap per reply.' }),
   GEMINI_CONTEXT_TOKEN_BUDGET: Int({ minimum: 100, default: 8000, description: 'Prompt budget: system prompt + history + prompt; oldest turns dropped first.' }),
   GEMINI_TIMEOUT_MS: Int({ minimum: 100, default: 60000, description: 'Abort one Gemini call after this long (then retried).' }),
@@ -170,6 +197,12 @@ export interface Config {
     apiKey: string;
     baseUrl: string | undefined;
     model: string;
+    /** The allow-list of GET /models, in the configured order, each with the tiers that may use it. */
+    models: ConfiguredModel[];
+    /** Every tier's default: always one of `models` open to that tier. */
+    defaultModel: Record<Tier, string>;
+    modelsCacheSeconds: number;
+    modelsTimeoutMs: number;
     maxOutputTokens: number;
     contextTokenBudget: number;
     timeoutMs: number;
@@ -195,6 +228,11 @@ export interface Config {
     sweepIntervalMs: number;
     sweepPendingAfterSeconds: number;
   };
+}
+
+export interface ConfiguredModel {
+  id: string;
+  tiers: Tier[];
 }
 
 /**
@@ -271,7 +309,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const env = value as Env;
   const trustProxy = parseTrustProxy(env.TRUST_PROXY);
   if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY: ${trustProxy} (got ${JSON.stringify(env.TRUST_PROXY)})`);
-  problems.push(...checkProductionRules(env), ...checkBillingRules(env));
+  const models = parseModels(env);
+  problems.push(...checkProductionRules(env), ...checkBillingRules(env), ...models.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const origins = env.CORS_ORIGINS.trim();
@@ -321,6 +360,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       apiKey: env.GEMINI_API_KEY,
       baseUrl: env.GEMINI_BASE_URL || undefined,
       model: env.GEMINI_MODEL,
+      models: models.models,
+      defaultModel: models.defaultModel,
+      modelsCacheSeconds: env.GEMINI_MODELS_CACHE_SECONDS,
+      modelsTimeoutMs: env.GEMINI_MODELS_TIMEOUT_MS,
       maxOutputTokens: env.GEMINI_MAX_OUTPUT_TOKENS,
       contextTokenBudget: env.GEMINI_CONTEXT_TOKEN_BUDGET,
       timeoutMs: env.GEMINI_TIMEOUT_MS,
@@ -381,6 +424,54 @@ function checkProductionRules(env: Env): string[] {
     );
   }
   return problems;
+}
+
+const TIERS: readonly Tier[] = ['basic', 'pro'];
+const DEFAULT_MODEL_KEYS = { basic: 'GEMINI_DEFAULT_MODEL_BASIC', pro: 'GEMINI_DEFAULT_MODEL_PRO' } as const;
+// Gemini ids and aliases (gemini-3.8-flash, gemini-flash-latest); no `models/` prefix, no spaces.
+const MODEL_ID = /^[a-z0-9][a-z0-9._-]*$/i;
+
+/** GEMINI_MODELS and the per-tier defaults, with every problem found (all of them, not just the first). */
+function parseModels(env: Env): { models: ConfiguredModel[]; defaultModel: Record<Tier, string>; problems: string[] } {
+  const problems: string[] = [];
+  const models: ConfiguredModel[] = [];
+  if (!env.GEMINI_MODELS.trim()) {
+    models.push({ id: env.GEMINI_MODEL, tiers: [...TIERS] });
+  } else {
+    for (const entry of env.GEMINI_MODELS.split(',').map((part) => part.trim())) {
+      const [id = '', tierList, ...rest] = entry.split(':').map((part) => part.trim());
+      const fail = (why: string) => problems.push(`GEMINI_MODELS: ${why} (in ${JSON.stringify(entry)})`);
+      if (!MODEL_ID.test(id)) {
+        fail(entry === '' ? 'an empty entry' : 'a model id is letters, digits, dots, dashes and underscores, without "models/"');
+        continue;
+      }
+      if (rest.length > 0) {
+        fail('one colon per entry: id:tier+tier');
+        continue;
+      }
+      const tiers = tierList === undefined ? [...TIERS] : tierList.split('+').map((tier) => tier.trim());
+      const unknown = tiers.filter((tier) => !TIERS.includes(tier as Tier));
+      if (unknown.length > 0 || tiers.length === 0) {
+        fail(`tiers are ${TIERS.join(' and ')}, joined with + (not ${unknown.map((t) => JSON.stringify(t)).join(', ') || 'none'})`);
+        continue;
+      }
+      if (models.some((model) => model.id === id)) {
+        fail(`${id} is listed twice`);
+        continue;
+      }
+      models.push({ id, tiers: TIERS.filter((tier) => tiers.includes(tier)) });
+    }
+  }
+  const defaultModel = { basic: env.GEMINI_DEFAULT_MODEL_BASIC || env.GEMINI_MODEL, pro: env.GEMINI_DEFAULT_MODEL_PRO || env.GEMINI_MODEL };
+  for (const tier of TIERS) {
+    const key = DEFAULT_MODEL_KEYS[tier];
+    const id = defaultModel[tier];
+    const source = env[key] ? JSON.stringify(id) : `${JSON.stringify(id)} (GEMINI_MODEL, used when ${key} is unset)`;
+    const model = models.find((m) => m.id === id);
+    if (!model) problems.push(`${key}: ${source} is not in GEMINI_MODELS`);
+    else if (!model.tiers.includes(tier)) problems.push(`${key}: ${source} is not open to ${tier} in GEMINI_MODELS`);
+  }
+  return { models, defaultModel, problems };
 }
 
 function billingConfig(env: Env, publicBaseUrl: string): Config['billing'] {

@@ -93,3 +93,57 @@ describe('loadConfig: billing', () => {
     expect(problemsOf({ ...secrets, ...stripe, BILLING_SUCCESS_URL: 'https://app.example/ok', BILLING_CANCEL_URL: 'https://app.example/back' })).toEqual([]);
   });
 });
+
+describe('loadConfig: models', () => {
+  const catalog = 'gemini-3.5-flash-lite:basic+pro, gemini-3.8-flash:basic+pro, gemini-3.1-pro-preview:pro';
+
+  it('without GEMINI_MODELS offers GEMINI_MODEL alone, to every tier, as every default', () => {
+    expect(loadConfig({}).gemini).toMatchObject({
+      model: 'gemini-flash-latest',
+      models: [{ id: 'gemini-flash-latest', tiers: ['basic', 'pro'] }],
+      defaultModel: { basic: 'gemini-flash-latest', pro: 'gemini-flash-latest' },
+      modelsCacheSeconds: 600,
+      modelsTimeoutMs: 2000,
+    });
+    expect(loadConfig({ GEMINI_MODEL: 'gemini-3.8-flash' }).gemini).toMatchObject({
+      models: [{ id: 'gemini-3.8-flash', tiers: ['basic', 'pro'] }],
+      defaultModel: { basic: 'gemini-3.8-flash', pro: 'gemini-3.8-flash' },
+    });
+  });
+
+  it('reads the allow-list in order with its tiers; defaults fall back to GEMINI_MODEL', () => {
+    const config = loadConfig({ GEMINI_MODELS: catalog, GEMINI_MODEL: 'gemini-3.8-flash', GEMINI_DEFAULT_MODEL_PRO: 'gemini-3.1-pro-preview' });
+    expect(config.gemini.models).toEqual([
+      { id: 'gemini-3.5-flash-lite', tiers: ['basic', 'pro'] },
+      { id: 'gemini-3.8-flash', tiers: ['basic', 'pro'] },
+      { id: 'gemini-3.1-pro-preview', tiers: ['pro'] },
+    ]);
+    expect(config.gemini.defaultModel).toEqual({ basic: 'gemini-3.8-flash', pro: 'gemini-3.1-pro-preview' });
+    // An id without tiers is open to every tier; tiers keep one order whatever the order written.
+    expect(loadConfig({ GEMINI_MODELS: 'gemini-3.8-flash,gemini-3.1-pro-preview:pro+basic', GEMINI_MODEL: 'gemini-3.8-flash' }).gemini.models).toEqual([
+      { id: 'gemini-3.8-flash', tiers: ['basic', 'pro'] },
+      { id: 'gemini-3.1-pro-preview', tiers: ['basic', 'pro'] },
+    ]);
+  });
+
+  it('lists every bad entry and every default that is not in the list or not open to its tier', () => {
+    expect(problemsOf({ GEMINI_MODELS: 'gemini-3.8-flash:gold, models/gemini-3.7-flash, ,gemini-3.8-flash:pro, a:b:c', GEMINI_MODEL: 'gemini-3.8-flash' })).toEqual([
+      'GEMINI_MODELS: tiers are basic and pro, joined with + (not "gold") (in "gemini-3.8-flash:gold")',
+      'GEMINI_MODELS: a model id is letters, digits, dots, dashes and underscores, without "models/" (in "models/gemini-3.7-flash")',
+      'GEMINI_MODELS: an empty entry (in "")',
+      'GEMINI_MODELS: one colon per entry: id:tier+tier (in "a:b:c")',
+      'GEMINI_DEFAULT_MODEL_BASIC: "gemini-3.8-flash" (GEMINI_MODEL, used when GEMINI_DEFAULT_MODEL_BASIC is unset) is not open to basic in GEMINI_MODELS',
+    ]);
+    expect(problemsOf({ GEMINI_MODELS: 'gemini-3.8-flash:pro,gemini-3.8-flash:basic', GEMINI_MODEL: 'gemini-3.8-flash' })).toEqual([
+      'GEMINI_MODELS: gemini-3.8-flash is listed twice (in "gemini-3.8-flash:basic")',
+      'GEMINI_DEFAULT_MODEL_BASIC: "gemini-3.8-flash" (GEMINI_MODEL, used when GEMINI_DEFAULT_MODEL_BASIC is unset) is not open to basic in GEMINI_MODELS',
+    ]);
+    expect(problemsOf({ GEMINI_MODELS: catalog, GEMINI_DEFAULT_MODEL_BASIC: 'gemini-3.1-pro-preview' })).toEqual([
+      'GEMINI_DEFAULT_MODEL_BASIC: "gemini-3.1-pro-preview" is not open to basic in GEMINI_MODELS',
+      'GEMINI_DEFAULT_MODEL_PRO: "gemini-flash-latest" (GEMINI_MODEL, used when GEMINI_DEFAULT_MODEL_PRO is unset) is not in GEMINI_MODELS',
+    ]);
+    expect(problemsOf({ GEMINI_DEFAULT_MODEL_PRO: 'gemini-3.1-pro-preview' })).toEqual([
+      'GEMINI_DEFAULT_MODEL_PRO: "gemini-3.1-pro-preview" is not in GEMINI_MODELS',
+    ]);
+  });
+});
