@@ -23,6 +23,7 @@ import {
   writeHeadOnce,
   type Exchange,
 } from './http-exchange.js';
+import { findModel, type FakeModel } from './model-catalog.js';
 import type { ChosenScript } from './script-book.js';
 import { lastUserText, type FakeGeminiScript, type GenerateRequestView, type Pacing } from './scripting.js';
 import { sseEvent } from './sse-framing.js';
@@ -36,7 +37,7 @@ import type { GenerateContentRequestBody, WireContent } from './wire.types.js';
 // What generation needs from the server, read when the request's body has arrived.
 export interface GenerationContext {
   settings: FakeGeminiSettings;
-  knownModels: readonly string[];
+  catalog: readonly FakeModel[];
   rejectUnknownModels: boolean;
   chooseScript(view: GenerateRequestView): ChosenScript;
   nextResponseId(): string;
@@ -63,7 +64,7 @@ export async function generate(ex: Exchange, stream: boolean, context: Generatio
   if (!Array.isArray(body.contents) || body.contents.length === 0) {
     return sendError(ex, googleError(400, { message: '* GenerateContentRequest.contents: contents is not specified\n' }));
   }
-  if (context.rejectUnknownModels && !context.knownModels.includes(model)) {
+  if (context.rejectUnknownModels && !findModel(context.catalog, model)) {
     return sendError(ex, googleError(404, { model, apiVersion: record.apiVersion }));
   }
   record.lastUserText = lastUserText(body.contents as WireContent[]);
