@@ -26,4 +26,6 @@ export {
   type ThinkingSupport,
   type WireModel,
 } from './model-catalog.js';
+export { decideThinking, THINKING_TOKENS, thoughtSummaries, type ThinkingDecision, type ThinkingPlan } from './thinking.js';
+export { groundingMetadata, searchQueryFor } from './search-grounding.js';
 export type * from './wire.types.js';
