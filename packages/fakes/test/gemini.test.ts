@@ -1,7 +1,7 @@
 // The fake Gemini, driven through the real @google/genai SDK (never a mock), so every assertion is about what
 // application code will see. Raw fetch is used only where the SDK hides the wire (framing, auth, routing).
 import { ApiError, GoogleGenAI, type GenerateContentResponse } from '@google/genai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   countPromptTokens,
   countTextTokens,
@@ -9,73 +9,32 @@ import {
   splitIntoChunks,
   startFakeGemini,
   truncateToTokens,
-  type FakeGemini,
 } from '../src/gemini/index.js';
+import {
+  apiErrorOf,
+  bodyOf,
+  collect,
+  collectUntilError,
+  finishReasonsOf,
+  KEY,
+  rejectionOf,
+  textOf,
+  useFakeGemini,
+  userTurn,
+  type GoogleErrorBody,
+} from './gemini-sdk-helpers.js';
 
 const MODEL = 'gemini-3.8-flash';
-const KEY = 'fake-key';
 
-let fake: FakeGemini;
-let ai: GoogleGenAI;
+const gemini = useFakeGemini();
 
-beforeAll(async () => {
-  fake = await startFakeGemini();
-  ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: fake.url } });
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-
-const userTurn = (text: string) => ({ role: 'user', parts: [{ text }] });
-
-async function collect(stream: AsyncGenerator<GenerateContentResponse>): Promise<GenerateContentResponse[]> {
-  const chunks: GenerateContentResponse[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-// Iterates a stream, keeping what arrived before it failed.
-async function collectUntilError(
-  stream: AsyncGenerator<GenerateContentResponse>,
-): Promise<{ chunks: GenerateContentResponse[]; error: unknown }> {
-  const chunks: GenerateContentResponse[] = [];
-  try {
-    for await (const chunk of stream) chunks.push(chunk);
-  } catch (error) {
-    return { chunks, error };
-  }
-  throw new Error(`the stream ended without an error after ${chunks.length} chunks`);
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function apiErrorOf(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await rejectionOf(promise);
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
-
-// How application code reads Google's error body from an @google/genai ApiError: its message is the JSON body.
-interface GoogleErrorBody {
-  error: { code: number; status: string; message: string; details?: { '@type': string; retryDelay?: string; reason?: string }[] };
-}
-const bodyOf = (error: ApiError) => JSON.parse(error.message) as GoogleErrorBody;
 const retryDelayOf = (error: ApiError) =>
   bodyOf(error).error.details?.find((d) => d['@type'] === 'type.googleapis.com/google.rpc.RetryInfo')?.retryDelay;
-
-const textOf = (chunks: GenerateContentResponse[]) => chunks.map((c) => c.text ?? '').join('');
-const finishReasonsOf = (chunks: GenerateContentResponse[]) => chunks.map((c) => c.candidates?.[0]?.finishReason);
 
 describe('replies', () => {
   it('answers generateContent with the deterministic echo and exact usage', async () => {
     const contents = [userTurn('What is 2+2?')];
-    const response = await ai.models.generateContent({ model: MODEL, contents, config: { systemInstruction: 'Be concise.' } });
+    const response = await gemini.ai.models.generateContent({ model: MODEL, contents, config: { systemInstruction: 'Be concise.' } });
 
     const expected = defaultReplyText({ contents });
     expect(expected).toContain('You said: "What is 2+2?"');
@@ -94,7 +53,7 @@ describe('replies', () => {
 
   it('streams the same text in several chunks; only the last has finishReason and the final usage', async () => {
     const contents = [userTurn('Tell me a story')];
-    const chunks = await collect(await ai.models.generateContentStream({ model: MODEL, contents }));
+    const chunks = await collect(await gemini.ai.models.generateContentStream({ model: MODEL, contents }));
 
     const expected = defaultReplyText({ contents });
     expect(chunks.length).toBe(splitIntoChunks(expected).length);
@@ -111,16 +70,16 @@ describe('replies', () => {
       candidatesTokenCount: countTextTokens(expected),
       totalTokenCount: prompt + countTextTokens(expected),
     });
-    expect(fake.requests[0]).toMatchObject({ action: 'streamGenerateContent', query: { alt: 'sse' }, eventsSent: chunks.length });
+    expect(gemini.fake.requests[0]).toMatchObject({ action: 'streamGenerateContent', query: { alt: 'sse' }, eventsSent: chunks.length });
 
     // modelVersion and responseId repeat on every chunk of one answer; the next answer has its own id.
     expect(new Set(chunks.map((c) => `${c.modelVersion} ${c.responseId}`)).size).toBe(1);
-    const next = await ai.models.generateContent({ model: MODEL, contents });
+    const next = await gemini.ai.models.generateContent({ model: MODEL, contents });
     expect(next.responseId).not.toBe(chunks[0]?.responseId);
   });
 
   it('frames the stream as Google does: CRLF-separated data lines, no terminator, text/event-stream', async () => {
-    const res = await fetch(`${fake.url}/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`, {
+    const res = await fetch(`${gemini.fake.url}/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers: { 'x-goog-api-key': KEY, 'content-type': 'application/json' },
       body: JSON.stringify({ contents: [userTurn('hi')] }),
@@ -139,15 +98,15 @@ describe('replies', () => {
 
   it('records the system instruction, the history, the headers and the model of every request', async () => {
     const contents = [userTurn('What is 2+2?'), { role: 'model', parts: [{ text: '4.' }] }, userTurn('And times 3?')];
-    const response = await ai.models.generateContent({
+    const response = await gemini.ai.models.generateContent({
       model: MODEL,
       contents,
       config: { systemInstruction: 'You are a concise assistant.', maxOutputTokens: 1024, temperature: 0.7 },
     });
 
     expect(response.text).toContain('user turn 2');
-    expect(fake.requests).toHaveLength(1);
-    const recorded = fake.requests[0]!;
+    expect(gemini.fake.requests).toHaveLength(1);
+    const recorded = gemini.fake.requests[0]!;
     expect(recorded).toMatchObject({
       method: 'POST',
       path: `/v1beta/models/${MODEL}:generateContent`,
@@ -172,18 +131,18 @@ describe('replies', () => {
   });
 
   it('serves /v1 as well as /v1beta (the 3.x SDK default)', async () => {
-    const v1 = new GoogleGenAI({ apiKey: KEY, apiVersion: 'v1', httpOptions: { baseUrl: fake.url } });
+    const v1 = new GoogleGenAI({ apiKey: KEY, apiVersion: 'v1', httpOptions: { baseUrl: gemini.fake.url } });
     const response = await v1.models.generateContent({ model: MODEL, contents: 'hello' });
     expect(response.text).toContain('You said: "hello"');
-    expect(fake.requests[0]).toMatchObject({ path: `/v1/models/${MODEL}:generateContent`, apiVersion: 'v1' });
+    expect(gemini.fake.requests[0]).toMatchObject({ path: `/v1/models/${MODEL}:generateContent`, apiVersion: 'v1' });
   });
 
   it('counts tokens with the same rule as promptTokenCount, for both SDK request shapes', async () => {
-    const counted = await ai.models.countTokens({ model: MODEL, contents: [userTurn('The quick brown fox jumps over the lazy dog.')] });
+    const counted = await gemini.ai.models.countTokens({ model: MODEL, contents: [userTurn('The quick brown fox jumps over the lazy dog.')] });
     expect(counted.totalTokens).toBe(countTextTokens('The quick brown fox jumps over the lazy dog.'));
 
     // The legacy SDK wraps the whole request, system instruction included.
-    const legacy = await fetch(`${fake.url}/v1beta/models/${MODEL}:countTokens`, {
+    const legacy = await fetch(`${gemini.fake.url}/v1beta/models/${MODEL}:countTokens`, {
       method: 'POST',
       headers: { 'x-goog-api-key': KEY, 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -195,9 +154,9 @@ describe('replies', () => {
 
   it('lists models', async () => {
     const names: string[] = [];
-    for await (const model of await ai.models.list()) names.push(model.name ?? '');
+    for await (const model of await gemini.ai.models.list()) names.push(model.name ?? '');
     expect(names).toContain(`models/${MODEL}`);
-    expect(fake.requests[0]).toMatchObject({ method: 'GET', action: 'listModels' });
+    expect(gemini.fake.requests[0]).toMatchObject({ method: 'GET', action: 'listModels' });
   });
 
   it('truncates at maxOutputTokens with finishReason MAX_TOKENS, unary and streamed', async () => {
@@ -206,42 +165,42 @@ describe('replies', () => {
     const cut = truncateToTokens(full, 10);
     expect(cut).toHaveLength(40);
 
-    const unary = await ai.models.generateContent({ model: MODEL, contents, config: { maxOutputTokens: 10 } });
+    const unary = await gemini.ai.models.generateContent({ model: MODEL, contents, config: { maxOutputTokens: 10 } });
     expect(unary.text).toBe(cut);
     expect(unary.candidates?.[0]?.finishReason).toBe('MAX_TOKENS');
     expect(unary.usageMetadata?.candidatesTokenCount).toBe(10);
 
-    const chunks = await collect(await ai.models.generateContentStream({ model: MODEL, contents, config: { maxOutputTokens: 10 } }));
+    const chunks = await collect(await gemini.ai.models.generateContentStream({ model: MODEL, contents, config: { maxOutputTokens: 10 } }));
     expect(textOf(chunks)).toBe(cut);
     expect(finishReasonsOf(chunks).at(-1)).toBe('MAX_TOKENS');
     expect(chunks.at(-1)?.usageMetadata?.candidatesTokenCount).toBe(10);
   });
 
   it('bills thinking tokens inside maxOutputTokens, and none when thinkingBudget is 0', async () => {
-    fake.configure({ thoughtsTokenCount: 4 });
+    gemini.fake.configure({ thoughtsTokenCount: 4 });
     const contents = [userTurn('Think first')];
     const prompt = countTextTokens('Think first');
 
-    const thinking = await ai.models.generateContent({ model: MODEL, contents, config: { maxOutputTokens: 10 } });
+    const thinking = await gemini.ai.models.generateContent({ model: MODEL, contents, config: { maxOutputTokens: 10 } });
     expect(thinking.text).toBe(truncateToTokens(defaultReplyText({ contents }), 6));
     expect(thinking.usageMetadata).toMatchObject({ promptTokenCount: prompt, candidatesTokenCount: 6, thoughtsTokenCount: 4, totalTokenCount: prompt + 10 });
 
     // Thinking that eats the whole budget leaves a candidate without parts, as the real API sends it.
-    fake.enqueue({ kind: 'reply', thoughtsTokenCount: 50 });
-    const starved = await ai.models.generateContent({ model: MODEL, contents, config: { maxOutputTokens: 10 } });
+    gemini.fake.enqueue({ kind: 'reply', thoughtsTokenCount: 50 });
+    const starved = await gemini.ai.models.generateContent({ model: MODEL, contents, config: { maxOutputTokens: 10 } });
     expect(starved.text).toBeUndefined();
     expect(starved.candidates?.[0]).toMatchObject({ finishReason: 'MAX_TOKENS', content: { role: 'model' } });
     expect(starved.candidates?.[0]?.content?.parts).toBeUndefined();
 
-    const off = await ai.models.generateContent({ model: MODEL, contents, config: { thinkingConfig: { thinkingBudget: 0 } } });
+    const off = await gemini.ai.models.generateContent({ model: MODEL, contents, config: { thinkingConfig: { thinkingBudget: 0 } } });
     expect(off.usageMetadata?.thoughtsTokenCount).toBeUndefined();
   });
 
   it('waits the configured time to first chunk and between chunks', async () => {
-    fake.enqueue({ kind: 'reply', text: 'one two three', chunks: 3, firstChunkDelayMs: 120, chunkDelayMs: 40 });
+    gemini.fake.enqueue({ kind: 'reply', text: 'one two three', chunks: 3, firstChunkDelayMs: 120, chunkDelayMs: 40 });
     const started = Date.now();
     const arrivals: number[] = [];
-    for await (const _ of await ai.models.generateContentStream({ model: MODEL, contents: 'pace me' })) arrivals.push(Date.now() - started);
+    for await (const _ of await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'pace me' })) arrivals.push(Date.now() - started);
 
     expect(arrivals).toHaveLength(3);
     expect(arrivals[0]).toBeGreaterThanOrEqual(110);
@@ -249,24 +208,24 @@ describe('replies', () => {
   });
 
   it('sends a fixed reply text, split as asked', async () => {
-    fake.enqueue({ kind: 'reply', text: 'Scripted answer.', chunkChars: 5 });
-    const chunks = await collect(await ai.models.generateContentStream({ model: MODEL, contents: 'anything' }));
+    gemini.fake.enqueue({ kind: 'reply', text: 'Scripted answer.', chunkChars: 5 });
+    const chunks = await collect(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'anything' }));
     expect(chunks.map((c) => c.text)).toEqual(['Scrip', 'ted a', 'nswer', '.']);
   });
 });
 
 describe('errors', () => {
   it('429 surfaces as ApiError with status 429 and the RetryInfo delay in its message', async () => {
-    fake.enqueue({ kind: 'fail', status: 429, retryDelaySeconds: 7 });
-    const error = await apiErrorOf(ai.models.generateContent({ model: MODEL, contents: 'hi' }));
+    gemini.fake.enqueue({ kind: 'fail', status: 429, retryDelaySeconds: 7 });
+    const error = await apiErrorOf(gemini.ai.models.generateContent({ model: MODEL, contents: 'hi' }));
     expect(error.status).toBe(429);
     expect(bodyOf(error).error).toMatchObject({ code: 429, status: 'RESOURCE_EXHAUSTED' });
     expect(retryDelayOf(error)).toBe('7s');
   });
 
   it('429 on the stream endpoint rejects before iteration starts', async () => {
-    fake.enqueue({ kind: 'fail', status: 429, retryDelaySeconds: 2.5 });
-    const error = await apiErrorOf(ai.models.generateContentStream({ model: MODEL, contents: 'hi' }));
+    gemini.fake.enqueue({ kind: 'fail', status: 429, retryDelaySeconds: 2.5 });
+    const error = await apiErrorOf(gemini.ai.models.generateContentStream({ model: MODEL, contents: 'hi' }));
     expect(error.status).toBe(429);
     expect(retryDelayOf(error)).toBe('2.5s');
   });
@@ -277,9 +236,9 @@ describe('errors', () => {
     [400, 'INVALID_ARGUMENT'],
     [504, 'DEADLINE_EXCEEDED'],
   ])('%i surfaces as ApiError with Google status %s (unary and stream)', async (code, status) => {
-    fake.enqueue({ kind: 'fail', status: code, times: 2 });
-    const unary = await apiErrorOf(ai.models.generateContent({ model: MODEL, contents: 'hi' }));
-    const stream = await apiErrorOf(ai.models.generateContentStream({ model: MODEL, contents: 'hi' }));
+    gemini.fake.enqueue({ kind: 'fail', status: code, times: 2 });
+    const unary = await apiErrorOf(gemini.ai.models.generateContent({ model: MODEL, contents: 'hi' }));
+    const stream = await apiErrorOf(gemini.ai.models.generateContentStream({ model: MODEL, contents: 'hi' }));
     for (const error of [unary, stream]) {
       expect(error.status).toBe(code);
       expect(bodyOf(error).error).toMatchObject({ code, status });
@@ -287,17 +246,17 @@ describe('errors', () => {
   });
 
   it('fails N times, then succeeds', async () => {
-    fake.enqueue({ kind: 'fail', status: 503, times: 2 });
-    expect((await apiErrorOf(ai.models.generateContent({ model: MODEL, contents: 'retry me' }))).status).toBe(503);
-    expect((await apiErrorOf(ai.models.generateContent({ model: MODEL, contents: 'retry me' }))).status).toBe(503);
-    const response = await ai.models.generateContent({ model: MODEL, contents: 'retry me' });
+    gemini.fake.enqueue({ kind: 'fail', status: 503, times: 2 });
+    expect((await apiErrorOf(gemini.ai.models.generateContent({ model: MODEL, contents: 'retry me' }))).status).toBe(503);
+    expect((await apiErrorOf(gemini.ai.models.generateContent({ model: MODEL, contents: 'retry me' }))).status).toBe(503);
+    const response = await gemini.ai.models.generateContent({ model: MODEL, contents: 'retry me' });
     expect(response.text).toContain('retry me');
-    expect(fake.requests.map((r) => r.status)).toEqual([503, 503, 200]);
+    expect(gemini.fake.requests.map((r) => r.status)).toEqual([503, 503, 200]);
   });
 
   it('an error sent as text/event-stream still has the status, with Google body nested as a string', async () => {
-    fake.enqueue({ kind: 'fail', status: 503, contentType: 'event-stream' });
-    const error = await apiErrorOf(ai.models.generateContentStream({ model: MODEL, contents: 'hi' }));
+    gemini.fake.enqueue({ kind: 'fail', status: 503, contentType: 'event-stream' });
+    const error = await apiErrorOf(gemini.ai.models.generateContentStream({ model: MODEL, contents: 'hi' }));
     expect(error.status).toBe(503);
     const outer = JSON.parse(error.message) as { error: { message: string; code: number; status: string } };
     expect(outer.error).toMatchObject({ code: 503, status: 'Service Unavailable' });
@@ -305,7 +264,7 @@ describe('errors', () => {
   });
 
   it("answers unknown routes with Google's 404 body", async () => {
-    const res = await fetch(`${fake.url}/v1beta/tunedModels/x:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': KEY } });
+    const res = await fetch(`${gemini.fake.url}/v1beta/tunedModels/x:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': KEY } });
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/json; charset=UTF-8');
     expect(await res.json()).toEqual({ error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND' } });
@@ -324,7 +283,7 @@ describe('errors', () => {
   });
 
   it('rejects a missing key with 403 and a wrong key with 400 API_KEY_INVALID', async () => {
-    const missing = await fetch(`${fake.url}/v1beta/models/${MODEL}:generateContent`, {
+    const missing = await fetch(`${gemini.fake.url}/v1beta/models/${MODEL}:generateContent`, {
       method: 'POST',
       body: JSON.stringify({ contents: [userTurn('hi')] }),
     });
@@ -347,27 +306,27 @@ describe('errors', () => {
 
 describe('prompt blocks', () => {
   it('blocks a prompt with promptFeedback and no candidates (HTTP 200, not an error)', async () => {
-    fake.enqueue({ kind: 'block' });
-    const response = await ai.models.generateContent({ model: MODEL, contents: 'something awful' });
+    gemini.fake.enqueue({ kind: 'block' });
+    const response = await gemini.ai.models.generateContent({ model: MODEL, contents: 'something awful' });
     expect(response.text).toBeUndefined();
     expect(response.candidates).toBeUndefined();
     expect(response.promptFeedback).toMatchObject({ blockReason: 'SAFETY', safetyRatings: [{ probability: 'HIGH' }, { probability: 'NEGLIGIBLE' }] });
     const prompt = countTextTokens('something awful');
     expect(response.usageMetadata).toMatchObject({ promptTokenCount: prompt, totalTokenCount: prompt });
-    expect(fake.requests[0]?.status).toBe(200);
+    expect(gemini.fake.requests[0]?.status).toBe(200);
   });
 
   it('blocks a streamed prompt with a single such event', async () => {
-    fake.enqueue({ kind: 'block', reason: 'PROHIBITED_CONTENT' });
-    const chunks = await collect(await ai.models.generateContentStream({ model: MODEL, contents: 'something awful' }));
+    gemini.fake.enqueue({ kind: 'block', reason: 'PROHIBITED_CONTENT' });
+    const chunks = await collect(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'something awful' }));
     expect(chunks).toHaveLength(1);
     expect(chunks[0]?.candidates).toBeUndefined();
     expect(chunks[0]?.promptFeedback?.blockReason).toBe('PROHIBITED_CONTENT');
   });
 
   it('can end a candidate with SAFETY instead', async () => {
-    fake.enqueue({ kind: 'reply', text: 'No', finishReason: 'SAFETY' });
-    const response = await ai.models.generateContent({ model: MODEL, contents: 'hm' });
+    gemini.fake.enqueue({ kind: 'reply', text: 'No', finishReason: 'SAFETY' });
+    const response = await gemini.ai.models.generateContent({ model: MODEL, contents: 'hm' });
     expect(response.text).toBe('No');
     expect(response.candidates?.[0]?.finishReason).toBe('SAFETY');
     expect(response.candidates?.[0]?.safetyRatings?.some((r) => r.probability === 'HIGH')).toBe(true);
@@ -376,52 +335,52 @@ describe('prompt blocks', () => {
 
 describe('broken streams', () => {
   it('a stream cut mid-JSON makes the iterator throw after the chunks that arrived', async () => {
-    fake.enqueue({ kind: 'cut', afterChunks: 2 });
-    const { chunks, error } = await collectUntilError(await ai.models.generateContentStream({ model: MODEL, contents: 'cut me' }));
+    gemini.fake.enqueue({ kind: 'cut', afterChunks: 2 });
+    const { chunks, error } = await collectUntilError(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'cut me' }));
     expect(chunks).toHaveLength(2);
     expect(finishReasonsOf(chunks)).toEqual([undefined, undefined]);
     // undici's view of a connection closed mid-body; the SDK rethrows it as is.
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe('terminated');
-    await fake.settled();
-    expect(fake.requests[0]).toMatchObject({ outcome: 'server-cut', eventsSent: 2, clientAborted: false });
+    await gemini.fake.settled();
+    expect(gemini.fake.requests[0]).toMatchObject({ outcome: 'server-cut', eventsSent: 2, clientAborted: false });
   });
 
   it('a unary answer cut mid-body rejects', async () => {
-    fake.enqueue({ kind: 'cut' });
-    const error = await rejectionOf(ai.models.generateContent({ model: MODEL, contents: 'cut me' }));
+    gemini.fake.enqueue({ kind: 'cut' });
+    const error = await rejectionOf(gemini.ai.models.generateContent({ model: MODEL, contents: 'cut me' }));
     expect(error).toBeInstanceOf(TypeError);
     expect(error).not.toBeInstanceOf(ApiError);
   });
 
   it('a stream that ends without finishReason ends quietly; half an event at EOF throws', async () => {
-    fake.enqueue({ kind: 'stop', afterChunks: 2 });
-    const quiet = await collect(await ai.models.generateContentStream({ model: MODEL, contents: 'stop early' }));
+    gemini.fake.enqueue({ kind: 'stop', afterChunks: 2 });
+    const quiet = await collect(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'stop early' }));
     expect(quiet).toHaveLength(2);
     expect(finishReasonsOf(quiet)).toEqual([undefined, undefined]);
 
-    fake.enqueue({ kind: 'stop', afterChunks: 1, midJson: true });
-    const { chunks, error } = await collectUntilError(await ai.models.generateContentStream({ model: MODEL, contents: 'stop early' }));
+    gemini.fake.enqueue({ kind: 'stop', afterChunks: 1, midJson: true });
+    const { chunks, error } = await collectUntilError(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'stop early' }));
     expect(chunks).toHaveLength(1);
     expect((error as Error).message).toBe('Incomplete JSON segment at the end');
   });
 
   it('a hung request is ended by config.abortSignal, and the fake records the abort', async () => {
-    fake.enqueue({ kind: 'hang' });
+    gemini.fake.enqueue({ kind: 'hang' });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
     const error = await rejectionOf(
-      ai.models.generateContentStream({ model: MODEL, contents: 'hang', config: { abortSignal: controller.signal } }),
+      gemini.ai.models.generateContentStream({ model: MODEL, contents: 'hang', config: { abortSignal: controller.signal } }),
     );
     expect((error as Error).name).toBe('AbortError');
-    await fake.settled();
-    expect(fake.requests[0]).toMatchObject({ outcome: 'client-aborted', clientAborted: true, status: undefined });
+    await gemini.fake.settled();
+    expect(gemini.fake.requests[0]).toMatchObject({ outcome: 'client-aborted', clientAborted: true, status: undefined });
   });
 
   it('a stream that stalls mid-way is ended by config.abortSignal', async () => {
-    fake.enqueue({ kind: 'hang', afterChunks: 2 });
+    gemini.fake.enqueue({ kind: 'hang', afterChunks: 2 });
     const controller = new AbortController();
-    const stream = await ai.models.generateContentStream({ model: MODEL, contents: 'stall', config: { abortSignal: controller.signal } });
+    const stream = await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'stall', config: { abortSignal: controller.signal } });
     const chunks: GenerateContentResponse[] = [];
     const error = await rejectionOf(
       (async () => {
@@ -433,8 +392,8 @@ describe('broken streams', () => {
     );
     expect(chunks).toHaveLength(2);
     expect((error as Error).name).toBe('AbortError');
-    await fake.settled();
-    expect(fake.requests[0]).toMatchObject({ outcome: 'client-aborted', clientAborted: true, status: 200, eventsSent: 2 });
+    await gemini.fake.settled();
+    expect(gemini.fake.requests[0]).toMatchObject({ outcome: 'client-aborted', clientAborted: true, status: 200, eventsSent: 2 });
   });
 
   it('close() ends hung and slow connections at once and leaves no timer behind', async () => {
@@ -465,27 +424,27 @@ describe('broken streams', () => {
 describe('scripting', () => {
   it('prompt markers fail a given prompt N times with a RetryInfo delay, then answer it, without echoing the marker', async () => {
     const prompt = 'Summarise this [[fail:429 retry=3 times=2]]';
-    const first = await apiErrorOf(ai.models.generateContent({ model: MODEL, contents: prompt }));
-    const second = await apiErrorOf(ai.models.generateContentStream({ model: MODEL, contents: prompt }));
+    const first = await apiErrorOf(gemini.ai.models.generateContent({ model: MODEL, contents: prompt }));
+    const second = await apiErrorOf(gemini.ai.models.generateContentStream({ model: MODEL, contents: prompt }));
     expect([first.status, second.status]).toEqual([429, 429]);
     expect(retryDelayOf(first)).toBe('3s');
-    const third = await ai.models.generateContent({ model: MODEL, contents: prompt });
+    const third = await gemini.ai.models.generateContent({ model: MODEL, contents: prompt });
     expect(third.text).toContain('You said: "Summarise this"');
-    expect(fake.requests.map((r) => r.scriptSource)).toEqual(['marker', 'marker', 'default']);
+    expect(gemini.fake.requests.map((r) => r.scriptSource)).toEqual(['marker', 'marker', 'default']);
   });
 
   it('prompt markers cut, stop, block and pace streams', async () => {
-    const cut = await collectUntilError(await ai.models.generateContentStream({ model: MODEL, contents: 'go [[cut:1]]' }));
+    const cut = await collectUntilError(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'go [[cut:1]]' }));
     expect(cut.chunks).toHaveLength(1);
 
-    const stopped = await collect(await ai.models.generateContentStream({ model: MODEL, contents: 'go [[stop:3]]' }));
+    const stopped = await collect(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'go [[stop:3]]' }));
     expect(finishReasonsOf(stopped)).toEqual([undefined, undefined, undefined]);
 
-    const blocked = await ai.models.generateContent({ model: MODEL, contents: 'go [[block:BLOCKLIST]]' });
+    const blocked = await gemini.ai.models.generateContent({ model: MODEL, contents: 'go [[block:BLOCKLIST]]' });
     expect(blocked.promptFeedback?.blockReason).toBe('BLOCKLIST');
 
     const started = Date.now();
-    const slow = await collect(await ai.models.generateContentStream({ model: MODEL, contents: 'go [[slow:30 first=60]] [[chunks:3]] [[thoughts:5]]' }));
+    const slow = await collect(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'go [[slow:30 first=60]] [[chunks:3]] [[thoughts:5]]' }));
     expect(Date.now() - started).toBeGreaterThanOrEqual(110);
     expect(slow).toHaveLength(3);
     expect(slow.at(-1)?.usageMetadata?.thoughtsTokenCount).toBe(5);
@@ -494,41 +453,41 @@ describe('scripting', () => {
 
   it('only the last user message carries markers', async () => {
     const contents = [userTurn('earlier [[fail:500]]'), { role: 'model', parts: [{ text: 'ok' }] }, userTurn('now')];
-    const response = await ai.models.generateContent({ model: MODEL, contents });
+    const response = await gemini.ai.models.generateContent({ model: MODEL, contents });
     expect(response.text).toContain('user turn 2');
   });
 
   it('rules match the last user message by text, RegExp or predicate until they retire', async () => {
-    fake.addRule({ match: 'forbidden', script: { kind: 'block', reason: 'PROHIBITED_CONTENT' } });
-    fake.addRule({ match: /overload/i, script: { kind: 'fail', status: 503 }, times: 1 });
-    fake.addRule({ match: (r) => r.model === 'gemini-3.6-flash', script: { kind: 'reply', text: 'from 3.6' } });
+    gemini.fake.addRule({ match: 'forbidden', script: { kind: 'block', reason: 'PROHIBITED_CONTENT' } });
+    gemini.fake.addRule({ match: /overload/i, script: { kind: 'fail', status: 503 }, times: 1 });
+    gemini.fake.addRule({ match: (r) => r.model === 'gemini-3.6-flash', script: { kind: 'reply', text: 'from 3.6' } });
 
-    expect((await ai.models.generateContent({ model: MODEL, contents: 'a forbidden topic' })).promptFeedback?.blockReason).toBe('PROHIBITED_CONTENT');
-    expect((await apiErrorOf(ai.models.generateContent({ model: MODEL, contents: 'OVERLOAD me' }))).status).toBe(503);
-    expect((await ai.models.generateContent({ model: MODEL, contents: 'OVERLOAD me' })).text).toContain('OVERLOAD me');
-    expect((await ai.models.generateContent({ model: 'gemini-3.6-flash', contents: 'hi' })).text).toBe('from 3.6');
+    expect((await gemini.ai.models.generateContent({ model: MODEL, contents: 'a forbidden topic' })).promptFeedback?.blockReason).toBe('PROHIBITED_CONTENT');
+    expect((await apiErrorOf(gemini.ai.models.generateContent({ model: MODEL, contents: 'OVERLOAD me' }))).status).toBe(503);
+    expect((await gemini.ai.models.generateContent({ model: MODEL, contents: 'OVERLOAD me' })).text).toContain('OVERLOAD me');
+    expect((await gemini.ai.models.generateContent({ model: 'gemini-3.6-flash', contents: 'hi' })).text).toBe('from 3.6');
   });
 
   it('the queue comes before rules and markers', async () => {
-    fake.addRule({ match: 'x', script: { kind: 'fail', status: 500 } });
-    fake.enqueue({ kind: 'reply', text: 'queued' });
-    expect((await ai.models.generateContent({ model: MODEL, contents: 'x [[fail:503]]' })).text).toBe('queued');
-    expect((await apiErrorOf(ai.models.generateContent({ model: MODEL, contents: 'x [[fail:503]]' }))).status).toBe(500);
+    gemini.fake.addRule({ match: 'x', script: { kind: 'fail', status: 500 } });
+    gemini.fake.enqueue({ kind: 'reply', text: 'queued' });
+    expect((await gemini.ai.models.generateContent({ model: MODEL, contents: 'x [[fail:503]]' })).text).toBe('queued');
+    expect((await apiErrorOf(gemini.ai.models.generateContent({ model: MODEL, contents: 'x [[fail:503]]' }))).status).toBe(500);
   });
 
   it('the HTTP control surface scripts, reports and resets the fake', async () => {
     const control = (path: string, body?: unknown) =>
-      fetch(`${fake.url}/__fake/${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+      fetch(`${gemini.fake.url}/__fake/${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
 
     expect((await control('script', [{ kind: 'fail', status: 503 }, { kind: 'reply', text: 'second' }])).status).toBe(200);
-    expect((await apiErrorOf(ai.models.generateContent({ model: MODEL, contents: 'one' }))).status).toBe(503);
-    expect((await ai.models.generateContent({ model: MODEL, contents: 'two' })).text).toBe('second');
+    expect((await apiErrorOf(gemini.ai.models.generateContent({ model: MODEL, contents: 'one' }))).status).toBe(503);
+    expect((await gemini.ai.models.generateContent({ model: MODEL, contents: 'two' })).text).toBe('second');
 
     expect((await control('rules', { match: { regex: 'secret', flags: 'i' }, script: { kind: 'block' } })).status).toBe(200);
-    expect((await ai.models.generateContent({ model: MODEL, contents: 'a SECRET' })).promptFeedback?.blockReason).toBe('SAFETY');
+    expect((await gemini.ai.models.generateContent({ model: MODEL, contents: 'a SECRET' })).promptFeedback?.blockReason).toBe('SAFETY');
 
     expect((await control('config', { chunks: 2 })).status).toBe(200);
-    expect(await collect(await ai.models.generateContentStream({ model: MODEL, contents: 'two chunks' }))).toHaveLength(2);
+    expect(await collect(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'two chunks' }))).toHaveLength(2);
 
     const listed = (await (await control('requests')).json()) as { requests: { action: string; body: unknown; status: number }[] };
     expect(listed.requests.map((r) => r.status)).toEqual([503, 200, 200, 200]);
@@ -539,7 +498,7 @@ describe('scripting', () => {
     expect(await bad.json()).toMatchObject({ error: { status: 'INVALID_ARGUMENT' } });
 
     expect((await control('reset', {})).status).toBe(200);
-    expect(fake.requests).toHaveLength(0);
-    expect(await collect(await ai.models.generateContentStream({ model: MODEL, contents: 'a secret again' }))).not.toHaveLength(2);
+    expect(gemini.fake.requests).toHaveLength(0);
+    expect(await collect(await gemini.ai.models.generateContentStream({ model: MODEL, contents: 'a secret again' }))).not.toHaveLength(2);
   });
 });

@@ -33,7 +33,7 @@ import { handleControlRequest, CONTROL_PREFIX } from './control.routes.js';
 import { generate, type GenerationContext } from './generate.routes.js';
 import { googleError, invalidApiKeyError, missingApiKeyError, unknownRouteError } from './gemini-errors.js';
 import { BadRequest, drain, readJsonBody, sendError, sendJson, type Exchange } from './http-exchange.js';
-import { bareModelId, DEFAULT_MODELS } from './model-catalog.js';
+import { bareModelId, buildCatalog, type FakeModel } from './model-catalog.js';
 import { getModel, listModels } from './models.routes.js';
 import { newRecord, recordClosed, recordFinished, type RecordedRequest, type RequestAction } from './request-recording.js';
 import { ScriptBook } from './script-book.js';
@@ -53,9 +53,11 @@ export interface FakeGeminiOptions extends FakeGeminiSettings {
   host?: string;
   // When set, only this key is accepted (others get 400 API_KEY_INVALID); otherwise any non-empty key is.
   apiKey?: string;
-  // Ids listed by GET /{version}/models.
-  models?: readonly string[];
-  // Answer 404 NOT_FOUND for generation on ids not in `models` (default: serve any id).
+  // The models listed by GET /{version}/models and served (default: DEFAULT_MODEL_CATALOG). An id takes its
+  // default catalog entry, or a thinking Flash-like entry if the default catalog does not have it.
+  models?: readonly (string | FakeModel)[];
+  // Generation on an id not in `models` answers Google's 404 NOT_FOUND, as Google does (default true). With
+  // false, any id is served as a thinking Flash-like model.
   rejectUnknownModels?: boolean;
   // Serve the /__fake/* control surface (default true).
   controlRoutes?: boolean;
@@ -92,6 +94,7 @@ export class FakeGeminiServer implements FakeGemini {
   private readonly book = new ScriptBook();
   private readonly inFlight = new Map<Exchange, AbortController>();
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly catalog: readonly FakeModel[];
   private settings: FakeGeminiSettings;
   private seq = 0;
   private responseSeq = 0;
@@ -107,6 +110,7 @@ export class FakeGeminiServer implements FakeGemini {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.url = `http://${host}:${address.port}`;
     this.settings = pickSettings(options);
+    this.catalog = buildCatalog(options.models);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
   }
 
@@ -216,9 +220,9 @@ export class FakeGeminiServer implements FakeGemini {
 
     switch (record.action) {
       case 'listModels':
-        return listModels(ex, this.knownModels);
+        return listModels(ex, this.catalog);
       case 'getModel':
-        return getModel(ex, this.knownModels);
+        return getModel(ex, this.catalog);
       case 'countTokens':
         return countTokens(ex);
       default:
@@ -234,15 +238,11 @@ export class FakeGeminiServer implements FakeGemini {
     return undefined;
   }
 
-  private get knownModels(): readonly string[] {
-    return this.options.models ?? DEFAULT_MODELS;
-  }
-
   private generationContext(): GenerationContext {
     return {
       settings: this.settings,
-      knownModels: this.knownModels,
-      rejectUnknownModels: this.options.rejectUnknownModels ?? false,
+      catalog: this.catalog,
+      rejectUnknownModels: this.options.rejectUnknownModels ?? true,
       chooseScript: (view) => this.book.next(view),
       nextResponseId: () => this.nextResponseId(),
     };

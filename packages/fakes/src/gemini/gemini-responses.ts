@@ -1,15 +1,19 @@
+import { groundingMetadata } from './search-grounding.js';
 import { splitIntoChunks, type ChunkingOptions } from './sse-framing.js';
 import { countTextTokens, truncateToTokens } from './token-counting.js';
 import type {
   GenerateContentResponseBody,
   ModalityTokenCount,
   WireCandidate,
+  WireGroundingMetadata,
+  WirePart,
   WireSafetyRating,
   WireUsageMetadata,
 } from './wire.types.js';
 
 // Builds Gemini's GenerateContentResponse bodies: the unary answer, the stream events (only the last carries the
-// finishReason and the final usage) and the prompt block. Zero counts are left out, as proto3 JSON does (a reply
+// finishReason, the final usage and any grounding) and the prompt block. Thought summaries come first: one
+// thought part before the answer part in a unary answer, one event each before the answer's events in a stream. Zero counts are left out, as proto3 JSON does (a reply
 // with no text has no candidatesTokenCount).
 
 export interface ReplyPlan {
@@ -21,6 +25,10 @@ export interface ReplyPlan {
   promptTokens: number;
   candidatesTokens: number;
   thoughtsTokens: number;
+  // Thought summaries sent before the answer (empty unless the request included thoughts).
+  thoughts: string[];
+  // The web search query, when the reply is grounded with Google Search.
+  searchQuery: string | undefined;
 }
 
 export interface PlanInput {
@@ -30,6 +38,8 @@ export interface PlanInput {
   maxOutputTokens: number | undefined;
   finishReason: string | undefined;
   chunking: ChunkingOptions;
+  thoughts?: string[] | undefined;
+  searchQuery?: string | undefined;
 }
 
 // maxOutputTokens bounds thoughts plus visible text (a real Aug 2025 recording: max 200 gave 51 thoughts +
@@ -52,8 +62,14 @@ export function planReply(input: PlanInput): ReplyPlan {
     promptTokens: input.promptTokens,
     candidatesTokens: countTextTokens(text),
     thoughtsTokens,
+    // Thinking cut to nothing by maxOutputTokens leaves nothing to summarise.
+    thoughts: thoughtsTokens > 0 ? (input.thoughts ?? []) : [],
+    searchQuery: input.searchQuery,
   };
 }
+
+// How many events a stream of this reply has: the thought summaries, then the answer's chunks.
+export const eventCount = (plan: ReplyPlan): number => plan.thoughts.length + plan.chunks.length;
 
 export interface ResponseMeta {
   model: string;
@@ -96,18 +112,36 @@ const PROMPT_SAFETY_RATINGS: WireSafetyRating[] = [
   { category: 'HARM_CATEGORY_HARASSMENT', probability: 'NEGLIGIBLE' },
 ];
 
-function candidate(text: string, finishReason: string | undefined): WireCandidate {
+// Empty answer text is no part at all: a candidate can have no `parts`.
+function candidate(parts: WirePart[], finishReason: string | undefined, grounding?: WireGroundingMetadata): WireCandidate {
+  const sent = parts.filter((part) => part.thought === true || part.text !== '');
   return {
-    content: text === '' ? { role: 'model' } : { parts: [{ text }], role: 'model' },
+    content: sent.length === 0 ? { role: 'model' } : { parts: sent, role: 'model' },
     ...(finishReason !== undefined ? { finishReason } : {}),
     index: 0,
     ...(finishReason === 'SAFETY' ? { safetyRatings: CANDIDATE_SAFETY_RATINGS } : {}),
+    ...(grounding ? { groundingMetadata: grounding } : {}),
   };
 }
 
+const thoughtPart = (text: string): WirePart => ({ text, thought: true });
+
+// A unary answer's parts: all thought summaries as one thought part, then the answer.
+const unaryParts = (plan: ReplyPlan, text: string): WirePart[] => [
+  ...(plan.thoughts.length > 0 ? [thoughtPart(plan.thoughts.join('\n\n'))] : []),
+  { text },
+];
+
+// Every stream event's delta, in order.
+const streamDeltas = (plan: ReplyPlan): WirePart[] => [...plan.thoughts.map(thoughtPart), ...plan.chunks.map((text) => ({ text }))];
+
+// Grounding for the finished answer; segments index the answer part, which follows the thought part if any.
+const groundingOf = (plan: ReplyPlan, partIndex: number): WireGroundingMetadata | undefined =>
+  plan.searchQuery === undefined ? undefined : groundingMetadata(plan.searchQuery, plan.text, partIndex);
+
 export function unaryResponse(plan: ReplyPlan, meta: ResponseMeta): GenerateContentResponseBody {
   return {
-    candidates: [candidate(plan.text, plan.finishReason)],
+    candidates: [candidate(unaryParts(plan, plan.text), plan.finishReason, groundingOf(plan, plan.thoughts.length > 0 ? 1 : 0))],
     usageMetadata: finalUsage(plan),
     modelVersion: meta.model,
     responseId: meta.responseId,
@@ -118,19 +152,21 @@ export function unaryResponse(plan: ReplyPlan, meta: ResponseMeta): GenerateCont
 export function unfinishedUnaryResponse(plan: ReplyPlan, chunkCount: number, meta: ResponseMeta): GenerateContentResponseBody {
   const text = plan.chunks.slice(0, chunkCount).join('');
   return {
-    candidates: [candidate(text, undefined)],
+    candidates: [candidate(unaryParts(plan, text), undefined)],
     usageMetadata: finalUsage({ ...plan, candidatesTokens: countTextTokens(text) }),
     modelVersion: meta.model,
     responseId: meta.responseId,
   };
 }
 
-// One stream event per chunk; only the last carries finishReason and the final usage.
+// One stream event per thought summary, then per chunk; only the last carries finishReason, the final usage and
+// the grounding (offsets into the whole answer text, which the chunks concatenate to).
 export function streamResponses(plan: ReplyPlan, meta: ResponseMeta): GenerateContentResponseBody[] {
-  return plan.chunks.map((chunk, i) => {
-    const last = i === plan.chunks.length - 1;
+  const deltas = streamDeltas(plan);
+  return deltas.map((delta, i) => {
+    const last = i === deltas.length - 1;
     return {
-      candidates: [candidate(chunk, last ? plan.finishReason : undefined)],
+      candidates: [candidate([delta], last ? plan.finishReason : undefined, last ? groundingOf(plan, 0) : undefined)],
       usageMetadata: last ? finalUsage(plan) : interimUsage(plan, i === 0),
       modelVersion: meta.model,
       responseId: meta.responseId,
@@ -140,8 +176,10 @@ export function streamResponses(plan: ReplyPlan, meta: ResponseMeta): GenerateCo
 
 // The events of a stream that never finishes: the first `count` deltas, none with a finishReason.
 export function unfinishedStreamResponses(plan: ReplyPlan, count: number, meta: ResponseMeta): GenerateContentResponseBody[] {
-  return plan.chunks.slice(0, count).map((chunk, i) => ({
-    candidates: [candidate(chunk, undefined)],
+  return streamDeltas(plan)
+    .slice(0, count)
+    .map((delta, i) => ({
+    candidates: [candidate([delta], undefined)],
     usageMetadata: interimUsage(plan, i === 0),
     modelVersion: meta.model,
     responseId: meta.responseId,

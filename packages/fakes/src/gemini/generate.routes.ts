@@ -3,6 +3,7 @@ import type { FakeGeminiSettings } from './fake-gemini.server.js';
 import { googleError } from './gemini-errors.js';
 import {
   blockedResponse,
+  eventCount,
   planReply,
   streamResponses,
   unaryResponse,
@@ -23,20 +24,26 @@ import {
   writeHeadOnce,
   type Exchange,
 } from './http-exchange.js';
+import { findModel, genericModel, type FakeModel } from './model-catalog.js';
+import { stripMarkers } from './prompt-markers.js';
 import type { ChosenScript } from './script-book.js';
 import { lastUserText, type FakeGeminiScript, type GenerateRequestView, type Pacing } from './scripting.js';
+import { searchQueryFor, searchToolError, wantsGoogleSearch } from './search-grounding.js';
 import { sseEvent } from './sse-framing.js';
 import { totalDelay, writeStream } from './stream-writer.js';
+import { decideThinking, thoughtSummaries, type ThinkingPlan } from './thinking.js';
 import { countPromptTokens } from './token-counting.js';
 import type { GenerateContentRequestBody, WireContent } from './wire.types.js';
 
 // POST /{version}/models/{model}:generateContent and :streamGenerateContent: the one route the scripts act on.
-// A request picks its script, then gets the answer of that script's kind.
+// The model and the request's thinking and tools are checked first (Google's 404 / 400 bodies); then a request
+// picks its script and gets the answer of that script's kind. Thinking and grounding shape every answer that
+// produces text, whatever its script.
 
 // What generation needs from the server, read when the request's body has arrived.
 export interface GenerationContext {
   settings: FakeGeminiSettings;
-  knownModels: readonly string[];
+  catalog: readonly FakeModel[];
   rejectUnknownModels: boolean;
   chooseScript(view: GenerateRequestView): ChosenScript;
   nextResponseId(): string;
@@ -63,9 +70,14 @@ export async function generate(ex: Exchange, stream: boolean, context: Generatio
   if (!Array.isArray(body.contents) || body.contents.length === 0) {
     return sendError(ex, googleError(400, { message: '* GenerateContentRequest.contents: contents is not specified\n' }));
   }
-  if (context.rejectUnknownModels && !context.knownModels.includes(model)) {
-    return sendError(ex, googleError(404, { model, apiVersion: record.apiVersion }));
-  }
+  record.thinkingConfig = body.generationConfig?.thinkingConfig;
+  record.tools = Array.isArray(body.tools) ? body.tools : undefined;
+  const entry = findModel(context.catalog, model) ?? (context.rejectUnknownModels ? undefined : genericModel(model));
+  if (!entry) return sendError(ex, googleError(404, { model, apiVersion: record.apiVersion }));
+  const thinking = decideThinking(body.generationConfig?.thinkingConfig, entry);
+  if (thinking.error) return sendError(ex, thinking.error);
+  const toolError = searchToolError(body.tools);
+  if (toolError) return sendError(ex, toolError);
   record.lastUserText = lastUserText(body.contents as WireContent[]);
   const view: GenerateRequestView = {
     model,
@@ -85,13 +97,17 @@ export async function generate(ex: Exchange, stream: boolean, context: Generatio
     return answerBlocked(ex, stream, blockedResponse(script.reason ?? 'SAFETY', promptTokens, model), pacing);
   }
 
+  const said = stripMarkers(record.lastUserText);
+  const searchQuery = wantsGoogleSearch(body.tools) ? searchQueryFor(said) : undefined;
   const plan = planReply({
     fullText: script.text ?? context.settings.reply?.(view) ?? defaultReplyText(body),
     promptTokens,
-    thoughtsTokens: thoughtsFor(script, view, context.settings),
+    thoughtsTokens: thoughtsFor(script, thinking.plan, view, context.settings),
     maxOutputTokens: positiveInt(body.generationConfig?.maxOutputTokens),
     finishReason: script.finishReason,
     chunking: { chunks: pacing.chunks, chunkChars: pacing.chunkChars },
+    thoughts: thinking.plan.includeThoughts ? thoughtSummaries(said, searchQuery) : undefined,
+    searchQuery,
   });
   const answer: PlannedAnswer = { ex, stream, plan, meta: { model, responseId: context.nextResponseId() }, pacing };
   // The broken-stream scripts always frame as SSE, the only mode the SDKs use.
@@ -131,7 +147,7 @@ async function answerReply({ ex, stream, plan, meta, pacing }: PlannedAnswer): P
     return;
   }
   // A unary answer arrives when the whole generation would have finished.
-  if (!(await pause(totalDelay(pacing, plan.chunks.length), ex.signal))) return;
+  if (!(await pause(totalDelay(pacing, eventCount(plan)), ex.signal))) return;
   sendOk(ex, unaryResponse(plan, meta));
 }
 
@@ -161,7 +177,7 @@ async function answerStop({ ex, stream, plan, meta, pacing }: PlannedAnswer, scr
     return sendOk(ex, unfinishedUnaryResponse(plan, sent, meta));
   }
   if (!script.midJson) {
-    const sent = Math.min(script.afterChunks ?? 1, plan.chunks.length);
+    const sent = Math.min(script.afterChunks ?? 1, eventCount(plan));
     await writeStream(ex, unfinishedStreamResponses(plan, sent, meta), pacing);
     return;
   }
@@ -182,10 +198,10 @@ async function answerHang({ ex, stream, plan, meta, pacing }: PlannedAnswer, scr
   return untilAborted(ex.signal);
 }
 
-// How many events go out before a stream breaks. Never the last one: a cut or hang must not deliver the
-// finishReason.
+// How many events (thought summaries count) go out before a stream breaks. Never the last one: a cut or hang
+// must not deliver the finishReason.
 const eventsBeforeBreak = (plan: ReplyPlan, requested: number | undefined, fallback: number): number =>
-  Math.min(requested ?? fallback, plan.chunks.length - 1);
+  Math.min(requested ?? fallback, eventCount(plan) - 1);
 
 // The first half of an SSE event's bytes: JSON that a client cannot parse.
 const halfEvent = (event: unknown): Buffer => {
@@ -205,10 +221,11 @@ function pacingFor(script: FakeGeminiScript, settings: FakeGeminiSettings): Reso
   };
 }
 
-function thoughtsFor(script: FakeGeminiScript, view: GenerateRequestView, settings: FakeGeminiSettings): number {
+// Thinking tokens: the script's count, else what the request's thinkingConfig asks of the model (thinkingBudget
+// 0 bills none), else the fake's default.
+function thoughtsFor(script: FakeGeminiScript, thinking: ThinkingPlan, view: GenerateRequestView, settings: FakeGeminiSettings): number {
   if ('thoughtsTokenCount' in script && script.thoughtsTokenCount !== undefined) return script.thoughtsTokenCount;
-  // thinkingBudget 0 switches thinking off on a real model, so the default must not bill any.
-  if (view.body.generationConfig?.thinkingConfig?.thinkingBudget === 0) return 0;
+  if (thinking.tokens !== undefined) return thinking.tokens;
   const setting = settings.thoughtsTokenCount;
   return Math.max(0, Math.floor((typeof setting === 'function' ? setting(view) : setting) ?? 0));
 }

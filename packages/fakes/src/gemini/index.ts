@@ -17,5 +17,15 @@ export { defaultReplyText } from './default-reply.js';
 export { CHARS_PER_TOKEN, countContentTokens, countPromptTokens, countTextTokens, truncateToTokens } from './token-counting.js';
 export { DEFAULT_CHUNK_CHARS, splitIntoChunks, sseEvent } from './sse-framing.js';
 export { formatRetryDelay, googleError } from './gemini-errors.js';
-export { DEFAULT_MODELS } from './model-catalog.js';
+export {
+  DEFAULT_MODEL_CATALOG,
+  DEFAULT_MODELS,
+  modelResource,
+  type FakeModel,
+  type ThinkingLevel,
+  type ThinkingSupport,
+  type WireModel,
+} from './model-catalog.js';
+export { decideThinking, THINKING_TOKENS, thoughtSummaries, type ThinkingDecision, type ThinkingPlan } from './thinking.js';
+export { groundingMetadata, searchQueryFor } from './search-grounding.js';
 export type * from './wire.types.js';

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { FakeGeminiScript, ScriptSource } from './scripting.js';
-import type { ApiVersion } from './wire.types.js';
+import type { ApiVersion, WireThinkingConfig } from './wire.types.js';
 
 // What the fake remembers of every Gemini request, so a test can assert on what its code sent and on how the
 // answer ended.
@@ -24,6 +24,9 @@ export interface RecordedRequest {
   body: unknown;
   // The text of the last user turn of a generate request ('' for other requests): what a test usually matches on.
   lastUserText: string;
+  // As sent in a generate request (undefined when absent): generationConfig.thinkingConfig and the top-level tools.
+  thinkingConfig: WireThinkingConfig | undefined;
+  tools: unknown[] | undefined;
   headers: IncomingHttpHeaders;
   receivedAt: number;
   // Filled in while the request is answered:
@@ -49,6 +52,8 @@ export function newRecord(seq: number, req: IncomingMessage, url: URL): Recorded
     action: 'unknown',
     body: undefined,
     lastUserText: '',
+    thinkingConfig: undefined,
+    tools: undefined,
     headers: req.headers,
     receivedAt: Date.now(),
     script: undefined,

@@ -15,9 +15,17 @@ export interface WireContent {
   parts?: WirePart[];
 }
 
+export interface WireThinkingConfig {
+  thinkingBudget?: number;
+  // Lowercase in Google's REST docs, uppercase in the SDK's enum.
+  thinkingLevel?: string;
+  includeThoughts?: boolean;
+  [field: string]: unknown;
+}
+
 export interface WireGenerationConfig {
   maxOutputTokens?: number;
-  thinkingConfig?: { thinkingBudget?: number; includeThoughts?: boolean; [field: string]: unknown };
+  thinkingConfig?: WireThinkingConfig;
   [field: string]: unknown;
 }
 
@@ -26,6 +34,8 @@ export interface GenerateContentRequestBody {
   systemInstruction?: WireContent;
   generationConfig?: WireGenerationConfig;
   safetySettings?: unknown[];
+  // e.g. [{ googleSearch: {} }]
+  tools?: unknown[];
   [field: string]: unknown;
 }
 
@@ -53,6 +63,20 @@ export interface WireCandidate {
   finishReason?: string;
   index: number;
   safetyRatings?: WireSafetyRating[];
+  groundingMetadata?: WireGroundingMetadata;
+}
+
+export interface WireGroundingSupport {
+  // UTF-8 byte offsets into the part; zero values are left out.
+  segment: { partIndex?: number; startIndex?: number; endIndex: number; text: string };
+  groundingChunkIndices: number[];
+}
+
+export interface WireGroundingMetadata {
+  webSearchQueries: string[];
+  searchEntryPoint?: { renderedContent: string };
+  groundingChunks: { web: { uri: string; title: string } }[];
+  groundingSupports?: WireGroundingSupport[];
 }
 
 export interface GenerateContentResponseBody {
