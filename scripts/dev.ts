@@ -12,6 +12,9 @@ interface DevProcess {
 
 const FAKE_GEMINI_PORT = process.env.FAKE_GEMINI_PORT ?? '8787';
 const useFakeGemini = !process.env.GEMINI_API_KEY && !process.env.GEMINI_BASE_URL;
+const fakeGeminiEnv: Record<string, string> = useFakeGemini
+  ? { GEMINI_BASE_URL: `http://127.0.0.1:${FAKE_GEMINI_PORT}`, GEMINI_API_KEY: 'fake-gemini-key' }
+  : {};
 
 const FAKE_STRIPE_PORT = process.env.FAKE_STRIPE_PORT ?? '12111';
 const useFakeStripe = !process.env.STRIPE_SECRET_KEY;
@@ -41,18 +44,22 @@ const PROCESSES: DevProcess[] = [
   {
     name: 'api',
     entry: 'packages/api/src/server.ts',
-    env: useFakeStripe
-      ? {
-          STRIPE_SECRET_KEY: 'sk_test_fake_stripe_dev',
-          STRIPE_WEBHOOK_SECRET: FAKE_STRIPE_WEBHOOK_SECRET,
-          STRIPE_API_BASE_URL: `http://127.0.0.1:${FAKE_STRIPE_PORT}`,
-        }
-      : {},
+    // The API asks Gemini for its model list (GET /models), so it talks to the same Gemini as the worker.
+    env: {
+      ...fakeGeminiEnv,
+      ...(useFakeStripe
+        ? {
+            STRIPE_SECRET_KEY: 'sk_test_fake_stripe_dev',
+            STRIPE_WEBHOOK_SECRET: FAKE_STRIPE_WEBHOOK_SECRET,
+            STRIPE_API_BASE_URL: `http://127.0.0.1:${FAKE_STRIPE_PORT}`,
+          }
+        : {}),
+    },
   },
   {
     name: 'worker',
     entry: 'packages/worker/src/main.ts',
-    env: useFakeGemini ? { GEMINI_BASE_URL: `http://127.0.0.1:${FAKE_GEMINI_PORT}`, GEMINI_API_KEY: 'fake-gemini-key' } : {},
+    env: fakeGeminiEnv,
   },
 ];
 if (useFakeGemini) console.log(`[dev] no GEMINI_API_KEY: replies come from the local fake Gemini on port ${FAKE_GEMINI_PORT}`);

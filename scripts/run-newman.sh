@@ -75,9 +75,10 @@ else
   unset STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET STRIPE_API_BASE_URL
 fi
 
+# Both talk to the fake Gemini: the worker for replies, the API for its model list (GET /models).
+export GEMINI_BASE_URL="http://127.0.0.1:${GEMINI_PORT}" GEMINI_API_KEY=newman
 PORT="$PORT" node packages/api/dist/server.js >"$LOG_DIR/api.log" 2>&1 & pids+=($!)
-GEMINI_BASE_URL="http://127.0.0.1:${GEMINI_PORT}" GEMINI_API_KEY=newman WORKER_METRICS_PORT=0 \
-  node packages/worker/dist/main.js >"$LOG_DIR/worker.log" 2>&1 & pids+=($!)
+WORKER_METRICS_PORT=0 node packages/worker/dist/main.js >"$LOG_DIR/worker.log" 2>&1 & pids+=($!)
 
 for _ in $(seq 1 100); do curl -fs "$API/ready" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fs "$API/ready" >/dev/null || { echo "run-newman: the API did not become ready at $API"; exit 1; }

@@ -15,8 +15,9 @@ json() { node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console
 
 node packages/api/dist/migrate.js
 FAKE_GEMINI_PORT="$GEMINI_PORT" node packages/fakes/dist/fake-gemini.js >/dev/null & pids+=($!)
+export GEMINI_BASE_URL="http://127.0.0.1:${GEMINI_PORT}" GEMINI_API_KEY=smoke # the API lists models, the worker replies
 PORT="$PORT" node packages/api/dist/server.js & pids+=($!)
-GEMINI_BASE_URL="http://127.0.0.1:${GEMINI_PORT}" GEMINI_API_KEY=smoke WORKER_METRICS_PORT=0 node packages/worker/dist/main.js & pids+=($!)
+WORKER_METRICS_PORT=0 node packages/worker/dist/main.js & pids+=($!)
 
 for _ in $(seq 1 50); do curl -fs "$API/ready" >/dev/null && break; sleep 0.2; done
 curl -fs "$API/ready" >/dev/null || { echo "production API did not become ready"; exit 1; }

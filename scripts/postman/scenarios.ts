@@ -172,7 +172,7 @@ export const SCENARIOS: Scenario[] = [
     test: js`
       ${statusTest(200)}
       const body = pm.response.json();
-      pm.test('the models of the caller\'s tier, one of them its default', () => {
+      pm.test("the models of the caller's tier, one of them its default", () => {
         pm.expect(body.items).to.be.an('array').that.is.not.empty;
         pm.expect(body.nextCursor).to.eql(null);
         const defaults = body.items.filter((m) => m.default);
@@ -388,6 +388,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     op: 'forkChatroom',
+    // Runs with the messages: it needs the finished, regenerated reply they leave in `replyId`.
+    folder: 'Messages',
     note: 'A new chatroom holding a copy of the branch up to the regenerated reply (`replyId`): the prompt and that reply, with new ids.',
     body: { messageId: '{{replyId}}' },
     test: js`
@@ -396,7 +398,7 @@ export const SCENARIOS: Scenario[] = [
       pm.test('a new chatroom named after the source', () => {
         pm.expect(body.id).to.match(${UUID_RE});
         pm.expect(body.id).to.not.eql(pm.variables.get('chatroomId'));
-        pm.expect(body.title).to.match(/ \(fork\)$/);
+        pm.expect(body.title).to.match(/ \\(fork\\)$/);
       });
       pm.test('the copied path: the reply, then its prompt (new ids), the reply current', () => {
         pm.expect(body.messages.map((m) => m.role)).to.eql(['assistant', 'user']);

@@ -20,6 +20,9 @@ export interface GeminiModelsClient {
  * to that endpoint (the local fake in dev and tests). The SDK follows nextPageToken itself.
  */
 export function createGeminiModelsClient(config: Pick<Config['gemini'], 'apiKey' | 'baseUrl' | 'modelsTimeoutMs'>): GeminiModelsClient {
+  // With neither a key nor an endpoint there is nobody to ask (a test, or an API run without Gemini settings): the
+  // configured list stands alone, and nothing is sent to Google with a key that cannot work.
+  if (!config.apiKey && !config.baseUrl) return { list: async () => new Map() };
   const ai = new GoogleGenAI({
     apiKey: config.apiKey || 'unset',
     httpOptions: { timeout: config.modelsTimeoutMs, ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}) },
