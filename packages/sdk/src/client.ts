@@ -1,6 +1,6 @@
 import createFetchClient, { type Client } from 'openapi-fetch';
 import { GeminiChatError, unwrap } from './errors.js';
-import { sleep, streamReplyEvents, type ReplyEvent, type StreamReplyOptions } from './reply-stream.js';
+import { sleep, streamReplyEvents, type ReplyEvent, type StreamReplyOptions, type ThoughtEvent } from './reply-stream.js';
 import type { components, operations, paths } from './schema.js';
 import { createSession, type FetchLike } from './session.js';
 import { memoryTokenStore, type TokenPair, type TokenStore } from './token-store.js';
@@ -126,7 +126,9 @@ export interface GeminiChatClient {
    * The reply as it is written: `for await (const event of client.streamReply(roomId, replyId))`. Reconnects
    * with `Last-Event-ID` after a network failure (no gap, no duplicate) and ends after `done` or `error`.
    */
-  streamReply(chatroomId: string, messageId: string, options?: StreamReplyOptions): AsyncGenerator<ReplyEvent, void, undefined>;
+  streamReply(chatroomId: string, messageId: string, options?: StreamReplyOptions & { thoughts?: false }): AsyncGenerator<ReplyEvent, void, undefined>;
+  /** With `thoughts: true`, the model's thought summaries too (`thought` events, when the chatroom shows them). */
+  streamReply(chatroomId: string, messageId: string, options: StreamReplyOptions): AsyncGenerator<ReplyEvent | ThoughtEvent, void, undefined>;
 
   // Subscription
   /** Starts a Stripe Checkout for Pro: send the user to `checkoutUrl`. */
@@ -254,12 +256,13 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     },
     switchBranch: (id, messageId) => unwrap(api.PATCH('/chatroom/{id}', { ...room(id), body: { currentMessageId: messageId } })),
     forkChatroom: (id, messageId) => unwrap(api.POST('/chatroom/{id}/fork', { ...room(id), body: { messageId } })),
-    streamReply: (id, messageId, opts) =>
+    // One implementation for both overloads: without `thoughts: true` it yields no ThoughtEvent.
+    streamReply: ((id: string, messageId: string, opts?: StreamReplyOptions) =>
       streamReplyEvents(
         { baseUrl, fetch: session.fetch, headers },
         `/chatroom/${encodeURIComponent(id)}/messages/${encodeURIComponent(messageId)}/stream`,
         opts,
-      ),
+      )) as GeminiChatClient['streamReply'],
 
     subscribePro: () => unwrap(api.POST('/subscribe/pro')),
     getSubscriptionStatus: () => unwrap(api.GET('/subscription/status')),

@@ -13,7 +13,7 @@ export type {
 } from './client.js';
 export { GeminiChatError, unwrap } from './errors.js';
 export type { ApiResult, ErrorCode, FieldError, Problem } from './errors.js';
-export type { ReplyEvent, StreamReplyOptions } from './reply-stream.js';
+export type { ReplyEvent, StreamReplyOptions, ThoughtEvent } from './reply-stream.js';
 export type { FetchLike } from './session.js';
 export { memoryTokenStore } from './token-store.js';
 export type { TokenPair, TokenStore } from './token-store.js';
