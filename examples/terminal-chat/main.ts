@@ -1,6 +1,7 @@
 // A terminal chat client built on the SDK: sign in with a one-time code, pick a chatroom, and chat, each reply
-// printed token by token as the model writes it. Ctrl-C during a reply cancels it; Ctrl-C or Ctrl-D at the prompt
-// quits.
+// printed token by token as the model writes it. Conversations are trees: /edit rewrites a prompt into a new
+// branch, /prev and /next switch between the alternatives ("‹ 2 / 3 ›"). Ctrl-C during a reply cancels it; Ctrl-C
+// or Ctrl-D at the prompt quits.
 //
 //   pnpm exec tsx examples/terminal-chat/main.ts --api http://127.0.0.1:3000 [--mobile +14155550100] [--name Ada]
 //
@@ -8,12 +9,17 @@
 import { stdin, stdout } from 'node:process';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { createClient, GeminiChatError, type Schemas } from '../../packages/sdk/src/index.js';
+import { createClient, GeminiChatError, siblingLabel, type Schemas } from '../../packages/sdk/src/index.js';
 
 type Chatroom = Schemas['Chatroom'];
+type Message = Schemas['Message'];
 type Usage = Schemas['Usage'];
 
 const HELP = `Commands: /new [title]  a new chatroom · /rooms  switch chatroom · /usage  today's usage
+          /branch  show the conversation (the branch you are on; "‹ 2 / 3 ›" marks alternatives)
+          /edit N new text  rewrite your Nth prompt of the branch: a new branch beside the old one
+          /prev · /next  switch the last message of the branch that has alternatives to the previous / next one
+          /model  the models your plan may use, default marked (choosing one comes with chatroom settings)
           /upgrade  a Pro checkout link · /quit  leave (also Ctrl-D)
 Ctrl-C while a reply is being written cancels it.`;
 
@@ -172,11 +178,37 @@ async function watchReply(room: Chatroom, replyId: string): Promise<Schemas['Mes
   }
 }
 
-async function send(room: Chatroom, prompt: string): Promise<void> {
+/** The branch the chatroom shows, first prompt first (every page of it). */
+async function branch(room: Chatroom): Promise<Message[]> {
+  const messages: Message[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listMessages(room.id, { limit: 100, ...(cursor ? { cursor } : {}) });
+    messages.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return messages.reverse(); // the API lists a branch leaf first
+}
+
+/** Prints a branch: prompts numbered (for /edit), "‹ 2 / 3 ›" beside a message that has alternatives. */
+function drawBranch(messages: Message[]): void {
+  let prompts = 0;
+  for (const message of messages) {
+    const label = siblingLabel(message);
+    const beside = label ? `  ${label.text}` : '';
+    if (message.role === 'user') say(`${++prompts}) you> ${message.content}${beside}`);
+    else say(`   gemini> ${message.content}${message.status === 'completed' ? '' : ` [${message.status}]`}${beside}`);
+  }
+}
+
+/** Sends a prompt, or with `edit` the new text of that prompt (a new branch beside it), and prints the reply. */
+async function send(room: Chatroom, prompt: string, edit?: { message: Message; number: number }): Promise<void> {
   let sent: Schemas['SendMessageResult'];
   try {
     // A random Idempotency-Key: the SDK may then retry a send whose answer was lost, never charging twice.
-    sent = await client.sendMessage(room.id, prompt, { idempotencyKey: true });
+    sent = edit
+      ? await client.editPrompt(room.id, edit.message, prompt, { idempotencyKey: true })
+      : await client.sendMessage(room.id, prompt, { idempotencyKey: true });
   } catch (err) {
     if (err instanceof GeminiChatError && err.code === 'QUOTA_EXCEEDED') {
       say(`[today's prompts are used up; more ${until(err.retryAfterSeconds)}. /upgrade for Pro]`);
@@ -190,6 +222,7 @@ async function send(room: Chatroom, prompt: string): Promise<void> {
     }
     throw err;
   }
+  if (edit) say(`[prompt ${edit.number} edited: a new branch ${siblingLabel(sent.userMessage)?.text ?? ''}]`);
   const reply = await watchReply(room, sent.reply.id);
   if (!reply) return;
   const tokens = reply.usage ? ` · ${reply.usage.inputTokens} in / ${reply.usage.outputTokens} out tokens` : '';
@@ -199,10 +232,55 @@ async function send(room: Chatroom, prompt: string): Promise<void> {
   say(`[${reply.status}${failure}${tokens} · ${quota(usage)}]`);
 }
 
-/** A command line: /new, /rooms, /usage, /upgrade, /help. Returns the chatroom to continue in. */
+/** A command line: /new, /rooms, /usage, /branch, /edit, /prev, /next, /model, /upgrade, /help. Returns the chatroom to continue in. */
 async function command(line: string, room: Chatroom): Promise<Chatroom | undefined> {
   const [name = '', ...rest] = line.slice(1).split(/\s+/);
   switch (name) {
+    case 'branch': {
+      const messages = await branch(room);
+      if (messages.length) drawBranch(messages);
+      else say('[no messages yet]');
+      return room;
+    }
+    case 'edit': {
+      const [, number = '', text = ''] = /^\/edit\s+(\d+)\s+(.*\S)/.exec(line) ?? [];
+      const prompts = (await branch(room)).filter((m) => m.role === 'user');
+      const prompt = prompts[Number(number) - 1];
+      if (!text || !prompt) {
+        say(prompts.length ? `[usage: /edit N new text, N from 1 to ${prompts.length} (/branch numbers them)]` : '[no prompt to edit yet]');
+        return room;
+      }
+      await send(room, text, { message: prompt, number: Number(number) });
+      return room;
+    }
+    case 'prev':
+    case 'next': {
+      // The last message of the branch with alternatives: the one a fresh edit or regeneration created.
+      const messages = await branch(room);
+      const shown = messages.findLast((m) => siblingLabel(m));
+      const label = shown && siblingLabel(shown);
+      if (!label) {
+        say('[no message of this branch has alternatives: /edit N makes one]');
+        return room;
+      }
+      const target = name === 'prev' ? label.previousId : label.nextId;
+      if (!target) {
+        say(`[already the ${name === 'prev' ? 'first' : 'last'} one: ${label.text}]`);
+        return room;
+      }
+      await client.switchBranch(room.id, target);
+      drawBranch(await branch(room));
+      return room;
+    }
+    case 'model': {
+      const { items, defaultModel } = await client.listModels();
+      say('Models your plan may use (replies use the default; choosing one comes with chatroom settings):');
+      for (const model of items) {
+        const can = [model.thinking && 'thinking', model.grounding && 'Google Search'].filter(Boolean).join(', ');
+        say(`  ${model.id === defaultModel ? '*' : ' '} ${model.id} · ${model.displayName}${can ? ` · ${can}` : ''}${model.id === defaultModel ? ' (default)' : ''}`);
+      }
+      return room;
+    }
     case 'new': {
       const title = rest.join(' ');
       return client.createChatroom(title ? { title } : {});
@@ -235,6 +313,7 @@ async function main(): Promise<void> {
   if (!(await signIn())) return;
   let room = await pickChatroom();
   while (room) {
+    if (room.currentMessageId) drawBranch(await branch(room));
     say(`Chatroom "${room.title}". Type a prompt; /help for commands.`);
     const current: Chatroom = room;
     for (;;) {

@@ -15,7 +15,8 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 let stack: Stack;
 let baseUrl: string;
-const mobileNumber = `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+const newMobileNumber = () => `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+const mobileNumber = newMobileNumber();
 
 beforeAll(async () => {
   // Two prompts a day, so the third shows how the client handles QUOTA_EXCEEDED.
@@ -83,10 +84,10 @@ afterEach(() => {
 });
 
 /** The test's own session for the same number, to read what the API stored. */
-async function reader() {
+async function reader(number = mobileNumber) {
   const client = createClient({ baseUrl });
-  const challenge = await client.sendOtp({ mobileNumber });
-  await client.verifyOtp({ mobileNumber, otp: challenge.otp! });
+  const challenge = await client.sendOtp({ mobileNumber: number });
+  await client.verifyOtp({ mobileNumber: number, otp: challenge.otp! });
   return client;
 }
 
@@ -144,5 +145,51 @@ describe('the terminal chat client', () => {
     cli.child.stdin.end(); // Ctrl-D
     await cli.waitFor(/Bye\.\n/, at);
     expect(await cli.exited).toBe(0);
+  });
+
+  it('edits a prompt into a new branch, switches back with /prev and forth with /next, and lists the models', async () => {
+    const number = newMobileNumber();
+    const cli = runClient('--mobile', number);
+    let at = (await cli.waitFor(/Chatroom "New chat"\. Type a prompt; \/help for commands\.\nyou> /)).end;
+    cli.type('First question');
+    at = (await cli.waitFor(/\[completed · \d+ in \/ \d+ out tokens · 1\/2 prompts today\]\nyou> /, at)).end;
+
+    // /edit 1: the new text as a sibling of prompt 1, streamed like any reply.
+    cli.type('/edit 1 Better question');
+    const edited = await cli.waitFor(
+      /\[prompt 1 edited: a new branch ‹ 2 \/ 2 ›\]\ngemini> ([^\n]*)\n\[completed · \d+ in \/ \d+ out tokens · 2\/2 prompts today\]\nyou> /,
+      at,
+    );
+    at = edited.end;
+    expect(edited.match[1]).toContain('You said: "Better question"');
+
+    // /prev: back to the original prompt, its branch redrawn with its reply.
+    cli.type('/prev');
+    const back = await cli.waitFor(/1\) you> First question {2}‹ 1 \/ 2 ›\n {3}gemini> ([^\n]*)\nyou> /, at);
+    at = back.end;
+    const client = await reader(number);
+    const [room] = (await client.listChatrooms()).items;
+    const shown = (await client.listMessages(room!.id)).items;
+    expect(shown.map((m) => m.content)).toEqual([back.match[1], 'First question']);
+    expect((await client.getChatroom(room!.id)).currentMessageId).toBe(shown[0]!.id);
+    cli.type('/prev');
+    at = (await cli.waitFor(/\[already the first one: ‹ 1 \/ 2 ›\]\nyou> /, at)).end;
+
+    // /next: the edited branch again.
+    cli.type('/next');
+    at = (await cli.waitFor(/1\) you> Better question {2}‹ 2 \/ 2 ›\n {3}gemini> [^\n]*\nyou> /, at)).end;
+    expect((await client.listMessages(room!.id)).items.map((m) => m.content)[1]).toBe('Better question');
+
+    cli.type('/edit 3 Nothing there');
+    at = (await cli.waitFor(/\[usage: \/edit N new text, N from 1 to 1 \(\/branch numbers them\)\]\nyou> /, at)).end;
+
+    const { defaultModel } = await client.listModels();
+    cli.type('/model');
+    at = (await cli.waitFor(new RegExp(`\\* ${defaultModel.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} · [^\\n]*\\(default\\)\\n`), at)).end;
+
+    cli.type('/quit');
+    await cli.waitFor(/Bye\.\n/, at);
+    expect(await cli.exited).toBe(0);
+    await client.logout();
   });
 });

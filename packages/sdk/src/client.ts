@@ -1,6 +1,6 @@
 import createFetchClient, { type Client } from 'openapi-fetch';
 import { GeminiChatError, unwrap } from './errors.js';
-import { sleep, streamReplyEvents, type ReplyEvent, type StreamReplyOptions } from './reply-stream.js';
+import { sleep, streamReplyEvents, type ReplyEvent, type StreamReplyOptions, type ThoughtEvent } from './reply-stream.js';
 import type { components, operations, paths } from './schema.js';
 import { createSession, type FetchLike } from './session.js';
 import { memoryTokenStore, type TokenPair, type TokenStore } from './token-store.js';
@@ -38,6 +38,17 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+export interface SendMessageOptions extends SendOptions {
+  /**
+   * Where the prompt goes in the chatroom's tree. Omitted: it continues the current branch (the chatroom's
+   * `currentMessageId`). A reply id: a new branch after that reply. `null`: a new first prompt.
+   */
+  parentId?: string | null;
+}
+
+/** Options of `listMessages`: which branch (`leafId`, default the current one) and which page. */
+export type ListMessagesOptions = QueryParams<'listMessages'>;
+
 export interface GeminiChatClient {
   /** The typed openapi-fetch client for every operation: `api.GET('/chatroom/{id}', { params: { path: { id } } })`. */
   readonly api: Client<paths>;
@@ -71,19 +82,53 @@ export interface GeminiChatClient {
   deleteChatroom(chatroomId: string): Promise<void>;
 
   // Messages and replies
-  /** Sends a prompt: the result holds the stored prompt and the reply (queued, or final with `wait`). */
-  sendMessage(chatroomId: string, content: string, options?: SendOptions): Promise<Schemas['SendMessageResult']>;
-  listMessages(chatroomId: string, query?: QueryParams<'listMessages'>): Promise<Schemas['MessageList']>;
+  /**
+   * Sends a prompt: the result holds the stored prompt and the reply (queued, or final with `wait`). It continues
+   * the current branch, or starts a new one after `options.parentId`; either way the new exchange becomes current.
+   */
+  sendMessage(chatroomId: string, content: string, options?: SendMessageOptions): Promise<Schemas['SendMessageResult']>;
+  /**
+   * One branch, leaf first, each message followed by its parent: the current branch, or with `leafId` the branch
+   * through that message (the newest leaf at or beneath it). Page with `cursor` (the previous page's `nextCursor`).
+   */
+  listMessages(chatroomId: string, options?: ListMessagesOptions): Promise<Schemas['MessageList']>;
   getMessage(chatroomId: string, messageId: string): Promise<Schemas['Message']>;
   /** The chatroom's newest reply, finished or not (check `status`). */
   getLatestReply(chatroomId: string): Promise<Schemas['Message']>;
   cancelReply(chatroomId: string, messageId: string): Promise<Schemas['Message']>;
+  /**
+   * A new reply to the prompt of `replyId` — any reply of the chatroom, not only the latest — as a sibling of it.
+   * Charged like a prompt; the new reply becomes the current branch.
+   */
+  regenerate(chatroomId: string, replyId: string, options?: SendOptions): Promise<Schemas['SendMessageResult']>;
+  /** The same as `regenerate` (its earlier name). */
   regenerateReply(chatroomId: string, messageId: string, options?: SendOptions): Promise<Schemas['SendMessageResult']>;
+
+  // Branches
+  /**
+   * Edits a prompt: sends `newContent` as a new sibling of it (`parentId = prompt.parentId`), so the original and
+   * its replies stay as the other branch. Pass the prompt message, or its id (then it is fetched first).
+   */
+  editPrompt(
+    chatroomId: string,
+    prompt: Pick<Schemas['Message'], 'id' | 'parentId'> | string,
+    newContent: string,
+    options?: SendOptions,
+  ): Promise<Schemas['SendMessageResult']>;
+  /**
+   * Shows another branch: `messageId` (e.g. a sibling's `siblings.previousId` / `nextId`) and the newest leaf at or
+   * beneath it become the chatroom's `currentMessageId`.
+   */
+  switchBranch(chatroomId: string, messageId: string): Promise<Schemas['Chatroom']>;
+  /** A new chatroom holding a copy of the branch from the first prompt up to `messageId` (a finished reply). */
+  forkChatroom(chatroomId: string, messageId: string): Promise<Schemas['ChatroomDetail']>;
   /**
    * The reply as it is written: `for await (const event of client.streamReply(roomId, replyId))`. Reconnects
    * with `Last-Event-ID` after a network failure (no gap, no duplicate) and ends after `done` or `error`.
    */
-  streamReply(chatroomId: string, messageId: string, options?: StreamReplyOptions): AsyncGenerator<ReplyEvent, void, undefined>;
+  streamReply(chatroomId: string, messageId: string, options?: StreamReplyOptions & { thoughts?: false }): AsyncGenerator<ReplyEvent, void, undefined>;
+  /** With `thoughts: true`, the model's thought summaries too (`thought` events, when the chatroom shows them). */
+  streamReply(chatroomId: string, messageId: string, options: StreamReplyOptions): AsyncGenerator<ReplyEvent | ThoughtEvent, void, undefined>;
 
   // Subscription
   /** Starts a Stripe Checkout for Pro: send the user to `checkoutUrl`. */
@@ -149,6 +194,17 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     }
   }
 
+  function sendMessage(id: string, content: string, opts: SendMessageOptions = {}) {
+    const body = opts.parentId === undefined ? { content } : { content, parentId: opts.parentId };
+    return submit(opts, ({ header, signal }) => unwrap(api.POST('/chatroom/{id}/message', { params: { path: { id }, header }, body, signal })));
+  }
+
+  function regenerate(id: string, messageId: string, opts: SendOptions = {}) {
+    return submit(opts, ({ header, signal }) =>
+      unwrap(api.POST('/chatroom/{id}/messages/{messageId}/regenerate', { params: { path: { id, messageId }, header }, signal })),
+    );
+  }
+
   return {
     api,
     tokens,
@@ -187,24 +243,26 @@ export function createClient(options: ClientOptions): GeminiChatClient {
       await unwrap(api.DELETE('/chatroom/{id}', room(id)));
     },
 
-    sendMessage: (id, content, opts = {}) =>
-      submit(opts, ({ header, signal }) =>
-        unwrap(api.POST('/chatroom/{id}/message', { params: { path: { id }, header }, body: { content }, signal })),
-      ),
+    sendMessage,
     listMessages: (id, query = {}) => unwrap(api.GET('/chatroom/{id}/messages', { params: { path: { id }, query } })),
     getMessage: (id, messageId) => unwrap(api.GET('/chatroom/{id}/messages/{messageId}', reply(id, messageId))),
     getLatestReply: (id) => unwrap(api.GET('/chatroom/{id}/latest', room(id))),
     cancelReply: (id, messageId) => unwrap(api.POST('/chatroom/{id}/messages/{messageId}/cancel', reply(id, messageId))),
-    regenerateReply: (id, messageId, opts = {}) =>
-      submit(opts, ({ header, signal }) =>
-        unwrap(api.POST('/chatroom/{id}/messages/{messageId}/regenerate', { params: { path: { id, messageId }, header }, signal })),
-      ),
-    streamReply: (id, messageId, opts) =>
+    regenerate,
+    regenerateReply: regenerate,
+    async editPrompt(id, prompt, newContent, opts = {}) {
+      const { parentId } = typeof prompt === 'string' ? await unwrap(api.GET('/chatroom/{id}/messages/{messageId}', reply(id, prompt))) : prompt;
+      return sendMessage(id, newContent, { ...opts, parentId });
+    },
+    switchBranch: (id, messageId) => unwrap(api.PATCH('/chatroom/{id}', { ...room(id), body: { currentMessageId: messageId } })),
+    forkChatroom: (id, messageId) => unwrap(api.POST('/chatroom/{id}/fork', { ...room(id), body: { messageId } })),
+    // One implementation for both overloads: without `thoughts: true` it yields no ThoughtEvent.
+    streamReply: ((id: string, messageId: string, opts?: StreamReplyOptions) =>
       streamReplyEvents(
         { baseUrl, fetch: session.fetch, headers },
         `/chatroom/${encodeURIComponent(id)}/messages/${encodeURIComponent(messageId)}/stream`,
         opts,
-      ),
+      )) as GeminiChatClient['streamReply'],
 
     subscribePro: () => unwrap(api.POST('/subscribe/pro')),
     getSubscriptionStatus: () => unwrap(api.GET('/subscription/status')),

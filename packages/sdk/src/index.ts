@@ -1,8 +1,19 @@
+export { siblingLabel } from './branches.js';
+export type { SiblingLabel } from './branches.js';
 export { createClient } from './client.js';
-export type { ClientOptions, GeminiChatClient, QueryParams, RequestBody, Schemas, SendOptions } from './client.js';
+export type {
+  ClientOptions,
+  GeminiChatClient,
+  ListMessagesOptions,
+  QueryParams,
+  RequestBody,
+  Schemas,
+  SendMessageOptions,
+  SendOptions,
+} from './client.js';
 export { GeminiChatError, unwrap } from './errors.js';
 export type { ApiResult, ErrorCode, FieldError, Problem } from './errors.js';
-export type { ReplyEvent, StreamReplyOptions } from './reply-stream.js';
+export type { ReplyEvent, StreamReplyOptions, ThoughtEvent } from './reply-stream.js';
 export type { FetchLike } from './session.js';
 export { memoryTokenStore } from './token-store.js';
 export type { TokenPair, TokenStore } from './token-store.js';

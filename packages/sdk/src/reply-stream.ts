@@ -18,7 +18,20 @@ export type ReplyEvent =
   /** The reply failed (`message.error` says why); the last event. */
   | { type: 'error'; id: string; message: Message };
 
+/**
+ * A chunk of the model's thought summary, apart from the reply's text. The server sends them only for a chatroom that
+ * shows thoughts, and the client yields them only with `thoughts: true` (otherwise they are skipped, like any event
+ * type the caller did not ask for, so code written for `ReplyEvent` keeps working).
+ */
+export interface ThoughtEvent {
+  type: 'thought';
+  id: string;
+  text: string;
+}
+
 export interface StreamReplyOptions {
+  /** Also yield `thought` events (`ThoughtEvent`). */
+  thoughts?: boolean;
   /** Resume after this event id (e.g. saved from an earlier stream): events up to it are not sent again. */
   lastEventId?: string;
   /** Stops the stream; the iteration then rejects with the signal's reason (an `AbortError`). */
@@ -35,8 +48,8 @@ export function streamReplyEvents(
   deps: { baseUrl: string; fetch: FetchLike; headers: Headers },
   path: string,
   options: StreamReplyOptions = {},
-): AsyncGenerator<ReplyEvent, void, undefined> {
-  const { maxRetries = 5, retryDelayMs = 500, signal } = options;
+): AsyncGenerator<ReplyEvent | ThoughtEvent, void, undefined> {
+  const { maxRetries = 5, retryDelayMs = 500, signal, thoughts = false } = options;
   const url = `${deps.baseUrl.replace(/\/+$/, '')}${path}`;
 
   return (async function* events() {
@@ -70,10 +83,13 @@ export function streamReplyEvents(
             for (;;) {
               const { value, done } = await reader.read();
               if (done) break;
-              const event = toReplyEvent(value);
+              // Any event with an id counts for resuming, including types this version skips.
+              if (value.id !== undefined) {
+                lastEventId = value.id;
+                failures = 0;
+              }
+              const event = toReplyEvent(value, thoughts);
               if (!event) continue;
-              lastEventId = event.id;
-              failures = 0;
               yield event;
               if (event.type === 'done' || event.type === 'error') return;
               signal?.throwIfAborted(); // aborted while the caller handled the event: nothing more is delivered
@@ -99,7 +115,7 @@ export function streamReplyEvents(
   })();
 }
 
-function toReplyEvent(message: EventSourceMessage): ReplyEvent | undefined {
+function toReplyEvent(message: EventSourceMessage, thoughts: boolean): ReplyEvent | ThoughtEvent | undefined {
   const { id, event } = message;
   if (id === undefined) return undefined;
   let data: unknown;
@@ -111,6 +127,8 @@ function toReplyEvent(message: EventSourceMessage): ReplyEvent | undefined {
   switch (event) {
     case 'delta':
       return { type: 'delta', id, text: String((data as { text?: unknown }).text ?? '') };
+    case 'thought':
+      return thoughts ? { type: 'thought', id, text: String((data as { text?: unknown }).text ?? '') } : undefined;
     case 'reset':
       return { type: 'reset', id };
     case 'done':

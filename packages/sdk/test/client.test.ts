@@ -9,6 +9,7 @@ import {
   memoryTokenStore,
   type FetchLike,
   type ReplyEvent,
+  siblingLabel,
   type TokenStore,
 } from '../src/index.js';
 
@@ -134,10 +135,10 @@ describe('the SDK against a live API', () => {
     const again = await client.regenerateReply(room.id, first.reply.id, { wait: 10 });
     expect(again.reply).toMatchObject({ status: 'completed', replyToId: first.userMessage.id });
     expect(again.reply.id).not.toBe(first.reply.id);
-    // Forking has no helper of its own yet: the generated types drive the raw client. A fork is not charged.
-    const fork = await client.api.POST('/chatroom/{id}/fork', { params: { path: { id: room.id } }, body: { messageId: again.reply.id } });
-    expect(fork.response.status).toBe(201);
-    expect(fork.data?.messages.map((m) => m.content)).toEqual([again.reply.content, 'Plan a day in Lisbon']);
+    // A fork is a new chatroom with a copy of the branch; it is not charged.
+    const fork = await client.forkChatroom(room.id, again.reply.id);
+    expect(fork.id).not.toBe(room.id);
+    expect(fork.messages.map((m) => m.content)).toEqual([again.reply.content, 'Plan a day in Lisbon']);
 
     // A slow reply: stop watching it (AbortSignal), cancel it, and watch its end.
     const slow = await client.sendMessage(room.id, 'A long story [[chunks:30]] [[slow:100]]');
@@ -178,6 +179,60 @@ describe('the SDK against a live API', () => {
     // The revoked refresh token is refused.
     const reused = await failure(createClient({ baseUrl, fetch: recording(), tokenStore: memoryTokenStore(rotated) }).refresh());
     expect(reused.status).toBe(401);
+  });
+
+  it('edits a prompt, regenerates an older reply, switches branch, lists a branch by leaf and forks', async () => {
+    const { client } = await signedIn();
+    const room = await client.createChatroom({ title: 'Branches' });
+    const one = await client.sendMessage(room.id, 'First question', { wait: 10 });
+    const two = await client.sendMessage(room.id, 'Second question', { wait: 10 });
+    expect(two.userMessage.parentId).toBe(one.reply.id);
+    const contents = async (options?: Parameters<typeof client.listMessages>[1]) =>
+      (await client.listMessages(room.id, options)).items.map((m) => m.content);
+    const original = await contents();
+    expect(original).toEqual([two.reply.content, 'Second question', one.reply.content, 'First question']);
+
+    // Editing the second prompt (by id: the SDK looks it up) starts a branch beside it; the new branch is current.
+    const edited = await client.editPrompt(room.id, two.userMessage.id, 'Second question, better', { wait: 10 });
+    expect(edited.userMessage).toMatchObject({ parentId: one.reply.id, siblings: { index: 2, count: 2, previousId: two.userMessage.id } });
+    expect(siblingLabel(edited.userMessage)).toMatchObject({ text: '‹ 2 / 2 ›', hasPrevious: true, hasNext: false });
+    expect((await client.getChatroom(room.id)).currentMessageId).toBe(edited.reply.id);
+    expect(await contents()).toEqual([edited.reply.content, 'Second question, better', one.reply.content, 'First question']);
+
+    // Switching back to the original prompt shows its branch again, untouched (its newest leaf becomes current).
+    const back = await client.switchBranch(room.id, edited.userMessage.siblings.previousId!);
+    expect(back.currentMessageId).toBe(two.reply.id);
+    expect(await contents()).toEqual(original);
+    const [, shownPrompt] = (await client.listMessages(room.id)).items;
+    expect(siblingLabel(shownPrompt!)).toMatchObject({ index: 1, count: 2, nextId: edited.userMessage.id, text: '‹ 1 / 2 ›' });
+
+    // Regenerating the first (older) reply adds a sibling to it and makes that branch current.
+    const again = await client.regenerate(room.id, one.reply.id, { wait: 10 });
+    expect(again.reply).toMatchObject({ parentId: one.userMessage.id, siblings: { index: 2, count: 2, previousId: one.reply.id } });
+    expect(await contents()).toEqual([again.reply.content, 'First question']);
+    const firstReply = await client.getMessage(room.id, one.reply.id);
+    expect(firstReply.siblings).toMatchObject({ index: 1, count: 2, nextId: again.reply.id });
+
+    // Any branch can be read without switching to it.
+    expect(await contents({ leafId: edited.reply.id })).toEqual([edited.reply.content, 'Second question, better', one.reply.content, 'First question']);
+    // A message with descendants stands for the newest leaf beneath it: here the edited branch.
+    expect(await contents({ leafId: one.reply.id, limit: 2 })).toEqual([edited.reply.content, 'Second question, better']);
+    expect((await client.getChatroom(room.id)).currentMessageId).toBe(again.reply.id);
+
+    // A fork copies the path up to a reply into a new chatroom (new ids), leaving the original as it was.
+    const fork = await client.forkChatroom(room.id, two.reply.id);
+    expect(fork.messages.map((m) => m.content)).toEqual(original);
+    expect(fork.messages.map((m) => m.id)).not.toContain(two.reply.id);
+    expect(fork.currentMessageId).toBe(fork.messages[0]!.id);
+    expect((await client.getChatroom(room.id)).currentMessageId).toBe(again.reply.id);
+
+    // Errors of the tree: a prompt is not a reply to regenerate or fork from, nor a parent for a prompt.
+    expect(await failure(client.regenerate(room.id, one.userMessage.id))).toMatchObject({ status: 400, code: 'NOT_A_REPLY' });
+    expect(await failure(client.forkChatroom(room.id, one.userMessage.id))).toMatchObject({ status: 400, code: 'NOT_A_REPLY' });
+    expect(await failure(client.sendMessage(room.id, 'x', { parentId: one.userMessage.id }))).toMatchObject({
+      status: 400,
+      code: 'PARENT_NOT_A_REPLY',
+    });
   });
 
   it.skipIf(!hasBilling)('subscribes to Pro through Stripe Checkout and sees the upgrade', async () => {
