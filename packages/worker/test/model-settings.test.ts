@@ -199,6 +199,20 @@ describe('thoughts and citations', () => {
     expect(stored.citations.length).toBeGreaterThan(0);
   });
 
+  it('clears the thoughts with the text when a retry starts over', async () => {
+    const id = await room(basic, { settings: { thinking: 'high', showThoughts: true } });
+    const sent = (await inject(basic, 'POST', `/chatroom/${id}/message`, { content: 'Retry my thoughts [[cut:2 times=1]] [[slow:30]]' })).json();
+    const { events } = await readSse(`${base}${sent.links.stream}`, basic.auth);
+    const stored = await finished(basic, id, sent.reply.id);
+    expect(stored.status).toBe('completed');
+    const reset = events.findLastIndex((e) => e.event === 'reset');
+    expect(reset).toBeGreaterThan(0);
+    expect(events.slice(0, reset).some((e) => e.event === 'thought')).toBe(true);
+    const after = events.slice(reset + 1);
+    expect(thoughtText(after)).toBe(stored.thoughts);
+    expect(deltas(after)).toBe(stored.content);
+  });
+
   it('gives citation indexes into content as JS string indexes, for text beyond ASCII', async () => {
     const id = await room(basic, { settings: { googleSearch: true } });
     const reply = await ask(basic, id, { content: 'Ünïcödé 日本語の質問 😀 emoji? Ça va. Très bien!' });
