@@ -176,7 +176,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     const sweep = startBillingSweep(billing, config.billing.sweepIntervalSeconds, app.log);
     app.addHook('onClose', async () => sweep.stop());
   }
-  const chatrooms = createChatroomService(store, listCache, listPages, replyEvents, app.log);
+  const chatrooms = createChatroomService(store, listCache, listPages, replyEvents, app.log, config.gemini);
   const messages = createMessageService({
     store,
     quota,
@@ -185,6 +185,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     notifications,
     replyEvents,
     log: app.log,
+    models: config.gemini,
     onQuotaRejected: () => metrics.quotaRejections.inc(),
   });
   const geminiModels = createGeminiModelCatalog({

@@ -188,7 +188,10 @@ export interface paths {
          */
         get: operations["listChatrooms"];
         put?: never;
-        /** Create a chatroom */
+        /**
+         * Create a chatroom
+         * @description Optional `model` (null or omitted: the default of the user's tier at each send) and `settings` for its replies. A model the user's tier may not use is 403 MODEL_NOT_ALLOWED; an id GET /models does not offer, 400 MODEL_UNKNOWN.
+         */
         post: operations["createChatroom"];
         delete?: never;
         options?: never;
@@ -212,8 +215,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename a chatroom, change its system prompt (null clears it) or switch branch
-         * @description `currentMessageId` switches branch: any message of the chatroom, and the newest leaf at or beneath it becomes current. 404 MESSAGE_NOT_FOUND for a message not in the chatroom.
+         * Rename a chatroom, change its system prompt (null clears it), model or settings, or switch branch
+         * @description `currentMessageId` switches branch: any message of the chatroom, and the newest leaf at or beneath it becomes current. 404 MESSAGE_NOT_FOUND for a message not in the chatroom. `model` (null: the tier's default) and `settings` (replaced as a whole) apply to the replies sent from then on; a model the user's tier may not use is 403 MODEL_NOT_ALLOWED, an id GET /models does not offer 400 MODEL_UNKNOWN.
          */
         patch: operations["updateChatroom"];
         trace?: never;
@@ -269,7 +272,7 @@ export interface paths {
         put?: never;
         /**
          * Send a prompt; the reply is generated asynchronously
-         * @description Stores the prompt and a queued reply, charges one unit of the daily quota and queues the generation. The prompt continues the branch at the chatroom's `currentMessageId`; with `parentId` (a reply of this chatroom, or null for a new first prompt) it starts a new branch there: to edit prompt P, send the new text with `parentId` = P.parentId. The new exchange becomes the current branch. A `parentId` that is a prompt is 400 PARENT_NOT_A_REPLY; one not in this chatroom is 404 MESSAGE_NOT_FOUND. 202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: 200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED with Retry-After when the day's quota is used up. RateLimit-* headers describe the quota.
+         * @description Stores the prompt and a queued reply, charges one unit of the daily quota and queues the generation. The prompt continues the branch at the chatroom's `currentMessageId`; with `parentId` (a reply of this chatroom, or null for a new first prompt) it starts a new branch there: to edit prompt P, send the new text with `parentId` = P.parentId. The new exchange becomes the current branch. A `parentId` that is a prompt is 400 PARENT_NOT_A_REPLY; one not in this chatroom is 404 MESSAGE_NOT_FOUND. 202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: 200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED with Retry-After when the day's quota is used up. RateLimit-* headers describe the quota. `model` and `settings` override the chatroom's for this reply only; the reply records the model and settings it is generated with. A model the user's tier may not use (named here or by the chatroom) is 403 MODEL_NOT_ALLOWED, an id GET /models does not offer 400 MODEL_UNKNOWN.
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -346,7 +349,7 @@ export interface paths {
         put?: never;
         /**
          * Answer the same prompt again
-         * @description Creates a new reply to the prompt of any reply of the chatroom, as its sibling, and charges the quota like a new prompt; the new reply becomes the current branch. The model sees the path from the first prompt to that prompt, never the prompt's other replies. 409 CHATROOM_BUSY while a reply of the chatroom is pending; 400 NOT_A_REPLY for a prompt. Same response, headers, `Idempotency-Key` and `Prefer: wait` behaviour as sending a message.
+         * @description Creates a new reply to the prompt of any reply of the chatroom, as its sibling, and charges the quota like a new prompt; the new reply becomes the current branch. The model sees the path from the first prompt to that prompt, never the prompt's other replies. 409 CHATROOM_BUSY while a reply of the chatroom is pending; 400 NOT_A_REPLY for a prompt. Same response, headers, `Idempotency-Key` and `Prefer: wait` behaviour as sending a message. An optional body overrides `model` and `settings` for the new reply, as on a send (403 MODEL_NOT_ALLOWED, 400 MODEL_UNKNOWN).
          */
         post: operations["regenerateReply"];
         delete?: never;
@@ -364,7 +367,7 @@ export interface paths {
         };
         /**
          * Watch a reply as Server-Sent Events
-         * @description `text/event-stream`. Events: `delta` (`{ text }`, a chunk to append), `reset` (a retry starts the reply over: clear the text), then exactly one of `done` or `error`, whose data is the final Message; the stream then ends. Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply is waited for. Comment lines (`: keep-alive`) are sent while idle. Resuming after the final event is 204 (nothing more will come; an EventSource stops reconnecting).
+         * @description `text/event-stream`. Events: `delta` (`{ text }`, a chunk to append), `thought` (`{ text }`, a chunk of the model's thought summary, only for a reply sent with `showThoughts`: show it apart from the text), `reset` (a retry starts the reply over: clear the text and the thoughts), then exactly one of `done` or `error`, whose data is the final Message (with `thoughts` and `citations`); the stream then ends. Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply is waited for. Comment lines (`: keep-alive`) are sent while idle. Resuming after the final event is 204 (nothing more will come; an EventSource stops reconnecting).
          */
         get: operations["streamReply"];
         put?: never;
@@ -549,6 +552,8 @@ export interface components {
              * @description Last message or creation; the list is ordered by it, newest first.
              */
             lastActivityAt: string;
+            model: string | null;
+            settings: components["schemas"]["ReplySettings"];
             systemPrompt: string | null;
             title: string;
             /** Format: date-time */
@@ -569,6 +574,8 @@ export interface components {
             /** @description The newest messages of the current branch, newest (the leaf) first. */
             messages: components["schemas"]["Message"][];
             messagesNextCursor: string | null;
+            model: string | null;
+            settings: components["schemas"]["ReplySettings"];
             systemPrompt: string | null;
             title: string;
             /** Format: date-time */
@@ -589,6 +596,16 @@ export interface components {
              * @example cs_test_a1B2c3
              */
             sessionId: string;
+        };
+        Citation: {
+            /** @description End (exclusive) of the supported text in `content`, in the same units. */
+            endIndex: number;
+            /** @description Start of the supported text in `content`, as a JavaScript string index (UTF-16 code units). */
+            startIndex: number;
+            /** @description The source's title, often its domain. */
+            title: string;
+            /** @description The source (Google's links are redirects that expire). */
+            uri: string;
         };
         DailyUsage: {
             /** @description Prompt tokens of today's replies (completed and cancelled). */
@@ -627,6 +644,7 @@ export interface components {
         Message: {
             /** Format: uuid */
             chatroomId: string;
+            citations: components["schemas"]["Citation"][] | null;
             completedAt: string | null;
             /** @description The text; for a reply still generating, what has been produced so far. */
             content: string;
@@ -642,14 +660,19 @@ export interface components {
             parentId: string | null;
             replyToId: string | null;
             role: "user" | "assistant";
+            settings: components["schemas"]["ReplySettings"] | null;
             siblings: components["schemas"]["MessageSiblings"];
             /** @description User messages are always `completed`; assistant replies move queued → generating → a final state. */
             status: "queued" | "generating" | "completed" | "failed" | "cancelled";
+            thoughts: string | null;
             /** Format: date-time */
             updatedAt: string;
             usage: {
                 inputTokens: number;
+                /** @description Tokens the reply was billed for as output: its text and its thinking. */
                 outputTokens: number;
+                /** @description The part of outputTokens spent thinking (0 when the model did not think). */
+                thinkingTokens: number;
             } | null;
         };
         MessageList: {
@@ -734,6 +757,20 @@ export interface components {
                 redis: "ok" | "unavailable";
             };
             status: "ok" | "unavailable";
+        };
+        ReplySettings: {
+            /** @description Ground the reply with Google Search: the reply carries `citations`. Only with a model that supports grounding. */
+            googleSearch?: boolean;
+            /** @description Largest reply in tokens (thinking included); never above the server's own cap (GEMINI_MAX_OUTPUT_TOKENS). */
+            maxOutputTokens?: number;
+            /** @description Stream the model's thought summaries (`thought` events) and keep them in the reply's `thoughts`. */
+            showThoughts?: boolean;
+            /** @description Sampling temperature, 0 to 2. Omitted: the model's default. */
+            temperature?: number;
+            /** @description How much the model thinks before answering: `off`, `low`, `high`, or a token budget. Used only with a model that thinks (GET /models `thinking`); left out of a reply's settings otherwise. `off` (or 0) on a model that cannot stop thinking (Pro) leaves it at its default. */
+            thinking?: "off" | "low" | "high" | number;
+            /** @description Nucleus sampling, 0 to 1. Omitted: the model's default. */
+            topP?: number;
         };
         SendMessageResult: {
             links: {
@@ -1827,6 +1864,22 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    model?: string | null;
+                    /** @description Settings of the chatroom's replies (each may be overridden per send). */
+                    settings?: {
+                        /** @description Ground the reply with Google Search: the reply carries `citations`. Only with a model that supports grounding. */
+                        googleSearch?: boolean;
+                        /** @description Largest reply in tokens (thinking included); never above the server's own cap (GEMINI_MAX_OUTPUT_TOKENS). */
+                        maxOutputTokens?: number;
+                        /** @description Stream the model's thought summaries (`thought` events) and keep them in the reply's `thoughts`. */
+                        showThoughts?: boolean;
+                        /** @description Sampling temperature, 0 to 2. Omitted: the model's default. */
+                        temperature?: number;
+                        /** @description How much the model thinks before answering: `off`, `low`, `high`, or a token budget. Used only with a model that thinks (GET /models `thinking`); left out of a reply's settings otherwise. `off` (or 0) on a model that cannot stop thinking (Pro) leaves it at its default. */
+                        thinking?: "off" | "low" | "high" | number;
+                        /** @description Nucleus sampling, 0 to 1. Omitted: the model's default. */
+                        topP?: number;
+                    };
                     /** @description Instructions sent with every prompt. */
                     systemPrompt?: string;
                     /** @description Defaults to "New chat". */
@@ -1855,6 +1908,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2106,6 +2168,22 @@ export interface operations {
                      * @description Switch branch: a message of this chatroom; the newest leaf at or beneath it becomes the current message.
                      */
                     currentMessageId?: string;
+                    model?: string | null;
+                    /** @description Replaces the chatroom's settings as a whole (`{}`: the defaults). */
+                    settings?: {
+                        /** @description Ground the reply with Google Search: the reply carries `citations`. Only with a model that supports grounding. */
+                        googleSearch?: boolean;
+                        /** @description Largest reply in tokens (thinking included); never above the server's own cap (GEMINI_MAX_OUTPUT_TOKENS). */
+                        maxOutputTokens?: number;
+                        /** @description Stream the model's thought summaries (`thought` events) and keep them in the reply's `thoughts`. */
+                        showThoughts?: boolean;
+                        /** @description Sampling temperature, 0 to 2. Omitted: the model's default. */
+                        temperature?: number;
+                        /** @description How much the model thinks before answering: `off`, `low`, `high`, or a token budget. Used only with a model that thinks (GET /models `thinking`); left out of a reply's settings otherwise. `off` (or 0) on a model that cannot stop thinking (Pro) leaves it at its default. */
+                        thinking?: "off" | "low" | "high" | number;
+                        /** @description Nucleus sampling, 0 to 1. Omitted: the model's default. */
+                        topP?: number;
+                    };
                     systemPrompt?: string | null;
                     title?: string;
                 };
@@ -2132,6 +2210,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2442,7 +2529,24 @@ export interface operations {
                 "application/json": {
                     /** @description The prompt: 1 to 8000 characters, not only whitespace. */
                     content: string;
+                    /** @description This reply only: the model to use instead of the chatroom's. A model id from GET /models. A model the caller's tier may not use is 403 MODEL_NOT_ALLOWED; an id not offered at all 400 MODEL_UNKNOWN. */
+                    model?: string;
                     parentId?: string | null;
+                    /** @description This reply only: settings laid over the chatroom's (each field given replaces the chatroom's). */
+                    settings?: {
+                        /** @description Ground the reply with Google Search: the reply carries `citations`. Only with a model that supports grounding. */
+                        googleSearch?: boolean;
+                        /** @description Largest reply in tokens (thinking included); never above the server's own cap (GEMINI_MAX_OUTPUT_TOKENS). */
+                        maxOutputTokens?: number;
+                        /** @description Stream the model's thought summaries (`thought` events) and keep them in the reply's `thoughts`. */
+                        showThoughts?: boolean;
+                        /** @description Sampling temperature, 0 to 2. Omitted: the model's default. */
+                        temperature?: number;
+                        /** @description How much the model thinks before answering: `off`, `low`, `high`, or a token budget. Used only with a model that thinks (GET /models `thinking`); left out of a reply's settings otherwise. `off` (or 0) on a model that cannot stop thinking (Pro) leaves it at its default. */
+                        thinking?: "off" | "low" | "high" | number;
+                        /** @description Nucleus sampling, 0 to 1. Omitted: the model's default. */
+                        topP?: number;
+                    };
                 };
             };
         };
@@ -2476,6 +2580,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2861,7 +2974,29 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description This reply only: the model to use instead of the chatroom's. A model id from GET /models. A model the caller's tier may not use is 403 MODEL_NOT_ALLOWED; an id not offered at all 400 MODEL_UNKNOWN. */
+                    model?: string;
+                    /** @description This reply only: settings laid over the chatroom's (each field given replaces the chatroom's). */
+                    settings?: {
+                        /** @description Ground the reply with Google Search: the reply carries `citations`. Only with a model that supports grounding. */
+                        googleSearch?: boolean;
+                        /** @description Largest reply in tokens (thinking included); never above the server's own cap (GEMINI_MAX_OUTPUT_TOKENS). */
+                        maxOutputTokens?: number;
+                        /** @description Stream the model's thought summaries (`thought` events) and keep them in the reply's `thoughts`. */
+                        showThoughts?: boolean;
+                        /** @description Sampling temperature, 0 to 2. Omitted: the model's default. */
+                        temperature?: number;
+                        /** @description How much the model thinks before answering: `off`, `low`, `high`, or a token budget. Used only with a model that thinks (GET /models `thinking`); left out of a reply's settings otherwise. `off` (or 0) on a model that cannot stop thinking (Pro) leaves it at its default. */
+                        thinking?: "off" | "low" | "high" | number;
+                        /** @description Nucleus sampling, 0 to 1. Omitted: the model's default. */
+                        topP?: number;
+                    };
+                };
+            };
+        };
         responses: {
             /** @description Default Response */
             200: {
@@ -2899,6 +3034,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found — also for someone else's resource. */
             404: {
                 headers: {
@@ -2910,6 +3054,24 @@ export interface operations {
             };
             /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

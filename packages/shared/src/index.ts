@@ -11,6 +11,8 @@ export type {
   MessageRow,
   MessageWithSiblings,
   SubscriptionRow,
+  ReplySettings,
+  Citation,
 } from './db/database.js';
 export { isPending } from './db/database.js';
 export { createStore, type Store, type Repositories } from './repositories/store.js';

@@ -7,6 +7,7 @@
 // - Grounding with Google Search: supported by the current text models (2.x and 3.x Flash, Flash-Lite and Pro);
 //   the model list never says so.
 // - Input: the same text models take text, images, audio, video and PDFs.
+// - Switching thinking off (budget 0) works on Flash and Flash-Lite, never on Pro; levels exist from Gemini 3 on.
 // Anything else (an id this table does not know, or a special-purpose model: image output, speech, embeddings,
 // live audio) gets the conservative answer: text only, no thinking, no grounding.
 
@@ -14,12 +15,16 @@ export type InputModality = 'text' | 'image' | 'audio' | 'video' | 'pdf';
 
 export interface ModelCapabilities {
   thinking: boolean;
+  /** Thinking can be switched off (budget 0): not on Pro models, which only work thinking. */
+  thinkingOff: boolean;
+  /** Thinking is set by level (Gemini 3); otherwise by token budget only (2.5). */
+  thinkingLevels: boolean;
   grounding: boolean;
   inputModalities: InputModality[];
 }
 
 const MULTIMODAL: InputModality[] = ['text', 'image', 'audio', 'video', 'pdf'];
-const UNKNOWN: ModelCapabilities = { thinking: false, grounding: false, inputModalities: ['text'] };
+const UNKNOWN: ModelCapabilities = { thinking: false, thinkingOff: false, thinkingLevels: false, grounding: false, inputModalities: ['text'] };
 
 // gemini-<version>-<variant>[-suffix], e.g. gemini-3.8-flash, gemini-3.5-flash-lite, gemini-3.1-pro-preview.
 const VERSIONED = /^gemini-(\d+(?:\.\d+)?)-(flash-lite|flash|pro)(?:-(.+))?$/;
@@ -30,12 +35,14 @@ const SPECIAL_PURPOSE = /(?:^|-)(?:image|tts|embedding|live|native-audio|audio)(
 
 export function knownCapabilities(modelId: string): ModelCapabilities {
   const alias = ALIAS.exec(modelId);
-  if (alias) return { thinking: true, grounding: true, inputModalities: MULTIMODAL };
+  if (alias) return { thinking: true, thinkingOff: alias[1] !== 'pro', thinkingLevels: true, grounding: true, inputModalities: MULTIMODAL };
   const match = VERSIONED.exec(modelId);
   if (!match || SPECIAL_PURPOSE.test(match[3] ?? '')) return UNKNOWN;
   const version = Number(match[1]);
   return {
     thinking: version >= 2.5,
+    thinkingOff: version >= 2.5 && match[2] !== 'pro',
+    thinkingLevels: version >= 3,
     grounding: version >= 2,
     inputModalities: version >= 2 ? MULTIMODAL : ['text'],
   };

@@ -11,6 +11,23 @@ type Json = Record<string, unknown>;
  * named types. (A marker rather than `$id`: Fastify's validator and serializer refuse one `$id` used twice in a
  * route, as in a result holding two Messages.)
  */
+/**
+ * @fastify/swagger marks every request body required. A route whose body may be left out (it fills in `{}` before
+ * validation) says so with `'x-optional-body': true` in its schema: its request body is then not required.
+ */
+function optionalBodies(document: Json): Json {
+  const paths = (document as { paths?: Record<string, Record<string, Record<string, unknown>>> }).paths ?? {};
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      if (!operation || typeof operation !== 'object' || !('x-optional-body' in operation)) continue;
+      delete operation['x-optional-body'];
+      const body = operation.requestBody as { required?: boolean } | undefined;
+      if (body) body.required = false;
+    }
+  }
+  return document;
+}
+
 export const NAME = 'x-component-name';
 
 export function hoistNamedSchemas(spec: Json): Json {
@@ -56,7 +73,9 @@ export const swaggerPlugin = fp(async (app: FastifyInstance, opts: { serverUrl?:
     },
     hideUntagged: true,
     transformObject: (documentObject) =>
-      hoistNamedSchemas(('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject) as Json) as never,
+      optionalBodies(
+        hoistNamedSchemas(('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject) as Json),
+      ) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, displayRequestDuration: true } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

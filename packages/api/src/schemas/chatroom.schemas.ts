@@ -1,6 +1,64 @@
 import { Type, type Static } from 'typebox';
 import { Nullable, Timestamp, Uuid } from './common.schemas.js';
 
+export const MAX_THINKING_BUDGET = 32_768;
+export const MAX_OUTPUT_TOKENS_SETTING = 65_536;
+
+const replySettingsProperties = {
+  temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2, description: 'Sampling temperature, 0 to 2. Omitted: the model\'s default.' })),
+  topP: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Nucleus sampling, 0 to 1. Omitted: the model\'s default.' })),
+  maxOutputTokens: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_OUTPUT_TOKENS_SETTING,
+      description: 'Largest reply in tokens (thinking included); never above the server\'s own cap (GEMINI_MAX_OUTPUT_TOKENS).',
+    }),
+  ),
+  thinking: Type.Optional(
+    Type.Union(
+      [
+        Type.Literal('off'),
+        Type.Literal('low'),
+        Type.Literal('high'),
+        Type.Integer({ minimum: 0, maximum: MAX_THINKING_BUDGET, description: 'A thinking budget in tokens (0: off).' }),
+      ],
+      {
+        description:
+          'How much the model thinks before answering: `off`, `low`, `high`, or a token budget. Used only with a model that ' +
+          'thinks (GET /models `thinking`); left out of a reply\'s settings otherwise. `off` (or 0) on a model that cannot ' +
+          'stop thinking (Pro) leaves it at its default.',
+      },
+    ),
+  ),
+  showThoughts: Type.Optional(
+    Type.Boolean({ description: 'Stream the model\'s thought summaries (`thought` events) and keep them in the reply\'s `thoughts`.' }),
+  ),
+  googleSearch: Type.Optional(
+    Type.Boolean({ description: 'Ground the reply with Google Search: the reply carries `citations`. Only with a model that supports grounding.' }),
+  ),
+};
+
+/** Generation settings: a chatroom's defaults, a send's overrides, and what a reply used. Every field is optional. */
+export const ReplySettingsSchema = Type.Object(replySettingsProperties, { 'x-component-name': 'ReplySettings', additionalProperties: false });
+export type ReplySettings = Static<typeof ReplySettingsSchema>;
+
+/** The same settings in a request body (request schemas carry no component names). */
+export const ReplySettingsBody = (description: string) => Type.Object(replySettingsProperties, { additionalProperties: false, description });
+
+export const MODEL_ID_RULES =
+  'A model id from GET /models. A model the caller\'s tier may not use is 403 MODEL_NOT_ALLOWED; an id not offered at all 400 MODEL_UNKNOWN.';
+export const ModelIdSchema = Type.String({ minLength: 1, maxLength: 200, description: MODEL_ID_RULES });
+
+export const CitationSchema = Type.Object(
+  {
+    uri: Type.String({ description: 'The source (Google\'s links are redirects that expire).' }),
+    title: Type.String({ description: 'The source\'s title, often its domain.' }),
+    startIndex: Type.Integer({ minimum: 0, description: 'Start of the supported text in `content`, as a JavaScript string index (UTF-16 code units).' }),
+    endIndex: Type.Integer({ minimum: 0, description: 'End (exclusive) of the supported text in `content`, in the same units.' }),
+  },
+  { 'x-component-name': 'Citation', additionalProperties: false },
+);
+
 export const ChatroomSchema = Type.Object(
   {
     id: Uuid(),
@@ -12,6 +70,8 @@ export const ChatroomSchema = Type.Object(
     currentMessageId: Nullable(
       Uuid('The leaf of the branch the user looks at: a send continues from it, GET …/messages lists its branch. Null while empty.'),
     ),
+    model: Nullable(Type.String({ description: 'The model its replies use; null: the default of the user\'s tier (GET /models `defaultModel`).' })),
+    settings: ReplySettingsSchema,
   },
   { 'x-component-name': 'Chatroom', additionalProperties: false },
 );
@@ -51,11 +111,22 @@ export const MessageSchema = Type.Object(
     ),
     usage: Nullable(
       Type.Object(
-        { inputTokens: Type.Integer({ minimum: 0 }), outputTokens: Type.Integer({ minimum: 0 }) },
+        {
+          inputTokens: Type.Integer({ minimum: 0 }),
+          outputTokens: Type.Integer({ minimum: 0, description: 'Tokens the reply was billed for as output: its text and its thinking.' }),
+          thinkingTokens: Type.Integer({ minimum: 0, description: 'The part of outputTokens spent thinking (0 when the model did not think).' }),
+        },
         { additionalProperties: false, description: 'Token usage reported by the model for this reply.' },
       ),
     ),
-    model: Nullable(Type.String()),
+    model: Nullable(Type.String({ description: 'For a reply: the model it is (or was) generated with. Null for prompts.' })),
+    // For a reply: the settings it is generated with (the chatroom's, then the send's overrides, less what the model
+    // cannot do). Null for prompts and for replies older than settings.
+    settings: Nullable(ReplySettingsSchema),
+    thoughts: Nullable(Type.String({ description: 'For a reply sent with showThoughts: the model\'s thought summaries, apart from `content`.' })),
+    citations: Nullable(
+      Type.Array(CitationSchema, { description: 'For a reply grounded with Google Search: its sources and the parts of `content` each supports.' }),
+    ),
     createdAt: Timestamp(),
     updatedAt: Timestamp(),
     completedAt: Nullable(Timestamp()),
@@ -85,6 +156,8 @@ export const CreateChatroomBodySchema = Type.Object(
   {
     title: Type.Optional(Type.String({ minLength: 1, maxLength: 120, description: 'Defaults to "New chat".' })),
     systemPrompt: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: 'Instructions sent with every prompt.' })),
+    model: Type.Optional(Nullable(ModelIdSchema)),
+    settings: Type.Optional(ReplySettingsBody('Settings of the chatroom\'s replies (each may be overridden per send).')),
   },
   { additionalProperties: false },
 );
@@ -97,6 +170,8 @@ export const UpdateChatroomBodySchema = Type.Object(
     currentMessageId: Type.Optional(
       Uuid('Switch branch: a message of this chatroom; the newest leaf at or beneath it becomes the current message.'),
     ),
+    model: Type.Optional(Nullable(ModelIdSchema)),
+    settings: Type.Optional(ReplySettingsBody('Replaces the chatroom\'s settings as a whole (`{}`: the defaults).')),
   },
   { additionalProperties: false, minProperties: 1 },
 );

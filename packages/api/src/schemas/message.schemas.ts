@@ -1,9 +1,22 @@
 import { Type, type Static } from 'typebox';
 import { Nullable, PageQuerySchema, Uuid } from './common.schemas.js';
-import { MessageSchema } from './chatroom.schemas.js';
+import { MessageSchema, MODEL_ID_RULES, ReplySettingsBody } from './chatroom.schemas.js';
 import { UsageSchema } from './user.schemas.js';
 
 export const MESSAGE_MAX_CHARS = 8000;
+
+/** What a send or a regenerate may change for its one reply. */
+function ReplyOverridesProperties() {
+  return {
+    model: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: `This reply only: the model to use instead of the chatroom's. ${MODEL_ID_RULES}` }),
+    ),
+    settings: Type.Optional(ReplySettingsBody('This reply only: settings laid over the chatroom\'s (each field given replaces the chatroom\'s).')),
+  };
+}
+
+export const RegenerateBodySchema = Type.Object(ReplyOverridesProperties(), { additionalProperties: false });
+export type RegenerateBody = Static<typeof RegenerateBodySchema>;
 
 export const SendMessageBodySchema = Type.Object(
   {
@@ -21,6 +34,7 @@ export const SendMessageBodySchema = Type.Object(
         ),
       ),
     ),
+    ...ReplyOverridesProperties(),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { AppError, conflict, isPending, notFound, type ChatroomListCache, type ChatroomRow, type Logger, type ReplyEvents, type Store } from '@gemini-chat/shared';
+import {
+  AppError,
+  conflict,
+  isPending,
+  notFound,
+  type ChatroomListCache,
+  type ChatroomRow,
+  type Config,
+  type Logger,
+  type ReplyEvents,
+  type Store,
+  type Tier,
+} from '@gemini-chat/shared';
 import type {
   Chatroom,
   ChatroomDetail,
@@ -10,6 +22,7 @@ import type {
 } from '../schemas/chatroom.schemas.js';
 import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
 import type { LocalCache } from '../lib/local-cache.js';
+import { checkModel } from '../lib/model-access.js';
 import { toChatroom } from './mappers.js';
 import { branchPage } from './branch-page.js';
 
@@ -31,6 +44,8 @@ export function createChatroomService(
   listPages: LocalCache<ListPage>,
   replyEvents: ReplyEvents,
   log: Logger,
+  /** The configured models: a chatroom may name only one its user's tier may use. */
+  models: Pick<Config['gemini'], 'models' | 'defaultModel'>,
 ) {
   /**
    * Wraps a write that changes the user's list. The cache is bumped before the write so an unreachable Redis
@@ -87,18 +102,24 @@ export function createChatroomService(
       return detail(row);
     },
 
-    async create(userId: string, input: CreateChatroomBody): Promise<Chatroom> {
+    async create(caller: { userId: string; tier: Tier }, input: CreateChatroomBody): Promise<Chatroom> {
+      const { userId } = caller;
+      if (input.model) checkModel(models, caller.tier, input.model);
       const row = await changingList(userId, () =>
         store.chatrooms.insert(userId, {
           title: input.title ?? DEFAULT_CHATROOM_TITLE,
           titleSource: input.title ? 'user' : 'default',
           systemPrompt: input.systemPrompt ?? null,
+          model: input.model ?? null,
+          settings: input.settings ?? {},
         }),
       );
       return toChatroom(row);
     },
 
-    async update(userId: string, id: string, input: UpdateChatroomBody): Promise<Chatroom> {
+    async update(caller: { userId: string; tier: Tier }, id: string, input: UpdateChatroomBody): Promise<Chatroom> {
+      const { userId } = caller;
+      if (input.model) checkModel(models, caller.tier, input.model);
       let currentMessageId: string | undefined;
       if (input.currentMessageId !== undefined) {
         // Switching branch: any message of the chatroom selects the newest leaf at or beneath it.
@@ -111,6 +132,8 @@ export function createChatroomService(
           ...(input.title !== undefined ? { title: input.title, titleSource: 'user' as const } : {}),
           ...(input.systemPrompt !== undefined ? { systemPrompt: input.systemPrompt } : {}),
           ...(currentMessageId !== undefined ? { currentMessageId } : {}),
+          ...(input.model !== undefined ? { model: input.model } : {}),
+          ...(input.settings !== undefined ? { settings: input.settings } : {}),
         }),
       );
       if (!row) throw notFound('chatroom');
@@ -135,6 +158,8 @@ export function createChatroomService(
             title: `${source.title.slice(0, TITLE_MAX_CHARS - FORK_SUFFIX.length)}${FORK_SUFFIX}`,
             titleSource: 'user',
             systemPrompt: source.system_prompt,
+            model: source.model,
+            settings: source.settings,
           });
           const copies = await tx.messages.copyPath(path.reverse(), created.id);
           const leaf = copies.at(-1)!;

@@ -26,6 +26,8 @@ export function toChatroom(row: ChatroomRow): Chatroom {
     updatedAt: row.updated_at.toISOString(),
     lastActivityAt: row.last_activity_at.toISOString(),
     currentMessageId: row.current_message_id,
+    model: row.model,
+    settings: row.settings,
   };
 }
 
@@ -40,8 +42,14 @@ export function toMessage(row: MessageWithSiblings): Message {
     parentId: row.parent_id,
     siblings: { index: row.sibling_index, count: row.sibling_count, previousId: row.previous_sibling_id, nextId: row.next_sibling_id },
     error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
-    usage: row.input_tokens !== null && row.output_tokens !== null ? { inputTokens: row.input_tokens, outputTokens: row.output_tokens } : null,
+    usage:
+      row.input_tokens !== null && row.output_tokens !== null
+        ? { inputTokens: row.input_tokens, outputTokens: row.output_tokens, thinkingTokens: row.thinking_tokens ?? 0 }
+        : null,
     model: row.model,
+    settings: row.settings,
+    thoughts: row.thoughts,
+    citations: row.citations,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     completedAt: row.completed_at?.toISOString() ?? null,

@@ -6,12 +6,14 @@ import {
   notFound,
   type ChargeResult,
   type ChatroomListCache,
+  type Config,
   type JobProducer,
   type Logger,
   type MessageRow,
   type MessageWithSiblings,
   type Quota,
   type ReplyEvents,
+  type ReplySettings,
   type ReplyNotifications,
   type Store,
   type Tier,
@@ -19,12 +21,33 @@ import {
 import type { Message } from '../schemas/chatroom.schemas.js';
 import type { MessageList, SendMessageResult } from '../schemas/message.schemas.js';
 import type { Usage } from '../schemas/user.schemas.js';
+import { resolveReply } from '../lib/model-access.js';
 import { toMessage } from './mappers.js';
 import { branchPage } from './branch-page.js';
 
 export interface Caller {
   userId: string;
   tier: Tier;
+}
+
+/** A send's or a regenerate's model and settings for its one reply, over the chatroom's. */
+export interface ReplyOverrides {
+  model?: string;
+  settings?: ReplySettings;
+}
+
+/**
+ * The overrides as part of an Idempotency-Key's request hash: empty when there are none (so keys stored before
+ * overrides existed still replay), otherwise in a key order of our own, not the client's.
+ */
+function overridesHashPart(overrides: ReplyOverrides): string {
+  const parts: string[] = [];
+  if (overrides.model !== undefined) parts.push(`\nmodel:${overrides.model}`);
+  if (overrides.settings !== undefined) {
+    const sorted = Object.fromEntries(Object.entries(overrides.settings).sort(([a], [b]) => a.localeCompare(b)));
+    parts.push(`\nsettings:${JSON.stringify(sorted)}`);
+  }
+  return parts.join('');
 }
 
 export interface SendOptions {
@@ -53,6 +76,8 @@ export function createMessageService(deps: {
   notifications: ReplyNotifications;
   replyEvents: ReplyEvents;
   log: Logger;
+  /** The configured models: each reply's model is checked against the caller's tier at send time. */
+  models: Pick<Config['gemini'], 'models' | 'defaultModel'>;
   onQuotaRejected: () => void;
 }) {
   const { store, quota, listCache, jobs, notifications, replyEvents, log } = deps;
@@ -123,13 +148,19 @@ export function createMessageService(deps: {
      * A new prompt and its reply. `parentId` undefined continues the current branch; a reply of the chatroom, or
      * null (a new first prompt), starts a new branch there.
      */
-    send(caller: Caller, chatroomId: string, input: { content: string; parentId?: string | null }, options: SendOptions): Promise<SendOutcome> {
-      return startReply(caller, chatroomId, { kind: 'prompt', ...input }, options);
+    send(
+      caller: Caller,
+      chatroomId: string,
+      input: { content: string; parentId?: string | null } & ReplyOverrides,
+      options: SendOptions,
+    ): Promise<SendOutcome> {
+      const { model, settings, ...rest } = input;
+      return startReply(caller, chatroomId, { kind: 'prompt', ...rest }, overridesOf(model, settings), options);
     },
 
     /** A new reply to the prompt of any reply of the chatroom, its sibling (charged like a prompt). */
-    regenerate(caller: Caller, chatroomId: string, messageId: string, options: SendOptions): Promise<SendOutcome> {
-      return startReply(caller, chatroomId, { kind: 'regenerate', messageId }, options);
+    regenerate(caller: Caller, chatroomId: string, messageId: string, overrides: ReplyOverrides, options: SendOptions): Promise<SendOutcome> {
+      return startReply(caller, chatroomId, { kind: 'regenerate', messageId }, overridesOf(overrides.model, overrides.settings), options);
     },
 
     /** Stops a queued or generating reply, keeping exactly the text its readers were shown. Idempotent. */
@@ -144,8 +175,8 @@ export function createMessageService(deps: {
       // is final, so the text stored is all readers were shown. The live log is ahead of the last database save;
       // without one (never written, or lost) the row keeps what it has.
       await replyEvents.stop(messageId);
-      const shown = await replyEvents.text(messageId);
-      const cancelled = await store.messages.cancel(messageId, shown);
+      const shown = await replyEvents.shown(messageId);
+      const cancelled = await store.messages.cancel(messageId, shown?.text, shown ? shown.thoughts || null : undefined);
       // Ended for readers only now, so the final event they get carries the stored reply.
       if (cancelled) {
         await replyEvents.finish(messageId, 'done', { status: 'cancelled' });
@@ -182,18 +213,23 @@ export function createMessageService(deps: {
     },
   };
 
+  function overridesOf(model: string | undefined, settings: ReplySettings | undefined): ReplyOverrides {
+    return { ...(model !== undefined ? { model } : {}), ...(settings !== undefined ? { settings } : {}) };
+  }
+
   async function startReply(
     caller: Caller,
     chatroomId: string,
     input: { kind: 'prompt'; content: string; parentId?: string | null } | { kind: 'regenerate'; messageId: string },
+    overrides: ReplyOverrides,
     options: SendOptions,
   ): Promise<SendOutcome> {
     const { idempotencyKey: key } = options;
-    // A send that names no parent keeps the hash it always had, so keys stored before branches still replay.
+    // A send that names no parent (and no overrides) keeps the hash it always had, so keys stored earlier still replay.
     const request =
-      input.kind === 'regenerate'
+      (input.kind === 'regenerate'
         ? `${chatroomId}\nregenerate:${input.messageId}`
-        : `${chatroomId}\n${input.content}${input.parentId !== undefined ? `\nparent:${input.parentId ?? 'root'}` : ''}`;
+        : `${chatroomId}\n${input.content}${input.parentId !== undefined ? `\nparent:${input.parentId ?? 'root'}` : ''}`) + overridesHashPart(overrides);
     const requestHash = createHash('sha256').update(request).digest('hex');
     // Replays cost nothing: a retry at the limit gets its result back, not a 429.
     if (key) {
@@ -217,6 +253,9 @@ export function createMessageService(deps: {
         const room = await tx.chatrooms.findOwnedForUpdate(caller.userId, chatroomId);
         if (!room) throw notFound('chatroom');
         if (await tx.messages.hasPendingReply(room.id)) throw chatroomBusy();
+        // Checked at every send: the configured models and the caller's tier may have changed since the chatroom
+        // was given its model.
+        const generation = resolveReply(deps.models, caller.tier, room, overrides);
         // Where the exchange goes: a regenerated reply beside the target (under its prompt), a prompt under the
         // reply it follows. Another user's or an unknown message is simply not in this chatroom: 404.
         let replyToId: string | undefined;
@@ -255,6 +294,8 @@ export function createMessageService(deps: {
           content: input.kind === 'prompt' ? input.content : '',
           ...(replyToId ? { replyToId } : { parentId }),
           quotaDay: charge.day,
+          model: generation.model,
+          settings: generation.settings,
         });
         await tx.chatrooms.touchActivity(room.id);
         await tx.chatrooms.setCurrentMessage(room.id, reply.id); // the new exchange is what the user looks at now

@@ -2,7 +2,7 @@ import { AppError, TERMINAL_EVENTS, isPending, notFound, type MessageRow, type M
 import { toMessage } from './mappers.js';
 
 /** One Server-Sent Event, or a heartbeat comment. */
-export type SseFrame = { id: string; event: 'delta' | 'reset' | 'done' | 'error'; data: unknown } | { heartbeat: true };
+export type SseFrame = { id: string; event: 'delta' | 'thought' | 'reset' | 'done' | 'error'; data: unknown } | { heartbeat: true };
 
 /**
  * A stream a client may read: its events until the final one, or `ended` when the client resumed after the final
@@ -107,7 +107,7 @@ export function createReplyStreamService(deps: {
               if (row && !signal.aborted) yield terminalFrame(entry.id, row);
               return;
             }
-            yield { id: entry.id, event: entry.type as 'delta' | 'reset', data: entry.data };
+            yield { id: entry.id, event: entry.type as 'delta' | 'thought' | 'reset', data: entry.data };
           }
           if (batch.length === BATCH) {
             dirty = true;

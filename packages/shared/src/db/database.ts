@@ -13,6 +13,25 @@ export type MessageStatus = 'queued' | 'generating' | 'completed' | 'failed' | '
 export const PENDING_STATUSES = ['queued', 'generating'] as const satisfies readonly MessageStatus[];
 export const isPending = (status: MessageStatus): boolean => (PENDING_STATUSES as readonly MessageStatus[]).includes(status);
 
+/** How a reply is generated: a chatroom's defaults, a send's overrides, and what a reply used (all optional). */
+export interface ReplySettings {
+  temperature?: number;
+  topP?: number;
+  maxOutputTokens?: number;
+  /** `off`, a level, or a token budget. */
+  thinking?: 'off' | 'low' | 'high' | number;
+  showThoughts?: boolean;
+  googleSearch?: boolean;
+}
+
+/** A source of a grounded reply and the part of its text it supports (JS string indexes: UTF-16 code units). */
+export interface Citation {
+  uri: string;
+  title: string;
+  startIndex: number;
+  endIndex: number;
+}
+
 export interface UsersTable {
   id: Generated<string>;
   mobile_number: string;
@@ -79,6 +98,10 @@ export interface ChatroomTable {
   last_activity_at: Timestamp;
   /** The leaf of the branch the user looks at (null while the chatroom is empty). */
   current_message_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The model its replies use; null: the default of the user's tier at the time of each send. */
+  model: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Generation settings (see ReplySettings); `{}` for the defaults. */
+  settings: ColumnType<ReplySettings, string | undefined, string>;
 }
 
 export interface MessageTable {
@@ -108,6 +131,14 @@ export interface MessageTable {
   refunded_at: NullableTimestamp;
   /** The refund recorded in refunded_at has not reached the Redis counter yet. */
   quota_refund_pending: ColumnType<boolean, boolean | undefined, boolean>;
+  /** A reply's resolved settings (chatroom's, then the send's overrides), as the worker uses them; null before they existed. */
+  settings: ColumnType<ReplySettings | null, string | null | undefined, string | null>;
+  /** Thought summaries of a reply produced with showThoughts, apart from its text. */
+  thoughts: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Google Search citations of a grounded reply (indexes into content, in UTF-16 code units). */
+  citations: ColumnType<Citation[] | null, string | null | undefined, string | null>;
+  /** Thinking tokens of the reply (a part of output_tokens). */
+  thinking_tokens: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface IdempotencyKeyTable {

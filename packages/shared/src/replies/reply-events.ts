@@ -7,10 +7,11 @@ import { closeRedis } from '../redis/create-redis.js';
  * instance (SSE, `Prefer: wait`). Every append also PUBLISHes the message id on one channel, so each API process
  * needs a single subscriber connection to learn that a reply moved, whatever the number of waiting clients.
  *
- * Entry types: `delta` (text chunk), `reset` (a new attempt starts over: drop the partial text), and the terminal
+ * Entry types: `delta` (text chunk), `thought` (a thought summary chunk, apart from the text), `reset` (a new
+ * attempt starts over: drop the partial text and thoughts), and the terminal
  * `done` / `error`. Writes are fenced by an owner token so a worker that lost its job cannot append any more.
  */
-export type ReplyEventType = 'delta' | 'reset' | 'done' | 'error';
+export type ReplyEventType = 'delta' | 'thought' | 'reset' | 'done' | 'error';
 export interface ReplyEvent {
   id: string;
   type: ReplyEventType;
@@ -87,13 +88,16 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 redis.call('PUBLISH', ARGV[7], ARGV[6])
 return id`;
 
-/** The text readers of these events show: deltas appended, a `reset` dropping what came before, up to the end. */
-export function shownText(events: ReplyEvent[]): string {
+/**
+ * The text readers of these events show: deltas (or, with `type` 'thought', thought summaries) appended, a `reset`
+ * dropping what came before, up to the end.
+ */
+export function shownText(events: ReplyEvent[], type: 'delta' | 'thought' = 'delta'): string {
   let text = '';
   for (const event of events) {
     if (TERMINAL_EVENTS.has(event.type)) break;
     if (event.type === 'reset') text = '';
-    else if (event.type === 'delta' && typeof event.data.text === 'string') text += event.data.text;
+    else if (event.type === type && typeof event.data.text === 'string') text += event.data.text;
   }
   return text;
 }
@@ -120,6 +124,19 @@ export function createReplyEvents(redis: Redis, config: ReplyEventsConfig) {
     return entries.map(toEvent);
   }
 
+  /** The text and thoughts the log shows readers (see `shownText`); undefined when there is no log. */
+  async function shown(messageId: string): Promise<{ text: string; thoughts: string } | undefined> {
+    const events: ReplyEvent[] = [];
+    for (let after = '0'; ; ) {
+      const batch = await read(messageId, after, 1000);
+      events.push(...batch);
+      const last = batch.at(-1);
+      if (!last || batch.length < 1000 || TERMINAL_EVENTS.has(last.type)) break;
+      after = last.id;
+    }
+    return events.length === 0 ? undefined : { text: shownText(events), thoughts: shownText(events, 'thought') };
+  }
+
   return {
     channel,
     controlChannel,
@@ -144,16 +161,11 @@ export function createReplyEvents(redis: Redis, config: ReplyEventsConfig) {
 
     /** The text the log shows readers (see `shownText`); undefined when there is no log (never written, or expired). */
     async text(messageId: string): Promise<string | undefined> {
-      const events: ReplyEvent[] = [];
-      for (let after = '0'; ; ) {
-        const batch = await read(messageId, after, 1000);
-        events.push(...batch);
-        const last = batch.at(-1);
-        if (!last || batch.length < 1000 || TERMINAL_EVENTS.has(last.type)) break;
-        after = last.id;
-      }
-      return events.length === 0 ? undefined : shownText(events);
+      return (await shown(messageId))?.text;
     },
+
+    /** The text and thoughts the log shows readers; undefined when there is no log (never written, or expired). */
+    shown,
 
     /** Appends an event; returns its id, or null when `token` no longer owns the reply. */
     async append(messageId: string, token: string, type: ReplyEventType, data: Record<string, unknown>): Promise<string | null> {

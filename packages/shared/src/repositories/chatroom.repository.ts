@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import type { ChatroomRow, TitleSource } from '../db/database.js';
+import type { ChatroomRow, ReplySettings, TitleSource } from '../db/database.js';
 
 export interface ChatroomCursor {
   lastActivityAt: Date;
@@ -42,10 +42,20 @@ export function createChatroomRepository(db: Db) {
       await db.updateTable('chatroom').set({ current_message_id: messageId }).where('id', '=', id).execute();
     },
 
-    insert(userId: string, input: { title: string; titleSource: TitleSource; systemPrompt: string | null }): Promise<ChatroomRow> {
+    insert(
+      userId: string,
+      input: { title: string; titleSource: TitleSource; systemPrompt: string | null; model?: string | null; settings?: ReplySettings },
+    ): Promise<ChatroomRow> {
       return db
         .insertInto('chatroom')
-        .values({ user_id: userId, title: input.title, title_source: input.titleSource, system_prompt: input.systemPrompt })
+        .values({
+          user_id: userId,
+          title: input.title,
+          title_source: input.titleSource,
+          system_prompt: input.systemPrompt,
+          model: input.model ?? null,
+          settings: JSON.stringify(input.settings ?? {}),
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
     },
@@ -53,7 +63,14 @@ export function createChatroomRepository(db: Db) {
     updateOwned(
       userId: string,
       id: string,
-      patch: { title?: string; titleSource?: TitleSource; systemPrompt?: string | null; currentMessageId?: string },
+      patch: {
+        title?: string;
+        titleSource?: TitleSource;
+        systemPrompt?: string | null;
+        currentMessageId?: string;
+        model?: string | null;
+        settings?: ReplySettings;
+      },
     ): Promise<ChatroomRow | undefined> {
       return db
         .updateTable('chatroom')
@@ -62,6 +79,8 @@ export function createChatroomRepository(db: Db) {
           ...(patch.titleSource !== undefined ? { title_source: patch.titleSource } : {}),
           ...(patch.systemPrompt !== undefined ? { system_prompt: patch.systemPrompt } : {}),
           ...(patch.currentMessageId !== undefined ? { current_message_id: patch.currentMessageId } : {}),
+          ...(patch.model !== undefined ? { model: patch.model } : {}),
+          ...(patch.settings !== undefined ? { settings: JSON.stringify(patch.settings) } : {}),
           updated_at: new Date(),
         })
         .where('id', '=', id)

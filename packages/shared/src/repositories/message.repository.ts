@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './db.js';
-import { PENDING_STATUSES, type MessageRow, type MessageWithSiblings } from '../db/database.js';
+import { PENDING_STATUSES, type Citation, type MessageRow, type MessageWithSiblings, type ReplySettings } from '../db/database.js';
 
 export interface NewExchange {
   /** The reply's id, chosen by the caller (its quota charge is named after it). */
@@ -14,6 +14,9 @@ export interface NewExchange {
   /** Set for a regenerated reply: the existing user message it answers (no new user message is stored). */
   replyToId?: string;
   quotaDay: string | null;
+  /** The model and resolved settings the reply is to be generated with. */
+  model: string;
+  settings: ReplySettings;
 }
 
 /** A message of the worker's context: the path above the prompt being answered. */
@@ -146,6 +149,10 @@ export function createMessageRepository(db: Db) {
           input_tokens: row.input_tokens,
           output_tokens: row.output_tokens,
           model: row.model,
+          settings: row.settings === null ? null : JSON.stringify(row.settings),
+          thoughts: row.thoughts,
+          citations: row.citations === null ? null : JSON.stringify(row.citations),
+          thinking_tokens: row.thinking_tokens,
           created_at: row.created_at,
           updated_at: row.updated_at,
           completed_at: row.completed_at,
@@ -196,6 +203,8 @@ export function createMessageRepository(db: Db) {
           reply_to_id: userMessage.id,
           parent_id: userMessage.id,
           quota_day: input.quotaDay,
+          model: input.model,
+          settings: JSON.stringify(input.settings),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -209,18 +218,18 @@ export function createMessageRepository(db: Db) {
     claim(id: string, token: string): Promise<MessageRow | undefined> {
       return db
         .updateTable('message')
-        .set((eb) => ({ status: 'generating', worker_token: token, content: '', attempts: eb('attempts', '+', 1), updated_at: new Date() }))
+        .set((eb) => ({ status: 'generating', worker_token: token, content: '', thoughts: null, citations: null, attempts: eb('attempts', '+', 1), updated_at: new Date() }))
         .where('id', '=', id)
         .where('status', 'in', PENDING_STATUSES)
         .returningAll()
         .executeTakeFirst();
     },
 
-    /** Persists partial text; false when the run no longer owns the reply (cancelled, deleted, taken over). */
-    async saveProgress(id: string, token: string, content: string): Promise<boolean> {
+    /** Persists partial text (and thoughts); false when the run no longer owns the reply (cancelled, deleted, taken over). */
+    async saveProgress(id: string, token: string, content: string, thoughts: string | null = null): Promise<boolean> {
       const result = await db
         .updateTable('message')
-        .set({ content, updated_at: new Date() })
+        .set({ content, thoughts, updated_at: new Date() })
         .where('id', '=', id)
         .where('worker_token', '=', token)
         .where('status', '=', 'generating')
@@ -231,7 +240,15 @@ export function createMessageRepository(db: Db) {
     complete(
       id: string,
       token: string,
-      result: { content: string; inputTokens: number; outputTokens: number; model: string },
+      result: {
+        content: string;
+        inputTokens: number;
+        outputTokens: number;
+        model: string;
+        thinkingTokens?: number;
+        thoughts?: string | null;
+        citations?: Citation[] | null;
+      },
     ): Promise<MessageRow | undefined> {
       const now = new Date();
       return db
@@ -241,7 +258,10 @@ export function createMessageRepository(db: Db) {
           content: result.content,
           input_tokens: result.inputTokens,
           output_tokens: result.outputTokens,
+          thinking_tokens: result.thinkingTokens ?? 0,
           model: result.model,
+          thoughts: result.thoughts ?? null,
+          citations: result.citations ? JSON.stringify(result.citations) : null,
           completed_at: now,
           updated_at: now,
         })
@@ -258,7 +278,11 @@ export function createMessageRepository(db: Db) {
      * refunded, recorded in the same update (so a failed reply is never seen unrefunded) and marked pending until
      * the caller has given the unit back in Redis (`refundApplied`).
      */
-    fail(id: string, token: string | null, error: { code: string; message: string; content?: string }): Promise<MessageRow | undefined> {
+    fail(
+      id: string,
+      token: string | null,
+      error: { code: string; message: string; content?: string; thoughts?: string | null },
+    ): Promise<MessageRow | undefined> {
       const now = new Date();
       const finalContent = error.content !== undefined ? sql`${error.content}::text` : sql.ref('content');
       const refunds = sql<boolean>`(quota_day is not null and refunded_at is null and ${finalContent} = '')`;
@@ -269,6 +293,7 @@ export function createMessageRepository(db: Db) {
           error_code: error.code,
           error_message: error.message,
           ...(error.content !== undefined ? { content: error.content } : {}),
+          ...(error.thoughts !== undefined ? { thoughts: error.thoughts } : {}),
           refunded_at: sql<Date>`case when ${refunds} then now() else refunded_at end`,
           quota_refund_pending: sql<boolean>`case when ${refunds} then true else quota_refund_pending end`,
           completed_at: now,
@@ -312,11 +337,17 @@ export function createMessageRepository(db: Db) {
     },
 
     /** Stops a pending reply where it is (status `cancelled`); undefined when it had already ended. */
-    cancel(id: string, partialText: string | undefined): Promise<MessageRow | undefined> {
+    cancel(id: string, partialText: string | undefined, thoughts?: string | null): Promise<MessageRow | undefined> {
       const now = new Date();
       return db
         .updateTable('message')
-        .set({ status: 'cancelled', completed_at: now, updated_at: now, ...(partialText !== undefined ? { content: partialText } : {}) })
+        .set({
+          status: 'cancelled',
+          completed_at: now,
+          updated_at: now,
+          ...(partialText !== undefined ? { content: partialText } : {}),
+          ...(thoughts !== undefined ? { thoughts } : {}),
+        })
         .where('id', '=', id)
         .where('status', 'in', PENDING_STATUSES)
         .returningAll()
@@ -327,10 +358,14 @@ export function createMessageRepository(db: Db) {
      * Usage of a reply that was cancelled while this run owned it. A cancel stops the run before it stores the
      * reply as cancelled, so the run may get here first: the row is then still `generating` under its token.
      */
-    async recordCancelledUsage(id: string, token: string, usage: { inputTokens: number; outputTokens: number; model: string }): Promise<void> {
+    async recordCancelledUsage(
+      id: string,
+      token: string,
+      usage: { inputTokens: number; outputTokens: number; thinkingTokens: number; model: string },
+    ): Promise<void> {
       await db
         .updateTable('message')
-        .set({ input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, model: usage.model })
+        .set({ input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, thinking_tokens: usage.thinkingTokens, model: usage.model })
         .where('id', '=', id)
         .where('worker_token', '=', token)
         .where('status', 'in', ['cancelled', 'generating'])

@@ -1,7 +1,11 @@
-import { GoogleGenAI, type Content } from '@google/genai';
-import type { Config } from '@gemini-chat/shared';
+import { GoogleGenAI, ThinkingLevel, type Content, type GenerateContentConfig, type GroundingMetadata } from '@google/genai';
+import type { Config, ReplySettings } from '@gemini-chat/shared';
 
 export interface GeminiRequest {
+  /** The model id the reply was sent with; GEMINI_MODEL for replies stored before replies named their model. */
+  model: string;
+  /** The reply's resolved settings (already stripped of what the model cannot do). */
+  settings: ReplySettings;
   systemInstruction?: string;
   contents: Content[];
   signal: AbortSignal;
@@ -11,9 +15,35 @@ export interface GeminiRequest {
 export interface GeminiChunk {
   /** Visible text of this chunk (thought parts excluded). */
   text: string;
+  /** Thought summary text of this chunk (only asked for with showThoughts). */
+  thought: string;
   finishReason?: string;
   blockReason?: string;
-  usage?: { inputTokens: number; outputTokens: number };
+  usage?: { inputTokens: number; outputTokens: number; thinkingTokens: number };
+  grounding?: GroundingMetadata;
+}
+
+/**
+ * A reply's settings as Gemini's request config. `maxOutputTokens` never exceeds the server's cap. Thinking:
+ * `off` is budget 0, a level is thinkingLevel, a number thinkingBudget (the API has already left out what the
+ * model cannot take); `showThoughts` asks for thought summaries.
+ */
+export function generationConfigOf(settings: ReplySettings, maxOutputTokens: number): GenerateContentConfig {
+  const thinking = settings.thinking;
+  const thinkingConfig = {
+    ...(thinking === 'off' ? { thinkingBudget: 0 } : {}),
+    ...(thinking === 'low' ? { thinkingLevel: ThinkingLevel.LOW } : {}),
+    ...(thinking === 'high' ? { thinkingLevel: ThinkingLevel.HIGH } : {}),
+    ...(typeof thinking === 'number' ? { thinkingBudget: thinking } : {}),
+    ...(settings.showThoughts ? { includeThoughts: true } : {}),
+  };
+  return {
+    maxOutputTokens: Math.min(settings.maxOutputTokens ?? maxOutputTokens, maxOutputTokens),
+    ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+    ...(settings.topP !== undefined ? { topP: settings.topP } : {}),
+    ...(Object.keys(thinkingConfig).length > 0 ? { thinkingConfig } : {}),
+    ...(settings.googleSearch ? { tools: [{ googleSearch: {} }] } : {}),
+  };
 }
 
 /**
@@ -46,23 +76,27 @@ export function createGeminiClient(config: Config['gemini']) {
 
     async *stream(request: GeminiRequest): AsyncGenerator<GeminiChunk> {
       const responses = await ai.models.generateContentStream({
-        model: config.model,
+        model: request.model,
         contents: request.contents,
         config: {
+          ...generationConfigOf(request.settings, config.maxOutputTokens),
           ...(request.systemInstruction ? { systemInstruction: request.systemInstruction } : {}),
-          maxOutputTokens: config.maxOutputTokens,
           abortSignal: request.signal,
         },
       });
       for await (const response of responses) {
         const candidate = response.candidates?.[0];
-        const text = (candidate?.content?.parts ?? [])
-          .filter((part) => !part.thought && typeof part.text === 'string')
-          .map((part) => part.text)
-          .join('');
+        const parts = candidate?.content?.parts ?? [];
+        const textOf = (thought: boolean) =>
+          parts
+            .filter((part) => !!part.thought === thought && typeof part.text === 'string')
+            .map((part) => part.text)
+            .join('');
         const meta = response.usageMetadata;
         yield {
-          text,
+          text: textOf(false),
+          thought: textOf(true),
+          ...(candidate?.groundingMetadata ? { grounding: candidate.groundingMetadata } : {}),
           ...(candidate?.finishReason ? { finishReason: candidate.finishReason } : {}),
           ...(response.promptFeedback?.blockReason ? { blockReason: response.promptFeedback.blockReason } : {}),
           ...(meta
@@ -71,6 +105,7 @@ export function createGeminiClient(config: Config['gemini']) {
                   inputTokens: meta.promptTokenCount ?? 0,
                   // Thinking is billed as output, so it counts as output here too.
                   outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
+                  thinkingTokens: meta.thoughtsTokenCount ?? 0,
                 },
               }
             : {}),

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { isPending, type ChatroomRow, type Config, type Logger, type MessageRow, type Quota, type ReplyEvents, type ReplyNotifications, type Store } from '@gemini-chat/shared';
 import { classifyError, ReplyError, timeoutFailure, type ReplyFailure } from '../gemini/classify-error.js';
+import type { GroundingMetadata } from '@google/genai';
+import { citationsOf, mergeGrounding } from '../gemini/citations.js';
 import type { GeminiClient } from '../gemini/gemini-client.js';
 import type { WorkerMetrics } from '../metrics.js';
 import { buildPrompt } from '../prompt/build-prompt.js';
@@ -75,9 +77,14 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
    * Final failure of this run: the message says why and keeps the text this run streamed, readers get a terminal
    * `error` event, the quota unit comes back when there was no text.
    */
-  async function fail(messageId: string, token: string, failure: ReplyFailure, streamedText: string): Promise<void> {
+  async function fail(messageId: string, token: string, failure: ReplyFailure, streamedText: string, streamedThoughts: string | null): Promise<void> {
     // With no text produced the unit is refunded; the refund is recorded in the same update as the failure.
-    const failed = await store.messages.fail(messageId, token, { code: failure.code, message: failure.message, content: streamedText });
+    const failed = await store.messages.fail(messageId, token, {
+      code: failure.code,
+      message: failure.message,
+      content: streamedText,
+      thoughts: streamedThoughts,
+    });
     if (!failed) return; // someone else ended it (cancelled, completed by a newer run, deleted)
     metrics.replies.inc({ status: 'failed' });
     await giveBack(failed);
@@ -91,8 +98,12 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
    */
   async function abandon(messageId: string, failure: ReplyFailure): Promise<void> {
     await replyEvents.stop(messageId);
-    const shown = await replyEvents.text(messageId); // none: no log left, the row keeps its last saved text
-    const failed = await store.messages.fail(messageId, null, { code: failure.code, message: failure.message, ...(shown !== undefined ? { content: shown } : {}) });
+    const shown = await replyEvents.shown(messageId); // none: no log left, the row keeps its last saved text
+    const failed = await store.messages.fail(messageId, null, {
+      code: failure.code,
+      message: failure.message,
+      ...(shown !== undefined ? { content: shown.text, thoughts: shown.thoughts || null } : {}),
+    });
     if (failed) {
       metrics.replies.inc({ status: 'failed' });
       await giveBack(failed);
@@ -153,8 +164,14 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
         .catch(() => {});
     });
 
+    // What the reply is generated with was resolved and recorded when it was sent; a reply stored before replies
+    // named their model uses the configured one.
+    const model = reply.model ?? config.gemini.model;
+    const settings = reply.settings ?? {};
     let text = '';
-    let usage = { inputTokens: 0, outputTokens: 0 };
+    let thoughts = '';
+    let grounding: GroundingMetadata | undefined;
+    let usage = { inputTokens: 0, outputTokens: 0, thinkingTokens: 0 };
     let finishReason: string | undefined;
     let lostOwnership = false;
     let lastSave = Date.now();
@@ -163,7 +180,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
 
     try {
       armIdle();
-      for await (const chunk of gemini.stream({ ...prompt, signal: abort.signal })) {
+      for await (const chunk of gemini.stream({ ...prompt, model, settings, signal: abort.signal })) {
         armIdle();
         if (chunk.blockReason) {
           throw new ReplyError({
@@ -175,6 +192,15 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
         }
         if (chunk.usage) usage = chunk.usage;
         if (chunk.finishReason) finishReason = chunk.finishReason;
+        if (chunk.grounding) grounding = mergeGrounding(grounding, chunk.grounding);
+        // Thought summaries are logged like text, so a resumed stream replays them, but kept apart from it.
+        if (chunk.thought && settings.showThoughts) {
+          if (!(await replyEvents.append(messageId, token, 'thought', { text: chunk.thought }))) {
+            lostOwnership = true;
+            break;
+          }
+          thoughts += chunk.thought;
+        }
         if (!chunk.text) continue;
         if (!firstTokenSeen) {
           firstTokenSeen = true;
@@ -188,7 +214,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
         text += chunk.text;
         if (Date.now() - lastSave >= PROGRESS_SAVE_INTERVAL_MS) {
           lastSave = Date.now();
-          if (!(await store.messages.saveProgress(messageId, token, text))) {
+          if (!(await store.messages.saveProgress(messageId, token, text, thoughts || null))) {
             lostOwnership = true;
             break;
           }
@@ -209,7 +235,13 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       }
       metrics.geminiLatency.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
 
-      const completed = await store.messages.complete(messageId, token, { content: text, ...usage, model: gemini.model });
+      const completed = await store.messages.complete(messageId, token, {
+        content: text,
+        ...usage,
+        model,
+        thoughts: thoughts || null,
+        citations: settings.googleSearch ? citationsOf(grounding, text) : null,
+      });
       if (!completed) throw new LostOwnership(); // cancelled or taken over at the last moment
       metrics.replies.inc({ status: 'completed' });
       metrics.tokens.inc({ direction: 'input' }, usage.inputTokens);
@@ -227,7 +259,8 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
         await store.messages.recordCancelledUsage(messageId, token, {
           inputTokens: usage.inputTokens || prompt.estimatedTokens,
           outputTokens,
-          model: gemini.model,
+          thinkingTokens: usage.thinkingTokens,
+          model,
         });
         log.info({ messageId }, 'reply stopped: cancelled, deleted or taken over');
         return;
@@ -242,7 +275,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       const final = !failure.retryable || ctx.attemptsMade + 1 >= ctx.maxAttempts;
       log.warn({ messageId, attempt: ctx.attemptsMade + 1, final, code: failure.code, err }, 'reply attempt failed');
       if (!final) throw new RetryableReplyError(failure);
-      await fail(messageId, token, failure, text);
+      await fail(messageId, token, failure, text, thoughts || null);
       // Recorded as a failed job (not retried) so the queue's own view matches the reply's.
       throw new UnrecoverableError(failure.code);
     } finally {

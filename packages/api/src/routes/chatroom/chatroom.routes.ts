@@ -28,11 +28,14 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
     schema: {
       operationId: 'createChatroom',
       summary: 'Create a chatroom',
+      description:
+        'Optional `model` (null or omitted: the default of the user\'s tier at each send) and `settings` for its replies. ' +
+        'A model the user\'s tier may not use is 403 MODEL_NOT_ALLOWED; an id GET /models does not offer, 400 MODEL_UNKNOWN.',
       tags,
       body: CreateChatroomBodySchema,
-      response: { 201: ChatroomSchema, ...protectedProblems, ...bodyProblems },
+      response: { 201: ChatroomSchema, ...protectedProblems, ...bodyProblems, ...problems(403) },
     },
-  }, async (request, reply) => reply.code(201).send(await chatrooms.create(request.auth.userId, request.body)));
+  }, async (request, reply) => reply.code(201).send(await chatrooms.create(request.auth, request.body)));
 
   app.get('/chatroom', {
     schema: {
@@ -65,16 +68,18 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
   app.patch('/chatroom/:id', {
     schema: {
       operationId: 'updateChatroom',
-      summary: 'Rename a chatroom, change its system prompt (null clears it) or switch branch',
+      summary: 'Rename a chatroom, change its system prompt (null clears it), model or settings, or switch branch',
       description:
         '`currentMessageId` switches branch: any message of the chatroom, and the newest leaf at or beneath it becomes ' +
-        'current. 404 MESSAGE_NOT_FOUND for a message not in the chatroom.',
+        'current. 404 MESSAGE_NOT_FOUND for a message not in the chatroom. `model` (null: the tier\'s default) and ' +
+        '`settings` (replaced as a whole) apply to the replies sent from then on; a model the user\'s tier may not use ' +
+        'is 403 MODEL_NOT_ALLOWED, an id GET /models does not offer 400 MODEL_UNKNOWN.',
       tags,
       params: ChatroomParamsSchema,
       body: UpdateChatroomBodySchema,
-      response: { 200: ChatroomSchema, ...protectedProblems, ...bodyProblems, ...problems(404) },
+      response: { 200: ChatroomSchema, ...protectedProblems, ...bodyProblems, ...problems(403, 404) },
     },
-  }, async (request) => chatrooms.update(request.auth.userId, request.params.id, request.body));
+  }, async (request) => chatrooms.update(request.auth, request.params.id, request.body));
 
   app.post('/chatroom/:id/fork', {
     schema: {

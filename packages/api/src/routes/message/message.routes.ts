@@ -11,6 +11,7 @@ import {
   ListMessagesQuerySchema,
   MessageListSchema,
   MessageParamsSchema,
+  RegenerateBodySchema,
   SendMessageBodySchema,
   SendMessageHeadersSchema,
   SendMessageResultSchema,
@@ -79,18 +80,27 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
         'PARENT_NOT_A_REPLY; one not in this chatroom is 404 MESSAGE_NOT_FOUND. ' +
         '202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: ' +
         '200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED ' +
-        'with Retry-After when the day\'s quota is used up. RateLimit-* headers describe the quota.',
+        'with Retry-After when the day\'s quota is used up. RateLimit-* headers describe the quota. `model` and `settings` ' +
+        'override the chatroom\'s for this reply only; the reply records the model and settings it is generated with. ' +
+        'A model the user\'s tier may not use (named here or by the chatroom) is 403 MODEL_NOT_ALLOWED, an id GET /models ' +
+        'does not offer 400 MODEL_UNKNOWN.',
       tags,
       params: ChatroomParamsSchema,
       headers: SendMessageHeadersSchema,
       body: SendMessageBodySchema,
-      response: { 200: SendMessageResultSchema, 202: SendMessageResultSchema, ...protectedProblems, ...bodyProblems, ...problems(404, 409, 422) },
+      response: { 200: SendMessageResultSchema, 202: SendMessageResultSchema, ...protectedProblems, ...bodyProblems, ...problems(403, 404, 409, 422) },
     },
   }, async (request, reply) => {
     const wait = preferredWait(request.headers.prefer, preferWaitMaxSeconds);
     const idempotencyKey = request.headers['idempotency-key'];
-    const { content, parentId } = request.body;
-    const outcome = await messages.send(request.auth, request.params.id, { content, ...(parentId !== undefined ? { parentId } : {}) }, {
+    const { content, parentId, model, settings } = request.body;
+    const input = {
+      content,
+      ...(parentId !== undefined ? { parentId } : {}),
+      ...(model !== undefined ? { model } : {}),
+      ...(settings !== undefined ? { settings } : {}),
+    };
+    const outcome = await messages.send(request.auth, request.params.id, input, {
       waitSeconds: wait,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
@@ -150,8 +160,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       operationId: 'streamReply',
       summary: 'Watch a reply as Server-Sent Events',
       description:
-        '`text/event-stream`. Events: `delta` (`{ text }`, a chunk to append), `reset` (a retry starts the reply over: ' +
-        'clear the text), then exactly one of `done` or `error`, whose data is the final Message; the stream then ends. ' +
+        '`text/event-stream`. Events: `delta` (`{ text }`, a chunk to append), `thought` (`{ text }`, a chunk of the ' +
+        'model\'s thought summary, only for a reply sent with `showThoughts`: show it apart from the text), `reset` (a ' +
+        'retry starts the reply over: clear the text and the thoughts), then exactly one of `done` or `error`, whose data ' +
+        'is the final Message (with `thoughts` and `citations`); the stream then ends. ' +
         'Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after ' +
         'it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply ' +
         'is waited for. Comment lines (`: keep-alive`) are sent while idle. Resuming after the final event is 204 ' +
@@ -234,16 +246,25 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
         'Creates a new reply to the prompt of any reply of the chatroom, as its sibling, and charges the quota like a ' +
         'new prompt; the new reply becomes the current branch. The model sees the path from the first prompt to that ' +
         'prompt, never the prompt\'s other replies. 409 CHATROOM_BUSY while a reply of the chatroom is pending; 400 ' +
-        'NOT_A_REPLY for a prompt. Same response, headers, `Idempotency-Key` and `Prefer: wait` behaviour as sending a message.',
+        'NOT_A_REPLY for a prompt. Same response, headers, `Idempotency-Key` and `Prefer: wait` behaviour as sending a message. ' +
+        'An optional body overrides `model` and `settings` for the new reply, as on a send (403 MODEL_NOT_ALLOWED, 400 MODEL_UNKNOWN).',
       tags,
       params: MessageParamsSchema,
       headers: SendMessageHeadersSchema,
-      response: { 200: SendMessageResultSchema, 202: SendMessageResultSchema, ...protectedProblems, ...problems(404, 409, 422) },
+      body: RegenerateBodySchema,
+      'x-optional-body': true,
+      response: { 200: SendMessageResultSchema, 202: SendMessageResultSchema, ...protectedProblems, ...bodyProblems, ...problems(403, 404, 409, 422) },
+    },
+    // The body is optional: a regenerate without one (as before overrides existed) has no overrides.
+    preValidation: async (request) => {
+      request.body ??= {};
     },
   }, async (request, reply) => {
     const wait = preferredWait(request.headers.prefer, preferWaitMaxSeconds);
     const idempotencyKey = request.headers['idempotency-key'];
-    const outcome = await messages.regenerate(request.auth, request.params.id, request.params.messageId, {
+    const { model, settings } = request.body ?? {};
+    const overrides = { ...(model !== undefined ? { model } : {}), ...(settings !== undefined ? { settings } : {}) };
+    const outcome = await messages.regenerate(request.auth, request.params.id, request.params.messageId, overrides, {
       waitSeconds: wait,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
