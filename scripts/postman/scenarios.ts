@@ -371,7 +371,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     op: 'regenerateReply',
-    note: 'A new reply to the same prompt, held with `Prefer: wait=10`; stored in `replyId`.',
+    note: 'A new reply to the same prompt, held with `Prefer: wait=10`, with the chatroom model and settings (an empty body); stored in `replyId`.',
+    body: {},
     headers: { 'idempotency-key': '{{$guid}}', prefer: 'wait=10' },
     test: js`
       const previousReply = pm.variables.get('replyId');
