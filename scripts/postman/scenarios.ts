@@ -267,6 +267,24 @@ export const SCENARIOS: Scenario[] = [
     expect: 200,
   },
 
+  {
+    op: 'updateChatroom',
+    key: 'updateChatroom:settings',
+    name: 'Set the chatroom reply settings (thinking, thoughts, Google Search)',
+    note: 'Replaces the chatroom settings as a whole; they apply to the replies sent from then on (what a model cannot do is left out at each send).',
+    body: { settings: { thinking: 'low', showThoughts: true, googleSearch: true } },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the new settings, the rest of the chatroom unchanged', () => {
+        pm.expect(body.id).to.eql(pm.variables.get('chatroomId'));
+        pm.expect(body.settings).to.eql({ thinking: "low", showThoughts: true, googleSearch: true });
+        pm.expect(body.title).to.eql('Lisbon trip');
+      });
+    `,
+    expect: 200,
+  },
+
   // --- Messages ------------------------------------------------------------------------------------------------
   {
     op: 'sendMessage',
@@ -413,6 +431,99 @@ export const SCENARIOS: Scenario[] = [
       });
     `,
     expect: 201,
+  },
+
+  // The conversation tree: edit the first prompt (a sibling branch, its only extra send), then switch back.
+  {
+    op: 'sendMessage',
+    key: 'sendMessage:editPrompt',
+    name: 'Edit the first prompt (a new branch beside it)',
+    note: 'Editing prompt P sends the new text with `parentId` = P.parentId. Pre-request: looks up the parent of the first prompt (`messageId`; null for a first prompt) and puts it in the body. `Prefer: wait=30`. Stores the new prompt in `editedMessageId` and its reply in `editReplyId`.',
+    body: { content: 'Plan a day in Porto', parentId: null },
+    headers: { 'idempotency-key': '{{$guid}}', prefer: 'wait=30' },
+    prerequest: js`
+      // The prompt being edited: its parent becomes the new prompt's parent.
+      pm.sendRequest({
+        url: pm.variables.get('baseUrl') + '/chatroom/' + pm.variables.get('chatroomId') + '/messages/' + pm.variables.get('messageId'),
+        method: 'GET',
+        header: { Authorization: 'Bearer ' + pm.variables.get('accessToken') },
+      }, (err, res) => {
+        if (err || res.code !== 200) throw new Error('could not read the prompt to edit: ' + (err || res.code));
+        const body = JSON.parse(pm.request.body.raw);
+        body.parentId = res.json().parentId;
+        pm.request.body.update(JSON.stringify(body, null, 2));
+      });
+    `,
+    test: js`
+      pm.test('status is 200 OK or 202 Accepted', () => pm.expect(pm.response.code).to.be.oneOf([200, 202]));
+      const body = pm.response.json();
+      pm.test('a new prompt beside the first one: 2 siblings, this one the second', () => {
+        ${messageShape('body.userMessage')}
+        pm.expect(body.userMessage.id).to.not.eql(pm.variables.get('messageId'));
+        pm.expect(body.userMessage.content).to.eql('Plan a day in Porto');
+        pm.expect(body.userMessage.parentId).to.eql(null);
+        pm.expect(body.userMessage.siblings.count).to.eql(2);
+        pm.expect(body.userMessage.siblings.index).to.eql(2);
+        pm.expect(body.userMessage.siblings.previousId).to.eql(pm.variables.get('messageId'));
+        pm.expect(body.reply.replyToId).to.eql(body.userMessage.id);
+      });
+      if (body.userMessage) pm.collectionVariables.set('editedMessageId', body.userMessage.id);
+      if (body.reply) pm.collectionVariables.set('editReplyId', body.reply.id);
+    `,
+    expect: 200,
+  },
+  {
+    op: 'listMessages',
+    key: 'listMessages:editedBranch',
+    name: 'The current branch: the edited prompt',
+    note: 'The edit made its branch current: its reply, then the edited prompt; the original prompt is not on it.',
+    query: { limit: '20' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the edited prompt and its reply, not the original prompt', () => {
+        const ids = body.items.map((m) => m.id);
+        pm.expect(ids).to.eql([pm.variables.get('editReplyId'), pm.variables.get('editedMessageId')]);
+        pm.expect(ids).to.not.include(pm.variables.get('messageId'));
+        pm.expect(body.items[1].content).to.eql('Plan a day in Porto');
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'updateChatroom',
+    key: 'updateChatroom:switchBranch',
+    folder: 'Messages',
+    name: 'Switch back to the original prompt',
+    note: '`currentMessageId` = the original prompt (`messageId`): the newest leaf beneath it, the regenerated reply (`replyId`), becomes current.',
+    body: { currentMessageId: '{{messageId}}' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the current message is the newest reply to the original prompt', () => {
+        pm.expect(body.id).to.eql(pm.variables.get('chatroomId'));
+        pm.expect(body.currentMessageId).to.eql(pm.variables.get('replyId'));
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'listMessages',
+    key: 'listMessages:originalBranch',
+    name: 'The current branch again: the original prompt',
+    query: { limit: '20' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the original prompt and its regenerated reply, not the edited prompt', () => {
+        const ids = body.items.map((m) => m.id);
+        pm.expect(ids).to.eql([pm.variables.get('replyId'), pm.variables.get('messageId')]);
+        pm.expect(ids).to.not.include(pm.variables.get('editedMessageId'));
+        pm.expect(body.items[1].content).to.eql('Plan a day in Lisbon');
+        pm.expect(body.items[1].siblings).to.include({ index: 1, count: 2, nextId: pm.variables.get('editedMessageId') });
+      });
+    `,
+    expect: 200,
   },
 
   // --- Billing (when the spec has it) ------------------------------------------------------------------------------

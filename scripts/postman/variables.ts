@@ -16,6 +16,8 @@ export const VARIABLES: PmVariable[] = [
   { key: 'chatroomListEtag', value: '', description: 'ETag of the chatroom list, for If-None-Match.' },
   { key: 'messageId', value: '', description: 'The prompt stored by "Send a prompt".' },
   { key: 'replyId', value: '', description: 'The reply of the latest send or regenerate.' },
+  { key: 'editedMessageId', value: '', description: 'The edited first prompt stored by "Edit the first prompt".' },
+  { key: 'editReplyId', value: '', description: 'The reply to the edited prompt.' },
   {
     key: 'billingRequired',
     value: 'false',
