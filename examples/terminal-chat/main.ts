@@ -19,7 +19,7 @@ const HELP = `Commands: /new [title]  a new chatroom · /rooms  switch chatroom 
           /branch  show the conversation (the branch you are on; "‹ 2 / 3 ›" marks alternatives)
           /edit N new text  rewrite your Nth prompt of the branch: a new branch beside the old one
           /prev · /next  switch the last message of the branch that has alternatives to the previous / next one
-          /model  the models your plan may use, default marked (choosing one comes with chatroom settings)
+          /model  the models your plan may use, default marked · /model ID  this chatroom's replies use model ID
           /upgrade  a Pro checkout link · /quit  leave (also Ctrl-D)
 Ctrl-C while a reply is being written cancels it.`;
 
@@ -232,7 +232,7 @@ async function send(room: Chatroom, prompt: string, edit?: { message: Message; n
   say(`[${reply.status}${failure}${tokens} · ${quota(usage)}]`);
 }
 
-/** A command line: /new, /rooms, /usage, /branch, /edit, /prev, /next, /model, /upgrade, /help. Returns the chatroom to continue in. */
+/** A command line: /new, /rooms, /usage, /branch, /edit, /prev, /next, /model [ID], /upgrade, /help. Returns the chatroom to continue in. */
 async function command(line: string, room: Chatroom): Promise<Chatroom | undefined> {
   const [name = '', ...rest] = line.slice(1).split(/\s+/);
   switch (name) {
@@ -273,11 +273,26 @@ async function command(line: string, room: Chatroom): Promise<Chatroom | undefin
       return room;
     }
     case 'model': {
+      const id = rest.join(' ').trim();
+      if (id) {
+        // The chatroom's model, for the replies sent from now on; the API refuses a model the plan may not use
+        // (403 MODEL_NOT_ALLOWED) or one it does not offer (400 MODEL_UNKNOWN).
+        try {
+          const updated = await client.updateChatroom(room.id, { model: id });
+          room.model = updated.model;
+          say(`[this chatroom's replies now use ${updated.model ?? 'the default model'}]`);
+        } catch (err) {
+          if (!(err instanceof GeminiChatError && ['MODEL_NOT_ALLOWED', 'MODEL_UNKNOWN'].includes(err.code))) throw err;
+          say(`[${err.detail}]`);
+        }
+        return room;
+      }
       const { items, defaultModel } = await client.listModels();
-      say('Models your plan may use (replies use the default; choosing one comes with chatroom settings):');
+      say('Models your plan may use (/model ID picks one for this chatroom):');
       for (const model of items) {
         const can = [model.thinking && 'thinking', model.grounding && 'Google Search'].filter(Boolean).join(', ');
-        say(`  ${model.id === defaultModel ? '*' : ' '} ${model.id} · ${model.displayName}${can ? ` · ${can}` : ''}${model.id === defaultModel ? ' (default)' : ''}`);
+        const marks = [model.id === defaultModel && 'default', model.id === room.model && 'this chatroom'].filter(Boolean).join(', ');
+        say(`  ${model.id === defaultModel ? '*' : ' '} ${model.id} · ${model.displayName}${can ? ` · ${can}` : ''}${marks ? ` (${marks})` : ''}`);
       }
       return room;
     }

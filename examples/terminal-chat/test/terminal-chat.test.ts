@@ -147,7 +147,7 @@ describe('the terminal chat client', () => {
     expect(await cli.exited).toBe(0);
   });
 
-  it('edits a prompt into a new branch, switches back with /prev and forth with /next, and lists the models', async () => {
+  it('edits a prompt into a new branch, switches back with /prev and forth with /next, lists the models and picks one', async () => {
     const number = newMobileNumber();
     const cli = runClient('--mobile', number);
     let at = (await cli.waitFor(/Chatroom "New chat"\. Type a prompt; \/help for commands\.\nyou> /)).end;
@@ -185,7 +185,17 @@ describe('the terminal chat client', () => {
 
     const { defaultModel } = await client.listModels();
     cli.type('/model');
-    at = (await cli.waitFor(new RegExp(`\\* ${defaultModel.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} · [^\\n]*\\(default\\)\\n`), at)).end;
+    const escaped = defaultModel.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    at = (await cli.waitFor(new RegExp(`\\* ${escaped} · [^\\n]*\\(default\\)\\n`), at)).end;
+
+    // /model ID: the chatroom's replies use that model from now on; an id the API does not offer is refused.
+    cli.type(`/model ${defaultModel}`);
+    at = (await cli.waitFor(new RegExp(`\\[this chatroom's replies now use ${escaped}\\]\\nyou> `), at)).end;
+    expect((await client.getChatroom(room!.id)).model).toBe(defaultModel);
+    cli.type('/model no-such-model');
+    at = (await cli.waitFor(/\[There is no model "no-such-model"; GET \/models lists the models you may use\.\]\nyou> /, at)).end;
+    cli.type('/model');
+    at = (await cli.waitFor(new RegExp(`\\* ${escaped} · [^\\n]*\\(default, this chatroom\\)\\n`), at)).end;
 
     cli.type('/quit');
     await cli.waitFor(/Bye\.\n/, at);
