@@ -1,5 +1,5 @@
 export { testDatabaseUrl, testRedisUrl } from './env.js';
-export { isolate, type Isolated } from './isolation.js';
+export { exclusively, isolate, type Isolated } from './isolation.js';
 export {
   buildTestApp,
   craftJwt,

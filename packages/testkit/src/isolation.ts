@@ -18,7 +18,7 @@ export interface Isolated {
  * database, and a schema dropped by another file in the middle of that introspection fails it ("schema ... does
  * not exist"), so these DDL steps take turns under one advisory lock (held on a connection of their own).
  */
-async function exclusively(admin: Kysely<Database>, work: () => Promise<void>): Promise<void> {
+export async function exclusively(admin: Kysely<Database>, work: () => Promise<unknown>): Promise<void> {
   await admin.connection().execute(async (connection) => {
     await sql`select pg_advisory_lock(hashtext('gemini-chat:test-ddl'))`.execute(connection);
     try {
@@ -65,7 +65,7 @@ export async function isolate(env: Record<string, string> = {}): Promise<Isolate
     db,
     async cleanup() {
       await db.destroy();
-      await exclusively(admin, () => sql`drop schema ${sql.id(schema)} cascade`.execute(admin).then(() => undefined));
+      await exclusively(admin, () => sql`drop schema ${sql.id(schema)} cascade`.execute(admin));
       await admin.destroy();
       const redis = new Redis(config.redis.url);
       let cursor = '0';

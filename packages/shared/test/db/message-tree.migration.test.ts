@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl } from '@gemini-chat/testkit';
+import { exclusively, testDatabaseUrl } from '@gemini-chat/testkit';
 import { createDb, createStore, loadConfig, migrateToLatest } from '../../src/index.js';
 import type { MessageStatus } from '../../src/db/database.js';
 import { migrations } from '../../src/db/migrations/index.js';
@@ -14,18 +14,6 @@ const schema = `test_tree_${randomBytes(4).toString('hex')}`;
 const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, LOG_LEVEL: 'silent' });
 const admin = createDb({ ...config.database, schema: undefined });
 const db = createDb(config.database);
-
-/** Schema DDL takes turns with the other test files (see testkit's isolation: the migrator introspects every schema). */
-async function exclusively(work: () => Promise<unknown>): Promise<void> {
-  await admin.connection().execute(async (connection) => {
-    await sql`select pg_advisory_lock(hashtext('gemini-chat:test-ddl'))`.execute(connection);
-    try {
-      await work();
-    } finally {
-      await sql`select pg_advisory_unlock(hashtext('gemini-chat:test-ddl'))`.execute(connection);
-    }
-  });
-}
 
 let userId: string;
 const ids: Record<string, string> = {};
@@ -50,7 +38,7 @@ async function insert(name: string, room: string, role: 'user' | 'assistant', st
 }
 
 beforeAll(async () => {
-  await exclusively(async () => {
+  await exclusively(admin, async () => {
     await sql`create schema ${sql.id(schema)}`.execute(admin);
     const result = await new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema: schema }).migrateTo(BEFORE_TREE);
     if (result.error) throw result.error;
@@ -75,12 +63,12 @@ beforeAll(async () => {
   await insert('F2', 'failed', 'user', 'completed');
   await insert('FR2', 'failed', 'assistant', 'queued', 'F2');
 
-  await exclusively(() => migrateToLatest(db, schema));
+  await exclusively(admin, () => migrateToLatest(db, schema));
 });
 
 afterAll(async () => {
   await db.destroy();
-  await exclusively(() => sql`drop schema ${sql.id(schema)} cascade`.execute(admin));
+  await exclusively(admin, () => sql`drop schema ${sql.id(schema)} cascade`.execute(admin));
   await admin.destroy();
 });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl } from '@gemini-chat/testkit';
+import { exclusively, testDatabaseUrl } from '@gemini-chat/testkit';
 import { createDb, createStore, loadConfig, migrateToLatest } from '../../src/index.js';
 import { migrations } from '../../src/db/migrations/index.js';
 
@@ -14,25 +14,13 @@ const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl(), D
 const admin = createDb({ ...config.database, schema: undefined });
 const db = createDb(config.database);
 
-/** Schema DDL takes turns with the other test files (see testkit's isolation: the migrator introspects every schema). */
-async function exclusively(work: () => Promise<unknown>): Promise<void> {
-  await admin.connection().execute(async (connection) => {
-    await sql`select pg_advisory_lock(hashtext('gemini-chat:test-ddl'))`.execute(connection);
-    try {
-      await work();
-    } finally {
-      await sql`select pg_advisory_unlock(hashtext('gemini-chat:test-ddl'))`.execute(connection);
-    }
-  });
-}
-
 let userId: string;
 let roomId: string;
 let promptId: string;
 let replyId: string;
 
 beforeAll(async () => {
-  await exclusively(async () => {
+  await exclusively(admin, async () => {
     await sql`create schema ${sql.id(schema)}`.execute(admin);
     const result = await new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema: schema }).migrateTo(BEFORE);
     if (result.error) throw result.error;
@@ -48,12 +36,12 @@ beforeAll(async () => {
     await sql<{ id: string }>`insert into message (chatroom_id, user_id, role, status, content, reply_to_id, parent_id, input_tokens, output_tokens, model, completed_at)
       values (${roomId}, ${userId}, 'assistant', 'completed', 'A', ${promptId}, ${promptId}, 3, 4, 'gemini-flash-latest', now()) returning id`.execute(db)
   ).rows[0]!.id;
-  await exclusively(() => migrateToLatest(db, schema));
+  await exclusively(admin, () => migrateToLatest(db, schema));
 });
 
 afterAll(async () => {
   await db.destroy();
-  await exclusively(() => sql`drop schema ${sql.id(schema)} cascade`.execute(admin));
+  await exclusively(admin, () => sql`drop schema ${sql.id(schema)} cascade`.execute(admin));
   await admin.destroy();
 });
 
