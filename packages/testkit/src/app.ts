@@ -52,7 +52,11 @@ export async function signIn(app: FastifyInstance, extra: Record<string, unknown
 }
 
 export function fromTokens(mobileNumber: string, res: LightMyRequestResponse): SignedIn {
-  const body = res.json();
+  return signedIn(mobileNumber, res.json());
+}
+
+/** The caller as a test uses it, from the token response of verify-otp, login or refresh. */
+export function signedIn(mobileNumber: string, body: { accessToken: string; refreshToken: string; user: { id: string } }): SignedIn {
   return {
     userId: body.user.id,
     mobileNumber,

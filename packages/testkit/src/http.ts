@@ -1,6 +1,6 @@
 // A small HTTP client over real sockets (fetch), for apps that listen on loopback ports: it records the status,
 // the time taken and the body, and never waits for ever (a hang is a finding, reported as status 0).
-import { randomMobileNumber, type SignedIn } from './app.js';
+import { randomMobileNumber, signedIn, type SignedIn } from './app.js';
 
 export interface HttpResult {
   status: number;
@@ -45,12 +45,5 @@ export async function signInOver(base: string): Promise<SignedIn> {
   const otp = (signup.json() as { otpChallenge: { otp: string } }).otpChallenge.otp;
   const verified = await http(base, 'POST', '/auth/verify-otp', { body: { mobileNumber, otp } });
   if (verified.status !== 200) throw new Error(`verify failed: ${verified.status} ${verified.text}`);
-  const tokens = verified.json() as { accessToken: string; refreshToken: string; user: { id: string } };
-  return {
-    userId: tokens.user.id,
-    mobileNumber,
-    accessToken: tokens.accessToken,
-    refreshToken: tokens.refreshToken,
-    auth: { authorization: `Bearer ${tokens.accessToken}` },
-  };
+  return signedIn(mobileNumber, verified.json() as Parameters<typeof signedIn>[1]);
 }
