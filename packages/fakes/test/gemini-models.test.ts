@@ -36,7 +36,7 @@ describe('models.list and models.get', () => {
     });
     // The SDK renames supportedGenerationMethods.
     expect(byName.get('models/gemini-3.8-flash')?.supportedActions).toContain('generateContent');
-    expect(byName.get('models/gemini-3.5-flash-lite')?.thinking).toBeUndefined();
+    expect(byName.get('models/gemini-2.0-flash')?.thinking).toBeUndefined();
     expect(byName.get('models/gemini-3.1-pro-preview')?.thinking).toBe(true);
     expect(byName.has('models/gemini-flash-latest')).toBe(true);
   });
@@ -62,7 +62,7 @@ describe('models.list and models.get', () => {
       maxTemperature: 2,
       thinking: true,
     });
-    expect(Object.keys(models.find((m) => m.name === 'models/gemini-3.5-flash-lite')!)).not.toContain('thinking');
+    expect(Object.keys(models.find((m) => m.name === 'models/gemini-2.0-flash')!)).not.toContain('thinking');
 
     const first = await getJson('/v1/models?pageSize=2');
     expect((first.body.models as WireModel[]).map((m) => m.name)).toEqual(['models/gemini-3.8-flash', 'models/gemini-3.7-flash']);
@@ -74,7 +74,7 @@ describe('models.list and models.get', () => {
     const latest = await gemini.ai.models.get({ model: 'gemini-flash-latest' });
     expect(latest).toMatchObject({ name: 'models/gemini-flash-latest', thinking: true });
     expect((await getJson('/v1beta/models/gemini-flash-latest')).body.baseModelId).toBe('gemini-3.8-flash');
-    expect((await gemini.ai.models.get({ model: 'models/gemini-3.5-flash-lite' })).thinking).toBeUndefined();
+    expect((await gemini.ai.models.get({ model: 'models/gemini-2.0-flash' })).thinking).toBeUndefined();
 
     const error = await apiErrorOf(gemini.ai.models.get({ model: 'gemini-0.9-nano' }));
     expect(error.status).toBe(404);

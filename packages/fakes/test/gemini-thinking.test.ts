@@ -15,7 +15,7 @@ import {
 } from './gemini-sdk-helpers.js';
 
 const FLASH = 'gemini-3.8-flash';
-const LITE = 'gemini-3.5-flash-lite';
+const NO_THINKING = 'gemini-2.0-flash';
 const PRO = 'gemini-3.1-pro-preview';
 
 const gemini = useFakeGemini();
@@ -100,13 +100,12 @@ describe('thinking the model cannot do', () => {
   };
 
   it('a model without thinking refuses a budget or a level with 400, and takes budget 0 or includeThoughts alone', async () => {
-    expect(await invalid(LITE, { thinkingBudget: 1024 })).toBe(`Thinking is not supported for models/${LITE}.`);
-    expect(await invalid(LITE, { thinkingLevel: 'low', includeThoughts: true })).toBe(`Thinking is not supported for models/${LITE}.`);
-    expect(await invalid('gemini-flash-lite-latest', { thinkingBudget: -1 })).toContain('Thinking is not supported');
+    expect(await invalid(NO_THINKING, { thinkingBudget: 1024 })).toBe(`Thinking is not supported for models/${NO_THINKING}.`);
+    expect(await invalid(NO_THINKING, { thinkingLevel: 'low', includeThoughts: true })).toBe(`Thinking is not supported for models/${NO_THINKING}.`);
 
-    const off = await ask(LITE, 'hi', { thinkingBudget: 0 });
+    const off = await ask(NO_THINKING, 'hi', { thinkingBudget: 0 });
     expect(off.usageMetadata?.thoughtsTokenCount).toBeUndefined();
-    const plain = await ask(LITE, 'hi', { includeThoughts: true });
+    const plain = await ask(NO_THINKING, 'hi', { includeThoughts: true });
     expect(plain.candidates?.[0]?.content?.parts).toEqual([{ text: plain.text }]);
     expect(plain.usageMetadata?.thoughtsTokenCount).toBeUndefined();
   });

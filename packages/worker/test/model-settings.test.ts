@@ -152,6 +152,20 @@ describe('what a reply is generated with', () => {
   });
 });
 
+describe('what GET /models promises, the offline Gemini keeps', () => {
+  it('every listed model that says it thinks answers a thinking setting with thoughts', async () => {
+    const models = (await inject(pro, 'GET', '/models')).json().items as { id: string; thinking: boolean }[];
+    const thinking = models.filter((m) => m.thinking);
+    expect(thinking.map((m) => m.id)).toContain('gemini-3.5-flash-lite');
+    for (const model of thinking) {
+      const id = await room(pro, { model: model.id, settings: { thinking: 'low', showThoughts: true } });
+      const reply = await ask(pro, id, { content: `Think on ${model.id}` });
+      expect(reply, model.id).toMatchObject({ status: 'completed', model: model.id });
+      expect(reply.thoughts, model.id).toEqual(expect.any(String));
+    }
+  });
+});
+
 describe('thoughts and citations', () => {
   const terminal = (events: SseEvent[]) => events.some((e) => e.event === 'done' || e.event === 'error');
   const thoughtText = (events: SseEvent[]) => events.filter((e) => e.event === 'thought').map((e) => (e.data as { text: string }).text).join('');

@@ -88,7 +88,7 @@ const alias = (id: string, displayName: string, target: FakeModel): FakeModel =>
 });
 
 const FLASH_3_8 = model('gemini-3.8-flash', 'Gemini 3.8 Flash', FLASH_THINKING);
-const FLASH_LITE_3_5 = model('gemini-3.5-flash-lite', 'Gemini 3.5 Flash-Lite', undefined, { outputTokenLimit: 8_192 });
+const FLASH_LITE_3_5 = model('gemini-3.5-flash-lite', 'Gemini 3.5 Flash-Lite', FLASH_LITE_THINKING);
 const PRO_3_1 = model('gemini-3.1-pro-preview', 'Gemini 3.1 Pro Preview', PRO_THINKING);
 
 export const DEFAULT_MODEL_CATALOG: readonly FakeModel[] = [
@@ -99,6 +99,8 @@ export const DEFAULT_MODEL_CATALOG: readonly FakeModel[] = [
   model('gemini-3.1-flash-lite', 'Gemini 3.1 Flash-Lite', FLASH_LITE_THINKING),
   PRO_3_1,
   model('gemini-2.5-flash', 'Gemini 2.5 Flash', GEMINI_2_5_FLASH_THINKING),
+  // A model that does not think at all, as Gemini 2.0 did.
+  model('gemini-2.0-flash', 'Gemini 2.0 Flash', undefined, { outputTokenLimit: 8_192 }),
   alias('gemini-flash-latest', 'Gemini Flash Latest', FLASH_3_8),
   alias('gemini-flash-lite-latest', 'Gemini Flash-Lite Latest', FLASH_LITE_3_5),
   alias('gemini-pro-latest', 'Gemini Pro Latest', PRO_3_1),
