@@ -44,7 +44,7 @@ export const tooManyRequests = (code: string, message: string, retryAfterSeconds
 /** Raised where we know a dependency is down; the error handler also recognises raw driver errors. */
 export class DependencyUnavailableError extends Error {
   constructor(
-    readonly dependency: 'postgres' | 'redis' | 'queue' | 'gemini' | 'stripe',
+    readonly dependency: 'postgres' | 'redis' | 'queue' | 'gemini' | 'stripe' | 'storage',
     cause?: unknown,
   ) {
     super(`${dependency} unavailable`, { cause });
@@ -59,7 +59,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOST
 const PG_OUTAGE = /^(08|57P0|53300$|57014$|55P03$)/;
 
 /** True when an error means Postgres or Redis is unreachable or too busy (so the right answer is 503, not 500). */
-export function dependencyOf(err: unknown): 'postgres' | 'redis' | 'queue' | 'gemini' | 'stripe' | undefined {
+export function dependencyOf(err: unknown): 'postgres' | 'redis' | 'queue' | 'gemini' | 'stripe' | 'storage' | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof DependencyUnavailableError) return e.dependency;
     const { code, message = '', name = '' } = e as { code?: unknown; message?: string; name?: string };

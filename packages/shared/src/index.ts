@@ -1,4 +1,4 @@
-export { loadConfig, loadConfigOrExit, describeEnv, ConfigError, type Config, type ConfiguredModel } from './config/config.js';
+export { loadConfig, loadConfigOrExit, describeEnv, ConfigError, type Config, type ConfiguredModel, type FilesConfig, type StorageConfig } from './config/config.js';
 export { createDb } from './db/create-db.js';
 export type { Logger } from './logger.js';
 export { migrateToLatest } from './db/migrate.js';
@@ -13,6 +13,7 @@ export type {
   SubscriptionRow,
   ReplySettings,
   Citation,
+  FileRow,
 } from './db/database.js';
 export { isPending } from './db/database.js';
 export { createStore, type Store, type Repositories } from './repositories/store.js';
@@ -50,3 +51,11 @@ export {
   type ReplyEvents,
   type ReplyNotifications,
 } from './replies/reply-events.js';
+export { createStorage } from './storage/create-storage.js';
+export {
+  ObjectNotFoundError,
+  fileStorageKey,
+  type ObjectStorage,
+  type StoredObject,
+  type ByteRange,
+} from './storage/object-storage.js';

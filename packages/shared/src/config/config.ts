@@ -154,6 +154,32 @@ export const EnvSchema = Type.Object({
     default: 60,
     description: 'How often each API process returns users to basic whose time-limited Pro ended without a webhook.',
   }),
+  // Attachments: uploaded files and where their bytes live.
+  STORAGE_DRIVER: Type.Union([Type.Literal('filesystem'), Type.Literal('s3')], {
+    default: 'filesystem',
+    description: 'Where uploaded files are kept: filesystem (FILES_DIR) or s3 (any S3-compatible store, S3_*).',
+  }),
+  FILES_DIR: Type.String({ default: './data/files', description: 'Directory of the filesystem driver (shared by every API and worker process).' }),
+  S3_BUCKET: Type.String({ default: '', description: 'Bucket of the s3 driver. Required with STORAGE_DRIVER=s3.' }),
+  S3_REGION: Type.String({ default: 'us-east-1', description: 'Region of the s3 driver.' }),
+  S3_ENDPOINT: Type.String({ default: '', description: 'S3-compatible endpoint (MinIO, R2, a local server). Empty: AWS S3.' }),
+  S3_ACCESS_KEY_ID: Type.String({ default: '', description: 'Access key of the s3 driver. Empty: the AWS SDK\'s default credential chain.' }),
+  S3_SECRET_ACCESS_KEY: Type.String({ default: '', description: 'Secret key of the s3 driver (with S3_ACCESS_KEY_ID).' }),
+  S3_FORCE_PATH_STYLE: Bool('Address the bucket in the path (MinIO and most local servers need it).', false),
+  FILE_MAX_BYTES: Int({ minimum: 1, default: 20 * 1024 * 1024, description: 'Largest accepted file (413 FILE_TOO_LARGE above it).' }),
+  FILE_PDF_MAX_PAGES: Int({ minimum: 1, default: 1000, description: 'Most pages a PDF may have (Gemini reads at most 1000).' }),
+  STORAGE_QUOTA_BASIC_BYTES: Int({ default: 100 * 1024 * 1024, description: 'Stored bytes a basic user may keep (409 STORAGE_QUOTA_EXCEEDED above it).' }),
+  STORAGE_QUOTA_PRO_BYTES: Int({ default: 10 * 1024 * 1024 * 1024, description: 'Stored bytes a pro user may keep.' }),
+  FILES_SWEEP_INTERVAL_SECONDS: Int({ minimum: 1, default: 3600, description: 'How often the worker removes stored objects without a file and files without an object.' }),
+  FILES_ORPHAN_GRACE_SECONDS: Int({
+    minimum: 1,
+    default: 3600,
+    description: 'An object without a file row is removed only once it is this old (an upload may still be finishing).',
+  }),
+  GEMINI_INLINE_MAX_BYTES: Int({
+    default: 1024 * 1024,
+    description: 'Attachments up to this size go to Gemini inline; larger ones through the Files API (uploaded once, reused until they expire).',
+  }),
 });
 export type Env = Static<typeof EnvSchema>;
 
@@ -207,7 +233,10 @@ export interface Config {
     contextTokenBudget: number;
     timeoutMs: number;
     idleTimeoutMs: number;
+    /** Attachments up to this size are sent inline; larger ones through the Files API. */
+    inlineMaxBytes: number;
   };
+  files: FilesConfig;
   billing: {
     /** Undefined when STRIPE_SECRET_KEY is unset: billing is off. */
     stripe: { secretKey: string; webhookSecret: string; api: StripeApiAddress | undefined } | undefined;
@@ -229,6 +258,27 @@ export interface Config {
     sweepPendingAfterSeconds: number;
   };
 }
+
+export interface FilesConfig {
+  storage: StorageConfig;
+  maxBytes: number;
+  pdfMaxPages: number;
+  quotaBytes: Record<Tier, number>;
+  sweepIntervalSeconds: number;
+  orphanGraceSeconds: number;
+}
+
+export type StorageConfig =
+  | { driver: 'filesystem'; dir: string }
+  | {
+      driver: 's3';
+      bucket: string;
+      region: string;
+      endpoint: string | undefined;
+      /** Undefined: the AWS SDK's default credential chain. */
+      credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+      forcePathStyle: boolean;
+    };
 
 export interface ConfiguredModel {
   id: string;
@@ -310,7 +360,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const trustProxy = parseTrustProxy(env.TRUST_PROXY);
   if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY: ${trustProxy} (got ${JSON.stringify(env.TRUST_PROXY)})`);
   const models = parseModels(env);
-  problems.push(...checkProductionRules(env), ...checkBillingRules(env), ...models.problems);
+  problems.push(...checkProductionRules(env), ...checkBillingRules(env), ...checkStorageRules(env), ...models.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const origins = env.CORS_ORIGINS.trim();
@@ -368,6 +418,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       contextTokenBudget: env.GEMINI_CONTEXT_TOKEN_BUDGET,
       timeoutMs: env.GEMINI_TIMEOUT_MS,
       idleTimeoutMs: env.GEMINI_IDLE_TIMEOUT_MS,
+      inlineMaxBytes: env.GEMINI_INLINE_MAX_BYTES,
+    },
+    files: {
+      storage: storageConfig(env),
+      maxBytes: env.FILE_MAX_BYTES,
+      pdfMaxPages: env.FILE_PDF_MAX_PAGES,
+      quotaBytes: { basic: env.STORAGE_QUOTA_BASIC_BYTES, pro: env.STORAGE_QUOTA_PRO_BYTES },
+      sweepIntervalSeconds: env.FILES_SWEEP_INTERVAL_SECONDS,
+      orphanGraceSeconds: env.FILES_ORPHAN_GRACE_SECONDS,
     },
     billing: billingConfig(env, publicBaseUrl),
     worker: {
@@ -522,6 +581,27 @@ function checkBillingRules(env: Env): string[] {
     if (!env.BILLING_SUCCESS_URL) problems.push('BILLING_SUCCESS_URL: required in production when billing is on');
     if (!env.BILLING_CANCEL_URL) problems.push('BILLING_CANCEL_URL: required in production when billing is on');
   }
+  return problems;
+}
+
+function storageConfig(env: Env): StorageConfig {
+  if (env.STORAGE_DRIVER === 'filesystem') return { driver: 'filesystem', dir: env.FILES_DIR };
+  return {
+    driver: 's3',
+    bucket: env.S3_BUCKET,
+    region: env.S3_REGION,
+    endpoint: env.S3_ENDPOINT || undefined,
+    credentials: env.S3_ACCESS_KEY_ID ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY } : undefined,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE,
+  };
+}
+
+function checkStorageRules(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.S3_ENDPOINT && !httpUrl(env.S3_ENDPOINT)) problems.push('S3_ENDPOINT: must be an absolute http(s) URL');
+  if (env.STORAGE_DRIVER !== 's3') return problems;
+  if (!env.S3_BUCKET) problems.push('S3_BUCKET: required with STORAGE_DRIVER=s3');
+  if (env.S3_ACCESS_KEY_ID && !env.S3_SECRET_ACCESS_KEY) problems.push('S3_SECRET_ACCESS_KEY: required with S3_ACCESS_KEY_ID');
   return problems;
 }
 

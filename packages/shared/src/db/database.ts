@@ -46,6 +46,8 @@ export interface UsersTable {
   stripe_customer_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Billing: when a time-limited pro tier (scheduled cancellation, past_due grace) falls back to basic. */
   tier_expires_at: NullableTimestamp;
+  /** Bytes of the user's stored, not deleted files (int8 arrives as a string). */
+  storage_used_bytes: ColumnType<string, string | number | bigint | undefined, string | number | bigint>;
 }
 
 export interface OtpChallengeTable {
@@ -141,6 +143,34 @@ export interface MessageTable {
   thinking_tokens: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
+/** An uploaded file; its bytes live in object storage under storage_key. */
+export interface FileTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  mime_type: string;
+  /** int8 arrives as a string. */
+  size_bytes: ColumnType<string, string | number | bigint, string | number | bigint>;
+  /** Hex sha256 of the bytes. */
+  sha256: string;
+  storage_key: string;
+  page_count: number | null;
+  created_at: Timestamp;
+  /** Deleted files keep their row (messages show them as deleted); their bytes are gone. */
+  deleted_at: NullableTimestamp;
+  gemini_file_name: ColumnType<string | null, string | null | undefined, string | null>;
+  gemini_file_uri: ColumnType<string | null, string | null | undefined, string | null>;
+  gemini_file_expires_at: NullableTimestamp;
+  token_count: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** A file attached to a prompt, in the order given. */
+export interface MessageAttachmentTable {
+  message_id: string;
+  position: number;
+  file_id: string;
+}
+
 export interface IdempotencyKeyTable {
   user_id: string;
   key: string;
@@ -215,6 +245,8 @@ export interface Database {
   checkout_session: CheckoutSessionTable;
   checkout_attempt: CheckoutAttemptTable;
   stripe_event: StripeEventTable;
+  file: FileTable;
+  message_attachment: MessageAttachmentTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -234,4 +266,5 @@ export interface SiblingInfo {
 }
 export type MessageWithSiblings = MessageRow & SiblingInfo;
 export type SubscriptionRow = Selectable<SubscriptionTable>;
+export type FileRow = Selectable<FileTable>;
 export type CheckoutSessionRow = Selectable<CheckoutSessionTable>;

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, opendir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ObjectNotFoundError, type ByteRange, type ObjectStorage, type StoredObject } from './object-storage.js';
+
+// Objects are files under one directory. A put writes a temporary file beside the target and renames it into
+// place once complete (rename is atomic within a file system), so a reader sees the whole object or none, and a
+// failed put removes its temporary file. Temporary files carry a `.partial-` prefix that list() never reports.
+const PARTIAL = '.partial-';
+
+export function createFilesystemStorage(dir: string): ObjectStorage {
+  const root = resolve(dir);
+  const pathOf = (key: string): string => {
+    const path = resolve(root, key);
+    // Keys come from ids, but a key must never reach outside the root whatever it holds.
+    if (!path.startsWith(root + sep)) throw new Error(`Storage key outside the files directory: ${key}`);
+    return path;
+  };
+
+  return {
+    driver: 'filesystem',
+
+    async put(key, body: Readable) {
+      const target = pathOf(key);
+      await mkdir(dirname(target), { recursive: true });
+      const temporary = join(dirname(target), `${PARTIAL}${randomUUID()}`);
+      try {
+        await pipeline(body, createWriteStream(temporary, { flags: 'wx' }));
+        await rename(temporary, target);
+      } catch (err) {
+        await rm(temporary, { force: true });
+        throw err;
+      }
+    },
+
+    async get(key, range?: ByteRange) {
+      const path = pathOf(key);
+      const stream = createReadStream(path, range ? { start: range.start, end: range.end } : {});
+      // Open eagerly so a missing object rejects here rather than as a stream error mid-response.
+      await new Promise<void>((ok, fail) => {
+        stream.once('open', () => ok());
+        stream.once('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ENOENT' ? new ObjectNotFoundError(key) : err));
+      });
+      return stream;
+    },
+
+    async stat(key) {
+      try {
+        const info = await stat(pathOf(key));
+        return info.isFile() ? { key, sizeBytes: info.size, lastModified: info.mtime } : undefined;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
+
+    async delete(key) {
+      await rm(pathOf(key), { force: true });
+    },
+
+    async *list(prefix) {
+      yield* walk(root, root, prefix);
+    },
+
+    async close() {},
+  };
+}
+
+async function* walk(root: string, dir: string, prefix: string): AsyncIterable<StoredObject> {
+  let handle;
+  try {
+    handle = await opendir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for await (const entry of handle) {
+    const path = join(dir, entry.name);
+    const key = relative(root, path).split(sep).join('/');
+    if (entry.isDirectory()) {
+      // Only descend where keys under the prefix can be.
+      if (prefix.startsWith(`${key}/`) || `${key}/`.startsWith(prefix)) yield* walk(root, path, prefix);
+    } else if (entry.isFile() && !entry.name.startsWith(PARTIAL) && key.startsWith(prefix)) {
+      const info = await stat(path).catch(() => undefined);
+      if (info) yield { key, sizeBytes: info.size, lastModified: info.mtime };
+    }
+  }
+}
