@@ -1,6 +1,8 @@
 // A fake of the Gemini API (generativelanguage.googleapis.com) on node:http, for tests and offline dev.
 // It speaks Gemini's REST wire format (generateContent, streamGenerateContent with SSE, countTokens, the model
-// listing, Google's RPC error bodies); tests drive it through the real SDK.
+// listing, Google's RPC error bodies); tests drive it through the real SDK. It also serves the Files API
+// (files.routes.ts: resumable upload, get, list, delete, 48 h expiry) and reads media parts in prompts
+// (received-files.ts: inlineData / fileData, counted by media-tokens.ts, named at the start of the default reply).
 //
 // Checked against @google/genai 2.32.0 (dist/node/index.mjs), which is what this fake's behaviour relies on:
 // - URLs are `${baseUrl}/${apiVersion}/models/${model}:${method}`; 2.32 defaults to apiVersion 'v1beta' (3.x to
