@@ -275,13 +275,15 @@ describe('files in prompts', () => {
   });
 
   it('lets files expire on their own after fileTtlMs', async () => {
-    const fake = await startFakeGemini({ fileTtlMs: 150 });
+    const ttlMs = 1000;
+    const fake = await startFakeGemini({ fileTtlMs: ttlMs });
     try {
       const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: fake.url } });
       const file = await ai.files.upload({ file: new Blob(['short-lived'], { type: 'text/plain' }) });
-      expect(Date.parse(file.expirationTime ?? '') - Date.parse(file.createTime ?? '')).toBe(150);
+      const expiresAt = Date.parse(file.expirationTime ?? '');
+      expect(expiresAt - Date.parse(file.createTime ?? '')).toBe(ttlMs);
       expect((await ai.files.get({ name: file.name ?? '' })).state).toBe('ACTIVE');
-      await sleep(200);
+      await sleep(Math.max(0, expiresAt - Date.now()) + 20);
       expect((await apiErrorOf(ai.files.get({ name: file.name ?? '' }))).status).toBe(403);
     } finally {
       await fake.close();
