@@ -36,3 +36,4 @@ export {
 export { deltas, readSse, readSseResuming, readSseUntil, shownText, type SseEvent, type SseRead } from './sse.js';
 export { http, signInOver, type HttpResult, type RequestOptions } from './http.js';
 export { freePort } from './ports.js';
+export { elfFixture, filesUnder, fileUpload, multipart, pdfFixture, pngFixture, wavFixture, type Part } from './files.js';

@@ -22,7 +22,7 @@ import type { Message } from '../schemas/chatroom.schemas.js';
 import type { MessageList, SendMessageResult } from '../schemas/message.schemas.js';
 import type { Usage } from '../schemas/user.schemas.js';
 import { resolveReply } from '../lib/model-access.js';
-import { toMessage } from './mappers.js';
+import { toMessageWithAttachments } from './message-attachments.js';
 import { branchPage } from './branch-page.js';
 
 export interface Caller {
@@ -104,7 +104,7 @@ export function createMessageService(deps: {
   async function present(row: MessageRow): Promise<Message> {
     const [full] = await store.messages.findWithSiblings(row.chatroom_id, [row.id]);
     if (!full) throw notFound('message'); // deleted with its chatroom meanwhile
-    return toMessage(full);
+    return toMessageWithAttachments(store, full);
   }
 
   /**
@@ -199,7 +199,7 @@ export function createMessageService(deps: {
       await requireChatroom(userId, chatroomId);
       const [row] = await store.messages.findWithSiblings(chatroomId, [messageId]);
       if (!row) throw notFound('message');
-      return toMessage(row);
+      return toMessageWithAttachments(store, row);
     },
 
     /** The newest reply of the current branch, and whether it is still being produced. */
@@ -209,7 +209,7 @@ export function createMessageService(deps: {
       const path = room.current_message_id ? await store.messages.branch(room.id, { leafId: room.current_message_id }, 2) : [];
       const row = path.find((message) => message.role === 'assistant');
       if (!row) throw new AppError(404, 'MESSAGE_NOT_FOUND', 'This chatroom has no reply yet.');
-      return { message: toMessage(row), pending: isPending(row.status) };
+      return { message: await toMessageWithAttachments(store, row), pending: isPending(row.status) };
     },
   };
 
@@ -302,8 +302,8 @@ export function createMessageService(deps: {
         const [shownPrompt, shownReply] = await tx.messages.findWithSiblings(room.id, [userMessage.id, reply.id]);
         if (!shownPrompt || !shownReply) throw new Error('the exchange just stored is missing');
         const result: SendMessageResult = {
-          userMessage: toMessage(shownPrompt),
-          reply: toMessage(shownReply),
+          userMessage: await toMessageWithAttachments(tx, shownPrompt),
+          reply: await toMessageWithAttachments(tx, shownReply),
           quota: usageOf(charge),
           links: links(room.id, reply.id),
         };
@@ -332,7 +332,7 @@ export function createMessageService(deps: {
 
     if (options.waitSeconds > 0) {
       const reply = await waitForReply(outcome.reply, options.waitSeconds);
-      const result = { ...outcome.result, reply: toMessage(reply) };
+      const result = { ...outcome.result, reply: await toMessageWithAttachments(store, reply) };
       return { kind: isPending(reply.status) ? 'accepted' : 'finished', result, usage: result.quota };
     }
     return { kind: 'accepted', result: outcome.result, usage: outcome.result.quota };
