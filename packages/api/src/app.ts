@@ -192,7 +192,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     app.addHook('onClose', async () => sweep.stop());
   }
   const files = createFileService({ store, storage, config: config.files, log: app.log });
-  const chatrooms = createChatroomService(store, listCache, listPages, replyEvents, app.log, config.gemini);
+  const chatrooms = createChatroomService(store, listCache, listPages, replyEvents, app.log, config.gemini, files.deleteObjects);
   const messages = createMessageService({
     store,
     quota,

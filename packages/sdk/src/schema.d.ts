@@ -272,7 +272,7 @@ export interface paths {
         put?: never;
         /**
          * Send a prompt; the reply is generated asynchronously
-         * @description Stores the prompt and a queued reply, charges one unit of the daily quota and queues the generation. The prompt continues the branch at the chatroom's `currentMessageId`; with `parentId` (a reply of this chatroom, or null for a new first prompt) it starts a new branch there: to edit prompt P, send the new text with `parentId` = P.parentId. The new exchange becomes the current branch. A `parentId` that is a prompt is 400 PARENT_NOT_A_REPLY; one not in this chatroom is 404 MESSAGE_NOT_FOUND. 202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: 200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED with Retry-After when the day's quota is used up. RateLimit-* headers describe the quota. `model` and `settings` override the chatroom's for this reply only; the reply records the model and settings it is generated with. A model the user's tier may not use (named here or by the chatroom) is 403 MODEL_NOT_ALLOWED, an id GET /models does not offer 400 MODEL_UNKNOWN.
+         * @description Stores the prompt and a queued reply, charges one unit of the daily quota and queues the generation. The prompt continues the branch at the chatroom's `currentMessageId`; with `parentId` (a reply of this chatroom, or null for a new first prompt) it starts a new branch there: to edit prompt P, send the new text with `parentId` = P.parentId. The new exchange becomes the current branch. A `parentId` that is a prompt is 400 PARENT_NOT_A_REPLY; one not in this chatroom is 404 MESSAGE_NOT_FOUND. 202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: 200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED with Retry-After when the day's quota is used up. RateLimit-* headers describe the quota. `model` and `settings` override the chatroom's for this reply only; the reply records the model and settings it is generated with. A model the user's tier may not use (named here or by the chatroom) is 403 MODEL_NOT_ALLOWED, an id GET /models does not offer 400 MODEL_UNKNOWN. `attachments` sends files from POST /files with the prompt: one not the caller's (or deleted) is 404 FILE_NOT_FOUND, one the model cannot read 400 ATTACHMENT_NOT_SUPPORTED.
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -2625,6 +2625,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Files from POST /files to send with the prompt, in order (at most 10, each once). A file that is not the caller's or was deleted: 404 FILE_NOT_FOUND; one the reply's model cannot read (GET /models inputModalities): 400 ATTACHMENT_NOT_SUPPORTED. */
+                    attachments?: string[];
                     /** @description The prompt: 1 to 8000 characters, not only whitespace. */
                     content: string;
                     /** @description This reply only: the model to use instead of the chatroom's. A model id from GET /models. A model the caller's tier may not use is 403 MODEL_NOT_ALLOWED; an id not offered at all 400 MODEL_UNKNOWN. */
