@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, expectProblem, filesUnder, fileUpload, pngFixture, signIn, type SignedIn, type TestApp } from '@gemini-chat/testkit';
 
@@ -131,5 +133,23 @@ describe('the storage quota', () => {
     await t.app.inject({ method: 'DELETE', url: `/files/${rows[0]!.id}`, headers: user.auth });
     const again = await upload(user, randomBytes(MB / 2).toString('hex'));
     expect(again.statusCode).toBe(201);
+  });
+});
+
+describe('storage unavailable', () => {
+  it('answers 503 and stores no row when the object cannot be written', async () => {
+    // A files directory that cannot be created: its parent is a regular file.
+    const blocked = join(t.filesDir, 'not-a-directory');
+    writeFileSync(blocked, '');
+    const broken = await buildTestApp({ FILES_DIR: join(blocked, 'files') });
+    try {
+      const user = await signIn(broken.app);
+      const body = fileUpload('hello', 'a.txt');
+      const res = await broken.app.inject({ method: 'POST', url: '/files', payload: body.payload, headers: { ...user.auth, ...body.headers } });
+      expectProblem(res, 503, 'SERVICE_UNAVAILABLE');
+      expect(await broken.db.selectFrom('file').selectAll().execute()).toEqual([]);
+    } finally {
+      await broken.close();
+    }
   });
 });
