@@ -13,6 +13,7 @@ import {
   createRedis,
   closeRedis,
   createStore,
+  createStorage,
   badRequest,
   redisKeys,
   waitForRedis,
@@ -29,6 +30,7 @@ import { authRoutes } from './routes/auth/auth.routes.js';
 import { billingRoutes } from './routes/billing/billing.routes.js';
 import { stripeWebhookRoutes } from './routes/billing/stripe-webhook.routes.js';
 import { chatroomRoutes } from './routes/chatroom/chatroom.routes.js';
+import { fileRoutes } from './routes/file/file.routes.js';
 import { healthRoutes } from './routes/health/health.routes.js';
 import { messageRoutes } from './routes/message/message.routes.js';
 import { modelRoutes } from './routes/model/model.routes.js';
@@ -36,6 +38,7 @@ import { userRoutes } from './routes/user/user.routes.js';
 import { createAuthService } from './services/auth.service.js';
 import { createBillingService, startBillingSweep } from './services/billing.service.js';
 import { createChatroomService } from './services/chatroom.service.js';
+import { createFileService } from './services/file.service.js';
 import { createMessageService } from './services/message.service.js';
 import { createModelService } from './services/model.service.js';
 import { createReplyStreamService } from './services/reply-stream.service.js';
@@ -121,9 +124,10 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     // Give Redis a moment so the first requests do not fail needlessly; if it is down we start anyway (503s).
     await waitForRedis(redis, REDIS_STARTUP_WAIT_MS);
   }
+  const storage = createStorage(config.files.storage);
   app.addHook('onClose', async () => {
     await jobs.close();
-    await Promise.allSettled([db.destroy(), notifications.close(), closeRedis(redis)]);
+    await Promise.allSettled([db.destroy(), notifications.close(), closeRedis(redis), storage.close()]);
   });
 
   const quota = createQuota(redis, keys, config.quota, store.messages);
@@ -161,8 +165,19 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     origin: config.http.corsOrigins === '*' ? true : config.http.corsOrigins,
     // Every method the API serves (a test compares this with the spec), or browsers on another origin cannot use it.
     methods: CORS_METHODS,
-    exposedHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'location'],
-    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match', 'last-event-id', 'prefer', 'x-request-id'],
+    exposedHeaders: [
+      'x-request-id',
+      'etag',
+      'retry-after',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+      'location',
+      'content-disposition',
+      'content-range',
+      'accept-ranges',
+    ],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match', 'last-event-id', 'prefer', 'range', 'x-request-id'],
     maxAge: 600,
   });
   await app.register(swaggerPlugin, { serverUrl: config.http.publicBaseUrl });
@@ -176,7 +191,8 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     const sweep = startBillingSweep(billing, config.billing.sweepIntervalSeconds, app.log);
     app.addHook('onClose', async () => sweep.stop());
   }
-  const chatrooms = createChatroomService(store, listCache, listPages, replyEvents, app.log, config.gemini);
+  const files = createFileService({ store, storage, config: config.files, log: app.log });
+  const chatrooms = createChatroomService(store, listCache, listPages, replyEvents, app.log, config.gemini, files.deleteObjects);
   const messages = createMessageService({
     store,
     quota,
@@ -216,6 +232,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     scope.addHook('onRequest', scope.authenticate);
     await scope.register(userRoutes, { users });
     await scope.register(chatroomRoutes, { chatrooms });
+    await scope.register(fileRoutes, { files, maxBytes: config.files.maxBytes });
     await scope.register(modelRoutes, { models });
     await scope.register(billingRoutes, { billing });
     await scope.register(messageRoutes, {

@@ -272,7 +272,7 @@ export interface paths {
         put?: never;
         /**
          * Send a prompt; the reply is generated asynchronously
-         * @description Stores the prompt and a queued reply, charges one unit of the daily quota and queues the generation. The prompt continues the branch at the chatroom's `currentMessageId`; with `parentId` (a reply of this chatroom, or null for a new first prompt) it starts a new branch there: to edit prompt P, send the new text with `parentId` = P.parentId. The new exchange becomes the current branch. A `parentId` that is a prompt is 400 PARENT_NOT_A_REPLY; one not in this chatroom is 404 MESSAGE_NOT_FOUND. 202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: 200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED with Retry-After when the day's quota is used up. RateLimit-* headers describe the quota. `model` and `settings` override the chatroom's for this reply only; the reply records the model and settings it is generated with. A model the user's tier may not use (named here or by the chatroom) is 403 MODEL_NOT_ALLOWED, an id GET /models does not offer 400 MODEL_UNKNOWN.
+         * @description Stores the prompt and a queued reply, charges one unit of the daily quota and queues the generation. The prompt continues the branch at the chatroom's `currentMessageId`; with `parentId` (a reply of this chatroom, or null for a new first prompt) it starts a new branch there: to edit prompt P, send the new text with `parentId` = P.parentId. The new exchange becomes the current branch. A `parentId` that is a prompt is 400 PARENT_NOT_A_REPLY; one not in this chatroom is 404 MESSAGE_NOT_FOUND. 202 with both messages (poll `links.reply`, or send `Prefer: wait=N` to get the finished reply in this response: 200 when it finished in time). 409 CHATROOM_BUSY while a reply in the chatroom is pending; 429 QUOTA_EXCEEDED with Retry-After when the day's quota is used up. RateLimit-* headers describe the quota. `model` and `settings` override the chatroom's for this reply only; the reply records the model and settings it is generated with. A model the user's tier may not use (named here or by the chatroom) is 403 MODEL_NOT_ALLOWED, an id GET /models does not offer 400 MODEL_UNKNOWN. `attachments` sends files from POST /files with the prompt: one not the caller's (or deleted) is 404 FILE_NOT_FOUND, one the model cannot read 400 ATTACHMENT_NOT_SUPPORTED.
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -370,6 +370,68 @@ export interface paths {
          * @description `text/event-stream`. Events: `delta` (`{ text }`, a chunk to append), `thought` (`{ text }`, a chunk of the model's thought summary, only for a reply sent with `showThoughts`: show it apart from the text), `reset` (a retry starts the reply over: clear the text and the thoughts), then exactly one of `done` or `error`, whose data is the final Message (with `thoughts` and `citations`); the stream then ends. Every event has an `id`: reconnect with `Last-Event-ID` (header or `lastEventId` query) to resume right after it, on any API instance, with no gap and no duplicate. A finished reply replays in full. A queued reply is waited for. Comment lines (`: keep-alive`) are sent while idle. Resuming after the final event is 204 (nothing more will come; an EventSource stops reconnecting).
          */
         get: operations["streamReply"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's files, newest first */
+        get: operations["listFiles"];
+        put?: never;
+        /**
+         * Upload a file to attach to prompts
+         * @description multipart/form-data with exactly one file part named `file`, streamed to storage. The type is detected from the bytes: images (PNG, JPEG, WebP, HEIC/HEIF), PDF, UTF-8 text (plain, Markdown, CSV), audio (MP3, WAV, OGG, FLAC, AAC); anything else 415 UNSUPPORTED_MEDIA_TYPE, bytes that contradict the part's Content-Type or the name's extension 415 FILE_TYPE_MISMATCH. Empty: 400 EMPTY_FILE. Over the per-file cap: 413 FILE_TOO_LARGE. A PDF over the page limit: 422 PDF_TOO_MANY_PAGES. Over the plan's storage: 409 STORAGE_QUOTA_EXCEEDED. A malformed body 400 MULTIPART_INVALID, no `file` part 400 FILE_PART_MISSING, a second file 400 TOO_MANY_FILES.
+         */
+        post: operations["uploadFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A file's metadata */
+        get: operations["getFile"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a file
+         * @description Its bytes are removed and its storage given back; messages keep showing it, marked deleted. Deleting again answers 204.
+         */
+        delete: operations["deleteFile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file's bytes, as a download
+         * @description Served with the detected type, `Content-Disposition: attachment`, `X-Content-Type-Options: nosniff` and a sandboxing Content-Security-Policy, so a browser never runs it. `Range: bytes=…` (one range) answers 206; an unsatisfiable range 416. The ETag is the file's sha256.
+         */
+        get: operations["getFileContent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -627,6 +689,31 @@ export interface components {
             in: "body" | "query" | "params" | "headers";
             message: string;
         };
+        File: {
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Detected from the bytes, not taken from the client.
+             * @example image/png
+             * @example application/pdf
+             * @example text/plain
+             */
+            mimeType: string;
+            /** @description The uploaded file's name, sanitised (last path segment, no control characters, at most 255 bytes). */
+            name: string;
+            /** @description PDFs: the number of pages. */
+            pageCount?: number;
+            /** @description Hex SHA-256 of the bytes. */
+            sha256: string;
+            sizeBytes: number;
+        };
+        FileList: {
+            /** @description Newest first; deleted files are left out. */
+            items: components["schemas"]["File"][];
+            nextCursor: string | null;
+        };
         Me: {
             /** Format: date-time */
             createdAt: string;
@@ -642,6 +729,8 @@ export interface components {
             usage: components["schemas"]["DailyUsage"];
         };
         Message: {
+            /** @description For a prompt: its files, in the order sent (deleted ones marked). Empty for replies. */
+            attachments: components["schemas"]["MessageAttachment"][];
             /** Format: uuid */
             chatroomId: string;
             citations: components["schemas"]["Citation"][] | null;
@@ -674,6 +763,15 @@ export interface components {
                 /** @description The part of outputTokens spent thinking (0 when the model did not think). */
                 thinkingTokens: number;
             } | null;
+        };
+        MessageAttachment: {
+            /** @description The file was deleted: its bytes are gone, its content route answers 404. */
+            deleted: boolean;
+            /** Format: uuid */
+            id: string;
+            mimeType: string;
+            name: string;
+            sizeBytes: number;
         };
         MessageList: {
             /** @description One branch, leaf first, each message followed by its parent. */
@@ -2527,6 +2625,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Files from POST /files to send with the prompt, in order (at most 10, each once). A file that is not the caller's or was deleted: 404 FILE_NOT_FOUND; one the reply's model cannot read (GET /models inputModalities): 400 ATTACHMENT_NOT_SUPPORTED. */
+                    attachments?: string[];
                     /** @description The prompt: 1 to 8000 characters, not only whitespace. */
                     content: string;
                     /** @description This reply only: the model to use instead of the chatroom's. A model id from GET /models. A model the caller's tier may not use is 403 MODEL_NOT_ALLOWED; an id not offered at all 400 MODEL_UNKNOWN. */
@@ -3180,6 +3280,490 @@ export interface operations {
             };
             /** @description Not found — also for someone else's resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listFiles: {
+        parameters: {
+            query?: {
+                /** @description Page size (max 100). */
+                limit?: number;
+                /** @description nextCursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileList"];
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    uploadFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description The file: exactly one part named `file`.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["File"];
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Idempotency-Key reused with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description File id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["File"];
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found — also for someone else's resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description File id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found — also for someone else's resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFileContent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description One byte range (`bytes=0-1023`, `bytes=-500`): 206 with that part. */
+                range?: string;
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description File id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The requested range (Content-Range says which). */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Not modified: the file still matches If-None-Match. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found — also for someone else's resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457). */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -37,3 +37,4 @@ export { deltas, readSse, readSseResuming, readSseUntil, shownText, type SseEven
 export { http, signInOver, type HttpResult, type RequestOptions } from './http.js';
 export { freePort } from './ports.js';
 export { startS3Server, type S3TestServer } from './s3.js';
+export { elfFixture, filesUnder, fileUpload, multipart, pdfFixture, pngFixture, wavFixture, type Part } from './files.js';

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
 import { createDb, loadConfig, migrateToLatest, type Config, type Database } from '@gemini-chat/shared';
@@ -10,6 +13,8 @@ export interface Isolated {
   env: Record<string, string>;
   /** A direct handle on the test schema, for arranging state a client cannot reach (e.g. expiring a code). */
   db: Kysely<Database>;
+  /** The filesystem storage directory of its own (FILES_DIR), removed by cleanup(). */
+  filesDir: string;
   cleanup(): Promise<void>;
 }
 
@@ -36,6 +41,7 @@ export async function exclusively(admin: Kysely<Database>, work: () => Promise<u
 export async function isolate(env: Record<string, string> = {}): Promise<Isolated> {
   const id = randomBytes(5).toString('hex');
   const schema = `test_${id}`;
+  const filesDir = mkdtempSync(join(tmpdir(), `gemini-chat-files-${id}-`));
   const processEnv: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_SCHEMA: schema,
@@ -48,6 +54,7 @@ export async function isolate(env: Record<string, string> = {}): Promise<Isolate
     AUTH_RATE_LIMIT_PER_NUMBER: '100000',
     OTP_RESEND_COOLDOWN_SECONDS: '0',
     OTP_HOURLY_SEND_LIMIT: '1000',
+    FILES_DIR: filesDir,
     ...env,
   };
   const config = loadConfig(processEnv);
@@ -63,7 +70,9 @@ export async function isolate(env: Record<string, string> = {}): Promise<Isolate
     config,
     env: processEnv,
     db,
+    filesDir,
     async cleanup() {
+      rmSync(filesDir, { recursive: true, force: true });
       await db.destroy();
       await exclusively(admin, () => sql`drop schema ${sql.id(schema)} cascade`.execute(admin));
       await admin.destroy();

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Nullable, Timestamp, Uuid } from './common.schemas.js';
+import { MessageAttachmentSchema } from './file.schemas.js';
 
 export const MAX_THINKING_BUDGET = 32_768;
 export const MAX_OUTPUT_TOKENS_SETTING = 65_536;
@@ -130,6 +131,7 @@ export const MessageSchema = Type.Object(
     createdAt: Timestamp(),
     updatedAt: Timestamp(),
     completedAt: Nullable(Timestamp()),
+    attachments: Type.Array(MessageAttachmentSchema, { description: 'For a prompt: its files, in the order sent (deleted ones marked). Empty for replies.' }),
   },
   { 'x-component-name': 'Message', additionalProperties: false },
 );

@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { Nullable, PageQuerySchema, Uuid } from './common.schemas.js';
 import { MessageSchema, MODEL_ID_RULES, ReplySettingsBody } from './chatroom.schemas.js';
 import { UsageSchema } from './user.schemas.js';
+import { MAX_ATTACHMENTS } from './file.schemas.js';
 
 export const MESSAGE_MAX_CHARS = 8000;
 
@@ -33,6 +34,16 @@ export const SendMessageBodySchema = Type.Object(
             'continue from the chatroom\'s currentMessageId. To edit prompt P, send the new text with parentId = P.parentId.',
         ),
       ),
+    ),
+    attachments: Type.Optional(
+      Type.Array(Uuid(), {
+        maxItems: MAX_ATTACHMENTS,
+        uniqueItems: true,
+        description:
+          `Files from POST /files to send with the prompt, in order (at most ${MAX_ATTACHMENTS}, each once). A file that is not ` +
+          'the caller\'s or was deleted: 404 FILE_NOT_FOUND; one the reply\'s model cannot read (GET /models inputModalities): ' +
+          '400 ATTACHMENT_NOT_SUPPORTED.',
+      }),
     ),
     ...ReplyOverridesProperties(),
   },

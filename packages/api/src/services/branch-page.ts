@@ -1,7 +1,7 @@
 import { notFound, type ChatroomRow, type Store } from '@gemini-chat/shared';
 import type { MessageList } from '../schemas/message.schemas.js';
 import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
-import { toMessage } from './mappers.js';
+import { toMessages } from './message-attachments.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -30,5 +30,5 @@ export async function branchPage(
   const rows = await store.messages.branch(room.id, from, page.limit + 1);
   const items = rows.slice(0, page.limit);
   const last = items.at(-1);
-  return { items: items.map(toMessage), nextCursor: rows.length > page.limit && last ? encodeCursor({ m: last.id }) : null };
+  return { items: await toMessages(store, items), nextCursor: rows.length > page.limit && last ? encodeCursor({ m: last.id }) : null };
 }

@@ -46,6 +46,8 @@ export function createChatroomService(
   log: Logger,
   /** The configured models: a chatroom may name only one its user's tier may use. */
   models: Pick<Config['gemini'], 'models' | 'defaultModel'>,
+  /** Removes stored objects of files already marked deleted (failures are the sweep's to finish). */
+  deleteObjects: (keys: string[]) => Promise<void>,
 ) {
   /**
    * Wraps a write that changes the user's list. The cache is bumped before the write so an unreachable Redis
@@ -172,7 +174,18 @@ export function createChatroomService(
 
     async remove(userId: string, id: string): Promise<void> {
       const pending = await store.messages.pendingReplyIn(id);
-      if (!(await changingList(userId, () => store.chatrooms.deleteOwned(userId, id)))) throw notFound('chatroom');
+      // Its files go with it unless another of the user's chatrooms uses them: marked deleted and their storage given
+      // back in the transaction that deletes it, their objects removed once that has committed.
+      const removed = await changingList(userId, () =>
+        store.transaction(async (tx) => {
+          const files = await tx.files.softDeleteOnlyIn(userId, id);
+          if (!(await tx.chatrooms.deleteOwned(userId, id))) throw notFound('chatroom');
+          const bytes = files.reduce((sum, file) => sum + BigInt(file.size_bytes), 0n);
+          if (bytes > 0n) await tx.files.releaseStorage(userId, bytes.toString());
+          return files;
+        }),
+      );
+      if (removed.length > 0) await deleteObjects(removed.map((file) => file.storage_key));
       // A reply being generated for it stops now: ending its log tells the worker to abort the model call.
       if (pending) {
         await replyEvents

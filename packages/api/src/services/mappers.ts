@@ -1,5 +1,6 @@
-import type { ChatroomRow, MessageWithSiblings, UserRow } from '@gemini-chat/shared';
+import type { ChatroomRow, FileRow, MessageWithSiblings, UserRow } from '@gemini-chat/shared';
 import type { Chatroom, Message } from '../schemas/chatroom.schemas.js';
+import type { FileInfo, MessageAttachment } from '../schemas/file.schemas.js';
 import type { User } from '../schemas/user.schemas.js';
 
 // Rows become wire objects here and nowhere else: what a client sees of a table is decided in one place.
@@ -31,7 +32,8 @@ export function toChatroom(row: ChatroomRow): Chatroom {
   };
 }
 
-export function toMessage(row: MessageWithSiblings): Message {
+/** `attachments`: the message's files in order (replies have none); see message-attachments.ts. */
+export function toMessage(row: MessageWithSiblings, attachments: MessageAttachment[]): Message {
   return {
     id: row.id,
     chatroomId: row.chatroom_id,
@@ -53,5 +55,22 @@ export function toMessage(row: MessageWithSiblings): Message {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     completedAt: row.completed_at?.toISOString() ?? null,
+    attachments,
   };
+}
+
+export function toFile(row: FileRow): FileInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    mimeType: row.mime_type,
+    sizeBytes: Number(row.size_bytes),
+    sha256: row.sha256,
+    ...(row.page_count !== null ? { pageCount: row.page_count } : {}),
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export function toAttachment(row: { id: string; name: string; mime_type: string; size_bytes: string; deleted_at: Date | null }): MessageAttachment {
+  return { id: row.id, name: row.name, mimeType: row.mime_type, sizeBytes: Number(row.size_bytes), deleted: row.deleted_at !== null };
 }

@@ -22,7 +22,8 @@ import type { Message } from '../schemas/chatroom.schemas.js';
 import type { MessageList, SendMessageResult } from '../schemas/message.schemas.js';
 import type { Usage } from '../schemas/user.schemas.js';
 import { resolveReply } from '../lib/model-access.js';
-import { toMessage } from './mappers.js';
+import { knownCapabilities, type InputModality } from '../lib/model-families.js';
+import { toMessageWithAttachments } from './message-attachments.js';
 import { branchPage } from './branch-page.js';
 
 export interface Caller {
@@ -49,6 +50,17 @@ function overridesHashPart(overrides: ReplyOverrides): string {
   }
   return parts.join('');
 }
+
+/** What a model must be able to read to take a file of this type (text files are text to every model). */
+function modalityOf(mimeType: string): InputModality {
+  if (mimeType.startsWith('image/')) return 'image';
+  if (mimeType.startsWith('audio/')) return 'audio';
+  if (mimeType === 'application/pdf') return 'pdf';
+  return 'text';
+}
+
+/** Attachments as part of an Idempotency-Key's request hash: nothing when there are none, so older keys replay. */
+const attachmentsHashPart = (ids: string[]): string => (ids.length > 0 ? `\nattachments:${ids.join(',')}` : '');
 
 export interface SendOptions {
   idempotencyKey?: string;
@@ -104,7 +116,7 @@ export function createMessageService(deps: {
   async function present(row: MessageRow): Promise<Message> {
     const [full] = await store.messages.findWithSiblings(row.chatroom_id, [row.id]);
     if (!full) throw notFound('message'); // deleted with its chatroom meanwhile
-    return toMessage(full);
+    return toMessageWithAttachments(store, full);
   }
 
   /**
@@ -151,11 +163,11 @@ export function createMessageService(deps: {
     send(
       caller: Caller,
       chatroomId: string,
-      input: { content: string; parentId?: string | null } & ReplyOverrides,
+      input: { content: string; parentId?: string | null; attachments?: string[] } & ReplyOverrides,
       options: SendOptions,
     ): Promise<SendOutcome> {
-      const { model, settings, ...rest } = input;
-      return startReply(caller, chatroomId, { kind: 'prompt', ...rest }, overridesOf(model, settings), options);
+      const { model, settings, attachments, ...rest } = input;
+      return startReply(caller, chatroomId, { kind: 'prompt', ...rest, attachments: attachments ?? [] }, overridesOf(model, settings), options);
     },
 
     /** A new reply to the prompt of any reply of the chatroom, its sibling (charged like a prompt). */
@@ -199,7 +211,7 @@ export function createMessageService(deps: {
       await requireChatroom(userId, chatroomId);
       const [row] = await store.messages.findWithSiblings(chatroomId, [messageId]);
       if (!row) throw notFound('message');
-      return toMessage(row);
+      return toMessageWithAttachments(store, row);
     },
 
     /** The newest reply of the current branch, and whether it is still being produced. */
@@ -209,7 +221,7 @@ export function createMessageService(deps: {
       const path = room.current_message_id ? await store.messages.branch(room.id, { leafId: room.current_message_id }, 2) : [];
       const row = path.find((message) => message.role === 'assistant');
       if (!row) throw new AppError(404, 'MESSAGE_NOT_FOUND', 'This chatroom has no reply yet.');
-      return { message: toMessage(row), pending: isPending(row.status) };
+      return { message: await toMessageWithAttachments(store, row), pending: isPending(row.status) };
     },
   };
 
@@ -220,7 +232,7 @@ export function createMessageService(deps: {
   async function startReply(
     caller: Caller,
     chatroomId: string,
-    input: { kind: 'prompt'; content: string; parentId?: string | null } | { kind: 'regenerate'; messageId: string },
+    input: { kind: 'prompt'; content: string; parentId?: string | null; attachments: string[] } | { kind: 'regenerate'; messageId: string },
     overrides: ReplyOverrides,
     options: SendOptions,
   ): Promise<SendOutcome> {
@@ -229,7 +241,8 @@ export function createMessageService(deps: {
     const request =
       (input.kind === 'regenerate'
         ? `${chatroomId}\nregenerate:${input.messageId}`
-        : `${chatroomId}\n${input.content}${input.parentId !== undefined ? `\nparent:${input.parentId ?? 'root'}` : ''}`) + overridesHashPart(overrides);
+        : `${chatroomId}\n${input.content}${input.parentId !== undefined ? `\nparent:${input.parentId ?? 'root'}` : ''}${attachmentsHashPart(input.attachments)}`) +
+      overridesHashPart(overrides);
     const requestHash = createHash('sha256').update(request).digest('hex');
     // Replays cost nothing: a retry at the limit gets its result back, not a 429.
     if (key) {
@@ -277,6 +290,19 @@ export function createMessageService(deps: {
           }
           parentId = parent.id;
         }
+        if (input.kind === 'prompt' && input.attachments.length > 0) {
+          // Locked until the exchange is stored, so a file cannot be deleted between this check and its attachment.
+          const files = await tx.files.findLiveOwnedForShare(caller.userId, input.attachments);
+          // Another user's file is exactly as absent as a deleted or unknown one.
+          if (files.length !== input.attachments.length) throw notFound('file');
+          const readable = knownCapabilities(generation.model).inputModalities;
+          const unreadable = files.find((file) => !readable.includes(modalityOf(file.mime_type)));
+          if (unreadable) {
+            throw new AppError(400, 'ATTACHMENT_NOT_SUPPORTED', `The model ${generation.model} cannot read ${unreadable.mime_type} files; choose a model that can (GET /models).`, {
+              errors: [{ in: 'body', field: `attachments.${input.attachments.indexOf(unreadable.id)}`, message: `is a ${unreadable.mime_type} file the model cannot read` }],
+            });
+          }
+        }
         // Charged only once the send is known to be acceptable, so no rejection above ever needs a refund. A lost
         // counter is rebuilt through this transaction's connection: the pool may have none to spare.
         const charge = (charged.charge = await quota.charge(caller.userId, caller.tier, tx.messages));
@@ -297,13 +323,14 @@ export function createMessageService(deps: {
           model: generation.model,
           settings: generation.settings,
         });
+        if (input.kind === 'prompt') await tx.files.attach(userMessage.id, input.attachments);
         await tx.chatrooms.touchActivity(room.id);
         await tx.chatrooms.setCurrentMessage(room.id, reply.id); // the new exchange is what the user looks at now
         const [shownPrompt, shownReply] = await tx.messages.findWithSiblings(room.id, [userMessage.id, reply.id]);
         if (!shownPrompt || !shownReply) throw new Error('the exchange just stored is missing');
         const result: SendMessageResult = {
-          userMessage: toMessage(shownPrompt),
-          reply: toMessage(shownReply),
+          userMessage: await toMessageWithAttachments(tx, shownPrompt),
+          reply: await toMessageWithAttachments(tx, shownReply),
           quota: usageOf(charge),
           links: links(room.id, reply.id),
         };
@@ -332,7 +359,7 @@ export function createMessageService(deps: {
 
     if (options.waitSeconds > 0) {
       const reply = await waitForReply(outcome.reply, options.waitSeconds);
-      const result = { ...outcome.result, reply: toMessage(reply) };
+      const result = { ...outcome.result, reply: await toMessageWithAttachments(store, reply) };
       return { kind: isPending(reply.status) ? 'accepted' : 'finished', result, usage: result.quota };
     }
     return { kind: 'accepted', result: outcome.result, usage: outcome.result.quota };

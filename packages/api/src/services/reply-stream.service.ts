@@ -45,7 +45,7 @@ export function createReplyStreamService(deps: {
 
   /** The final event of a reply, carrying the message as it is now stored. */
   function terminalFrame(id: string, row: MessageWithSiblings): SseFrame {
-    return { id, event: row.status === 'failed' ? 'error' : 'done', data: toMessage(row) };
+    return { id, event: row.status === 'failed' ? 'error' : 'done', data: toMessage(row, []) }; // a reply: attachments belong to prompts
   }
 
   async function* fromDatabase(row: MessageWithSiblings, after: string): AsyncGenerator<SseFrame> {

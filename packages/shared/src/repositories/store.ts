@@ -4,6 +4,7 @@ import { createBillingAccountRepository } from './billing-account.repository.js'
 import { createChatroomRepository } from './chatroom.repository.js';
 import { createCheckoutSessionRepository } from './checkout-session.repository.js';
 import type { Db } from './db.js';
+import { createFileRepository } from './file.repository.js';
 import { createIdempotencyRepository } from './idempotency.repository.js';
 import { createMessageRepository } from './message.repository.js';
 import { createOtpRepository } from './otp.repository.js';
@@ -24,6 +25,7 @@ function repositories(db: Db) {
     subscriptions: createSubscriptionRepository(db),
     checkoutSessions: createCheckoutSessionRepository(db),
     stripeEvents: createStripeEventRepository(db),
+    files: createFileRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;

@@ -83,7 +83,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
         'with Retry-After when the day\'s quota is used up. RateLimit-* headers describe the quota. `model` and `settings` ' +
         'override the chatroom\'s for this reply only; the reply records the model and settings it is generated with. ' +
         'A model the user\'s tier may not use (named here or by the chatroom) is 403 MODEL_NOT_ALLOWED, an id GET /models ' +
-        'does not offer 400 MODEL_UNKNOWN.',
+        'does not offer 400 MODEL_UNKNOWN. `attachments` sends files from POST /files with the prompt: one not the ' +
+        'caller\'s (or deleted) is 404 FILE_NOT_FOUND, one the model cannot read 400 ATTACHMENT_NOT_SUPPORTED.',
       tags,
       params: ChatroomParamsSchema,
       headers: SendMessageHeadersSchema,
@@ -93,10 +94,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   }, async (request, reply) => {
     const wait = preferredWait(request.headers.prefer, preferWaitMaxSeconds);
     const idempotencyKey = request.headers['idempotency-key'];
-    const { content, parentId, model, settings } = request.body;
+    const { content, parentId, model, settings, attachments } = request.body;
     const input = {
       content,
       ...(parentId !== undefined ? { parentId } : {}),
+      ...(attachments !== undefined ? { attachments } : {}),
       ...(model !== undefined ? { model } : {}),
       ...(settings !== undefined ? { settings } : {}),
     };
