@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
+import { createAttachmentRepository } from './attachment.repository.js';
 import { createBillingAccountRepository } from './billing-account.repository.js';
 import { createChatroomRepository } from './chatroom.repository.js';
 import { createCheckoutSessionRepository } from './checkout-session.repository.js';
@@ -24,6 +25,7 @@ function repositories(db: Db) {
     subscriptions: createSubscriptionRepository(db),
     checkoutSessions: createCheckoutSessionRepository(db),
     stripeEvents: createStripeEventRepository(db),
+    attachments: createAttachmentRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;
