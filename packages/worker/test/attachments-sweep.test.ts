@@ -3,6 +3,7 @@ import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorage, createStore, fileStorageKey, type ObjectStorage } from '@gemini-chat/shared';
@@ -57,7 +58,7 @@ async function insertFile(object: { id: string; key: string }, bytes: string, ag
   if (!deleted) {
     await t.db
       .updateTable('users')
-      .set((eb) => ({ storage_used_bytes: eb('storage_used_bytes', '+', bytes.length) }))
+      .set({ storage_used_bytes: sql`storage_used_bytes + ${bytes.length}` })
       .where('id', '=', user.userId)
       .execute();
   }

@@ -190,7 +190,9 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     try {
       // Attachments are read, uploaded and counted under the reply's deadline and abort, and their failures are
       // classified like the model's (storage down: retried; a file Gemini could not process: failed, saying so).
-      const userMessageIds = [promptMessage.id, ...history.filter((m) => m.role === 'user').map((m) => m.id)];
+      // Only prompts that can be part of the context (answered by a completed reply) are looked at.
+      const answered = new Set(history.filter((m) => m.role === 'assistant' && m.status === 'completed').map((m) => m.reply_to_id));
+      const userMessageIds = [promptMessage.id, ...history.filter((m) => m.role === 'user' && answered.has(m.id)).map((m) => m.id)];
       const attachments = await attachmentParts.forReply(userMessageIds, model, abort.signal);
       const plan = planPrompt({
         systemPrompt: room.system_prompt,
@@ -207,16 +209,16 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       // answering anything: forget that copy, upload it again and make the call once more.
       const streamRefreshingFiles = async function* (): AsyncGenerator<GeminiChunk> {
         for (let refreshed = false; ; refreshed = true) {
-          let answered = false;
+          let streaming = false;
           try {
             for await (const chunk of gemini.stream({ ...prompt!, model, settings, signal: abort.signal })) {
-              answered = true;
+              streaming = true;
               yield chunk;
             }
             return;
           } catch (err) {
             const missing = missingGeminiFileOf(err);
-            if (answered || refreshed || !missing || !(await attachments.forgetMissing(missing.fileId))) throw err;
+            if (streaming || refreshed || !missing || !(await attachments.forgetMissing(missing.fileId))) throw err;
             log.info({ messageId, geminiFile: missing.fileId }, 'Gemini no longer has an attachment; uploading it again');
             prompt = await build();
           }
