@@ -24,6 +24,10 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 # that grows less under bursts, at no measured throughput cost (docs/performance.md). `pnpm bench` uses the same.
 ENV NODE_OPTIONS=--max-semi-space-size=2
 COPY --from=build --chown=node:node /out /app
+# Where the filesystem storage driver keeps uploads: created here, owned by the app's user, so a named volume
+# mounted on it is writable by that user.
+RUN mkdir -p /app/data/files && chown -R node:node /app/data
+ENV FILES_DIR=/app/data/files
 WORKDIR /app/api
 USER node
 EXPOSE 3000 9464

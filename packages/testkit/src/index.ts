@@ -36,3 +36,4 @@ export {
 export { deltas, readSse, readSseResuming, readSseUntil, shownText, type SseEvent, type SseRead } from './sse.js';
 export { http, signInOver, type HttpResult, type RequestOptions } from './http.js';
 export { freePort } from './ports.js';
+export { startS3Server, type S3TestServer } from './s3.js';

@@ -1,6 +1,7 @@
 import type { StorageConfig } from '../config/config.js';
 import { createFilesystemStorage } from './filesystem-storage.js';
 import type { ObjectStorage } from './object-storage.js';
+import { createS3Storage } from './s3-storage.js';
 
 /** The configured storage driver. */
 export function createStorage(config: StorageConfig): ObjectStorage {
@@ -8,6 +9,6 @@ export function createStorage(config: StorageConfig): ObjectStorage {
     case 'filesystem':
       return createFilesystemStorage(config.dir);
     case 's3':
-      throw new Error('The s3 storage driver is not built yet');
+      return createS3Storage(config);
   }
 }

@@ -17,6 +17,8 @@ export function createFilesystemStorage(dir: string): ObjectStorage {
     const path = resolve(root, key);
     // Keys come from ids, but a key must never reach outside the root whatever it holds.
     if (!path.startsWith(root + sep)) throw new Error(`Storage key outside the files directory: ${key}`);
+    // Nor may it pass for a temporary file, which list() hides and removeIncomplete() deletes.
+    if (key.split('/').some((segment) => segment.startsWith(PARTIAL))) throw new Error(`Storage key names a temporary file: ${key}`);
     return path;
   };
 
@@ -65,8 +67,35 @@ export function createFilesystemStorage(dir: string): ObjectStorage {
       yield* walk(root, root, prefix);
     },
 
+    async removeIncomplete(olderThan) {
+      // A temporary file's time is that of its last write, so a put that is still receiving bytes is never taken.
+      let removed = 0;
+      for await (const path of partials(root)) {
+        const info = await stat(path).catch(() => undefined);
+        if (!info || info.mtime >= olderThan) continue;
+        await rm(path, { force: true });
+        removed++;
+      }
+      return removed;
+    },
+
     async close() {},
   };
+}
+
+async function* partials(dir: string): AsyncIterable<string> {
+  let handle;
+  try {
+    handle = await opendir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for await (const entry of handle) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* partials(path);
+    else if (entry.isFile() && entry.name.startsWith(PARTIAL)) yield path;
+  }
 }
 
 async function* walk(root: string, dir: string, prefix: string): AsyncIterable<StoredObject> {

@@ -31,6 +31,12 @@ export interface ObjectStorage {
   delete(key: string): Promise<void>;
   /** Every stored object under `prefix` (for the orphan sweep), in no particular order. */
   list(prefix: string): AsyncIterable<StoredObject>;
+  /**
+   * Removes what puts interrupted by a killed process left behind (the filesystem driver's temporary files, S3's
+   * open multipart uploads) that are older than `olderThan`, and resolves with how many were removed. A put still
+   * running is left alone as long as `olderThan` lies further back than the longest upload takes.
+   */
+  removeIncomplete(olderThan: Date): Promise<number>;
   close(): Promise<void>;
 }
 
