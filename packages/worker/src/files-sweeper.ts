@@ -8,13 +8,16 @@ export interface FilesSweepResult {
   removedObjects: number;
   /** Files whose bytes were gone, now marked deleted with their size given back. */
   markedMissing: number;
+  /** Leftovers of puts a killed process never finished (temporary files, open multipart uploads). */
+  removedIncomplete: number;
 }
 
 /**
  * Keeps stored objects and file rows in step, which no transaction can: the bytes are stored before their row
  * exists and removed after their row is marked deleted, so a crash in between leaves an object without a live row
  * (removed here once older than the grace period, which covers uploads still finishing), and storage that lost an
- * object leaves a row without bytes (marked deleted here, its size given back to its owner once). Every step is
+ * object leaves a row without bytes (marked deleted here, its size given back to its owner once); a put cut short
+ * by a killed process leaves an incomplete upload (removed here after the same grace period). Every step is
  * safe to run twice or from several workers at once: deletes are idempotent and a file is marked deleted only
  * while it is not.
  */
@@ -61,8 +64,13 @@ export function createFilesSweeper(deps: { attachments: Store['attachments']; st
       after = page.at(-1)!.id;
     }
 
-    if (removedObjects || markedMissing) log.warn({ removedObjects, markedMissing }, 'files sweep repaired storage and file rows');
-    return { removedObjects, markedMissing };
+    // The same grace as objects without a row: an upload still streaming is not a leftover.
+    const removedIncomplete = await storage.removeIncomplete(new Date(graceCutoff));
+
+    if (removedObjects || markedMissing || removedIncomplete) {
+      log.warn({ removedObjects, markedMissing, removedIncomplete }, 'files sweep repaired storage and file rows');
+    }
+    return { removedObjects, markedMissing, removedIncomplete };
   }
 
   return {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -82,10 +82,19 @@ describe('the files sweep', () => {
     await storage.put(outside, Readable.from([Buffer.from('x')]), 'text/plain');
     const then = new Date(Date.now() - 7200_000);
     await utimes(join(dir, outside), then, then);
+    // What a put killed mid-way leaves: the driver's temporary file, old or still being written.
+    const userDir = join(dir, 'files', user.userId);
+    const stalePartial = join(userDir, `.partial-${randomUUID()}`);
+    const livePartial = join(userDir, `.partial-${randomUUID()}`);
+    await writeFile(stalePartial, 'half an upload');
+    await utimes(stalePartial, then, then);
+    await writeFile(livePartial, 'an upload streaming now');
     const before = await usedBytes();
 
     const result = await sweeper().sweep();
-    expect(result).toEqual({ removedObjects: 2, markedMissing: 1 });
+    expect(result).toEqual({ removedObjects: 2, markedMissing: 1, removedIncomplete: 1 });
+    await expect(stat(stalePartial)).rejects.toThrow();
+    expect((await stat(livePartial)).isFile()).toBe(true);
     expect(await storage.stat(orphan.key)).toBeUndefined();
     expect(await storage.stat(deletedButStored.key)).toBeUndefined();
     expect(await storage.stat(uploading.key)).toBeDefined();
@@ -97,8 +106,8 @@ describe('the files sweep', () => {
 
     // Again, and from two workers at once: nothing more to do, the size is not given back twice.
     expect(await Promise.all([sweeper().sweep(), sweeper().sweep()])).toEqual([
-      { removedObjects: 0, markedMissing: 0 },
-      { removedObjects: 0, markedMissing: 0 },
+      { removedObjects: 0, markedMissing: 0, removedIncomplete: 0 },
+      { removedObjects: 0, markedMissing: 0, removedIncomplete: 0 },
     ]);
     expect(await usedBytes()).toBe(before - 11);
   });
