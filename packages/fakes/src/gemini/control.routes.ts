@@ -15,7 +15,10 @@ import { parseScript, ScriptError, type FakeGeminiScript } from './scripting.js'
 //                           a standing script for generation requests whose last user message matches
 //   POST /__fake/config     body: { firstChunkDelayMs?, chunkDelayMs?, chunks?, chunkChars?, thoughtsTokenCount? }
 //                           changes the default pacing / thinking for later requests
-//   POST /__fake/reset      forgets requests, queued scripts, rules, marker counters and config changes
+//   POST /__fake/reset      forgets requests, queued scripts, rules, marker counters, files and config changes
+//   GET  /__fake/files      -> { files: [...] }   uploaded files (without their bytes), expired ones included
+//   POST /__fake/files/expire      body: { name: "files/<id>" }; the file expires now (404 when there is none)
+//   POST /__fake/files/processing  body: { count: n }; the next n uploads finish PROCESSING, ACTIVE at next get
 //
 // Script fields are those of FakeGeminiScript (scripting.ts); unknown fields are refused.
 
@@ -53,6 +56,20 @@ export async function handleControlRequest(
       }
       case 'POST /__fake/config': {
         fake.configure(settingsFrom(body));
+        return send(res, 200, { ok: true });
+      }
+      case 'GET /__fake/files':
+        return send(res, 200, { files: fake.files.map(({ bytes: _bytes, ...file }) => file) });
+      case 'POST /__fake/files/expire': {
+        const name = (body as { name?: unknown } | undefined)?.name;
+        if (typeof name !== 'string' || name === '') throw new ScriptError('name must be a file name such as files/abc123');
+        if (!fake.expireFile(name)) return send(res, 404, { error: { code: 404, message: `No file ${name}.`, status: 'NOT_FOUND' } });
+        return send(res, 200, { ok: true });
+      }
+      case 'POST /__fake/files/processing': {
+        const count = (body as { count?: unknown } | undefined)?.count;
+        if (!(typeof count === 'number' && Number.isInteger(count) && count >= 0)) throw new ScriptError('count must be a non-negative integer');
+        fake.processNextUploads(count);
         return send(res, 200, { ok: true });
       }
       case 'POST /__fake/reset': {

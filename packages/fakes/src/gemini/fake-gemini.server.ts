@@ -1,6 +1,8 @@
 // A fake of the Gemini API (generativelanguage.googleapis.com) on node:http, for tests and offline dev.
 // It speaks Gemini's REST wire format (generateContent, streamGenerateContent with SSE, countTokens, the model
-// listing, Google's RPC error bodies); tests drive it through the real SDK.
+// listing, Google's RPC error bodies); tests drive it through the real SDK. It also serves the Files API
+// (files.routes.ts: resumable upload, get, list, delete, 48 h expiry) and reads media parts in prompts
+// (received-files.ts: inlineData / fileData, counted by media-tokens.ts, named at the start of the default reply).
 //
 // Checked against @google/genai 2.32.0 (dist/node/index.mjs), which is what this fake's behaviour relies on:
 // - URLs are `${baseUrl}/${apiVersion}/models/${model}:${method}`; 2.32 defaults to apiVersion 'v1beta' (3.x to
@@ -29,6 +31,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countTokens } from './count-tokens.routes.js';
+import { FileStore, type FakeFile } from './file-store.js';
+import { deleteFile, getFile, listFiles, startUpload, uploadChunk } from './files.routes.js';
 import { handleControlRequest, CONTROL_PREFIX } from './control.routes.js';
 import { generate, type GenerationContext } from './generate.routes.js';
 import { googleError, invalidApiKeyError, missingApiKeyError, unknownRouteError } from './gemini-errors.js';
@@ -61,6 +65,8 @@ export interface FakeGeminiOptions extends FakeGeminiSettings {
   rejectUnknownModels?: boolean;
   // Serve the /__fake/* control surface (default true).
   controlRoutes?: boolean;
+  // How long an uploaded file lives before get and generation answer 403 (default 48 hours, as Google keeps them).
+  fileTtlMs?: number;
 }
 
 export interface FakeGemini {
@@ -69,13 +75,19 @@ export interface FakeGemini {
   readonly port: number;
   // Every Gemini request received, in order (live: entries update as their answers progress).
   readonly requests: readonly RecordedRequest[];
+  // Every file uploaded through the Files API and not deleted, expired ones included (`expired: true`).
+  readonly files: readonly FakeFile[];
+  // Makes a file (`files/<id>` or its id) expire now, as if its time were up. False when there is no such file.
+  expireFile(name: string): boolean;
+  // The next `count` uploads finish in state PROCESSING and turn ACTIVE at their next files.get.
+  processNextUploads(count: number): void;
   // Scripts for the next generation requests, in order; each serves `times` requests (default 1).
   enqueue(...scripts: FakeGeminiScript[]): void;
   // A standing script for generation requests that match; checked after the queue, in the order added.
   addRule(rule: FakeGeminiRule): void;
   // Changes the default pacing / thinking for later requests (reset() restores the start options).
   configure(settings: FakeGeminiSettings): void;
-  // Forgets requests, queue, rules, marker counters and configure() changes. In-flight answers go on.
+  // Forgets requests, queue, rules, marker counters, uploaded files and configure() changes. In-flight answers go on.
   reset(): void;
   // Resolves once no request is being answered (e.g. after an abort, to read `clientAborted`).
   settled(): Promise<void>;
@@ -86,6 +98,9 @@ export interface FakeGemini {
 const ROUTE_METHOD = /^\/(v1|v1beta)\/models\/([^/:]+):([A-Za-z]+)$/;
 const ROUTE_MODELS = /^\/(v1|v1beta)\/models\/?$/;
 const ROUTE_MODEL = /^\/(v1|v1beta)\/models\/([^/:]+)$/;
+const ROUTE_UPLOAD = /^\/upload\/(v1|v1beta)\/files\/?$/;
+const ROUTE_FILES = /^\/(v1|v1beta)\/files\/?$/;
+const ROUTE_FILE = /^\/(v1|v1beta)\/files\/([^/:]+)$/;
 
 export class FakeGeminiServer implements FakeGemini {
   readonly url: string;
@@ -95,6 +110,7 @@ export class FakeGeminiServer implements FakeGemini {
   private readonly inFlight = new Map<Exchange, AbortController>();
   private readonly idleWaiters: (() => void)[] = [];
   private readonly catalog: readonly FakeModel[];
+  private readonly fileStore: FileStore;
   private settings: FakeGeminiSettings;
   private seq = 0;
   private responseSeq = 0;
@@ -111,11 +127,24 @@ export class FakeGeminiServer implements FakeGemini {
     this.url = `http://${host}:${address.port}`;
     this.settings = pickSettings(options);
     this.catalog = buildCatalog(options.models);
+    this.fileStore = new FileStore(options.fileTtlMs);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
   }
 
   get requests(): readonly RecordedRequest[] {
     return this.records;
+  }
+
+  get files(): readonly FakeFile[] {
+    return this.fileStore.views();
+  }
+
+  expireFile(name: string): boolean {
+    return this.fileStore.expire(name.replace(/^files\//, ''));
+  }
+
+  processNextUploads(count: number): void {
+    this.fileStore.processNextUploads(count);
   }
 
   get queuedScripts(): number {
@@ -137,6 +166,7 @@ export class FakeGeminiServer implements FakeGemini {
   reset(): void {
     this.records.length = 0;
     this.book.reset();
+    this.fileStore.reset();
     this.settings = pickSettings(this.options);
   }
 
@@ -207,24 +237,39 @@ export class FakeGeminiServer implements FakeGemini {
 
   private async route(ex: Exchange): Promise<void> {
     const { record } = ex;
-    const route = matchRoute(record.method, record.path);
+    const route = matchRoute(record.method, record.path, record.query);
     record.apiVersion = route.apiVersion;
     record.model = route.encodedModel === undefined ? undefined : bareModelId(decodeURIComponent(route.encodedModel));
     record.action = route.action;
-    if (record.method === 'POST') record.body = await readJsonBody(ex.req);
-    else await drain(ex.req);
+    // Upload chunks are raw bytes, read by their route once the key is checked.
+    const rawBody = record.action === 'files.uploadChunk';
+    if (record.method === 'POST' && !rawBody) record.body = await readJsonBody(ex.req);
+    else if (!rawBody) await drain(ex.req);
     if (record.action === 'unknown') return sendError(ex, unknownRouteError());
 
     const authError = this.checkApiKey(ex);
-    if (authError) return sendError(ex, authError);
+    if (authError) {
+      if (rawBody) await drain(ex.req);
+      return sendError(ex, authError);
+    }
 
     switch (record.action) {
+      case 'files.upload':
+        return startUpload(ex, this.fileStore);
+      case 'files.uploadChunk':
+        return uploadChunk(ex, this.fileStore, route.apiVersion ?? 'v1beta');
+      case 'files.get':
+        return getFile(ex, this.fileStore, route.fileId ?? '');
+      case 'files.list':
+        return listFiles(ex, this.fileStore);
+      case 'files.delete':
+        return deleteFile(ex, this.fileStore, route.fileId ?? '');
       case 'listModels':
         return listModels(ex, this.catalog);
       case 'getModel':
         return getModel(ex, this.catalog);
       case 'countTokens':
-        return countTokens(ex);
+        return countTokens(ex, this.fileStore);
       default:
         return generate(ex, record.action === 'streamGenerateContent', this.generationContext());
     }
@@ -243,6 +288,7 @@ export class FakeGeminiServer implements FakeGemini {
       settings: this.settings,
       catalog: this.catalog,
       rejectUnknownModels: this.options.rejectUnknownModels ?? true,
+      files: this.fileStore,
       chooseScript: (view) => this.book.next(view),
       nextResponseId: () => this.nextResponseId(),
     };
@@ -275,11 +321,15 @@ interface RouteMatch {
   apiVersion: ApiVersion | undefined;
   encodedModel: string | undefined;
   action: RequestAction;
+  // Files API calls on one file: its id.
+  fileId?: string | undefined;
 }
 
 // Which Gemini call a method and path make: the API version and the (still URI-encoded) model from the path,
 // and the action (unknown when nothing matches, including a known path with the wrong method).
-function matchRoute(method: string, path: string): RouteMatch {
+function matchRoute(method: string, path: string, query: Record<string, string>): RouteMatch {
+  const files = matchFilesRoute(method, path, query);
+  if (files) return files;
   const call = ROUTE_METHOD.exec(path);
   const list = ROUTE_MODELS.exec(path);
   const get = ROUTE_MODEL.exec(path);
@@ -294,4 +344,21 @@ function matchRoute(method: string, path: string): RouteMatch {
     action = 'getModel';
   }
   return { apiVersion: match?.[1] as ApiVersion | undefined, encodedModel: match?.[2], action };
+}
+
+// An upload URL is the start URL plus an upload_id.
+function matchFilesRoute(method: string, path: string, query: Record<string, string>): RouteMatch | undefined {
+  const upload = ROUTE_UPLOAD.exec(path);
+  if (upload) {
+    const action: RequestAction = method !== 'POST' ? 'unknown' : query.upload_id !== undefined ? 'files.uploadChunk' : 'files.upload';
+    return { apiVersion: upload[1] as ApiVersion, encodedModel: undefined, action };
+  }
+  const list = ROUTE_FILES.exec(path);
+  if (list) return { apiVersion: list[1] as ApiVersion, encodedModel: undefined, action: method === 'GET' ? 'files.list' : 'unknown' };
+  const one = ROUTE_FILE.exec(path);
+  if (one) {
+    const action: RequestAction = method === 'GET' ? 'files.get' : method === 'DELETE' ? 'files.delete' : 'unknown';
+    return { apiVersion: one[1] as ApiVersion, encodedModel: undefined, action, fileId: one[2] };
+  }
+  return undefined;
 }

@@ -79,6 +79,8 @@ function quotaDetails(ctx: ErrorContext, retryDelaySeconds: number): Record<stri
 
 export interface GoogleErrorOptions extends ErrorContext {
   message?: string | undefined;
+  // The RPC status when the HTTP code alone does not say it (e.g. 400 FAILED_PRECONDITION, 409 ALREADY_EXISTS).
+  status?: string | undefined;
   retryDelaySeconds?: number | undefined;
   details?: Record<string, unknown>[] | undefined;
 }
@@ -90,7 +92,7 @@ export function googleError(code: number, options: GoogleErrorOptions = {}): Goo
     error: {
       code,
       message: options.message ?? defaultMessage(code, options, retryDelaySeconds),
-      status: rpcStatusFor(code),
+      status: options.status ?? rpcStatusFor(code),
       ...(details ? { details } : {}),
     },
   };
@@ -119,3 +121,8 @@ export const invalidApiKeyError = (): GoogleRpcErrorBody =>
 
 export const unknownRouteError = (): GoogleRpcErrorBody =>
   googleError(404, { message: 'Requested entity was not found.' });
+
+// Google's answer for a Files API id that does not exist, was deleted or has expired, on files.get/delete and on
+// a generation whose fileData names it.
+export const fileNotFoundError = (id: string): GoogleRpcErrorBody =>
+  googleError(403, { message: `You do not have permission to access the File ${id} or it may not exist.` });

@@ -23,6 +23,8 @@ export interface ReplyPlan {
   chunks: string[];
   finishReason: string;
   promptTokens: number;
+  // promptTokensDetails: one entry per modality of the prompt (TEXT alone for a text-only prompt).
+  promptDetails: ModalityTokenCount[];
   candidatesTokens: number;
   thoughtsTokens: number;
   // Thought summaries sent before the answer (empty unless the request included thoughts).
@@ -34,6 +36,7 @@ export interface ReplyPlan {
 export interface PlanInput {
   fullText: string;
   promptTokens: number;
+  promptDetails?: ModalityTokenCount[] | undefined;
   thoughtsTokens: number;
   maxOutputTokens: number | undefined;
   finishReason: string | undefined;
@@ -60,6 +63,7 @@ export function planReply(input: PlanInput): ReplyPlan {
     chunks: splitIntoChunks(text, input.chunking),
     finishReason: input.finishReason ?? finishReason,
     promptTokens: input.promptTokens,
+    promptDetails: input.promptDetails ?? textDetails(input.promptTokens),
     candidatesTokens: countTextTokens(text),
     thoughtsTokens,
     // Thinking cut to nothing by maxOutputTokens leaves nothing to summarise.
@@ -79,12 +83,12 @@ export interface ResponseMeta {
 const textDetails = (tokenCount: number): ModalityTokenCount[] => [{ modality: 'TEXT', tokenCount }];
 
 // Usage once the reply is complete (unary answers, the last stream event).
-export function finalUsage(plan: Pick<ReplyPlan, 'promptTokens' | 'candidatesTokens' | 'thoughtsTokens'>): WireUsageMetadata {
+export function finalUsage(plan: Pick<ReplyPlan, 'promptTokens' | 'promptDetails' | 'candidatesTokens' | 'thoughtsTokens'>): WireUsageMetadata {
   return {
     promptTokenCount: plan.promptTokens,
     ...(plan.candidatesTokens > 0 ? { candidatesTokenCount: plan.candidatesTokens } : {}),
     totalTokenCount: plan.promptTokens + plan.candidatesTokens + plan.thoughtsTokens,
-    promptTokensDetails: textDetails(plan.promptTokens),
+    promptTokensDetails: plan.promptDetails,
     ...(plan.candidatesTokens > 0 ? { candidatesTokensDetails: textDetails(plan.candidatesTokens) } : {}),
     ...(plan.thoughtsTokens > 0 ? { thoughtsTokenCount: plan.thoughtsTokens } : {}),
   };
@@ -95,7 +99,7 @@ function interimUsage(plan: ReplyPlan, first: boolean): WireUsageMetadata {
   return {
     promptTokenCount: plan.promptTokens,
     totalTokenCount: plan.promptTokens + plan.thoughtsTokens,
-    ...(first ? { promptTokensDetails: textDetails(plan.promptTokens) } : {}),
+    ...(first ? { promptTokensDetails: plan.promptDetails } : {}),
     ...(plan.thoughtsTokens > 0 ? { thoughtsTokenCount: plan.thoughtsTokens } : {}),
   };
 }

@@ -32,7 +32,9 @@ import { searchQueryFor, searchToolError, wantsGoogleSearch } from './search-gro
 import { sseEvent } from './sse-framing.js';
 import { totalDelay, writeStream } from './stream-writer.js';
 import { decideThinking, thoughtSummaries, type ThinkingPlan } from './thinking.js';
-import { countPromptTokens } from './token-counting.js';
+import type { FileStore } from './file-store.js';
+import { collectMedia } from './received-files.js';
+import { countPromptUsage } from './token-counting.js';
 import type { GenerateContentRequestBody, WireContent } from './wire.types.js';
 
 // POST /{version}/models/{model}:generateContent and :streamGenerateContent: the one route the scripts act on.
@@ -45,6 +47,8 @@ export interface GenerationContext {
   settings: FakeGeminiSettings;
   catalog: readonly FakeModel[];
   rejectUnknownModels: boolean;
+  // Uploaded files, for fileData parts.
+  files: FileStore;
   chooseScript(view: GenerateRequestView): ChosenScript;
   nextResponseId(): string;
 }
@@ -78,6 +82,9 @@ export async function generate(ex: Exchange, stream: boolean, context: Generatio
   if (thinking.error) return sendError(ex, thinking.error);
   const toolError = searchToolError(body.tools);
   if (toolError) return sendError(ex, toolError);
+  const media = collectMedia(body.contents as WireContent[], context.files);
+  if ('error' in media) return sendError(ex, media.error);
+  record.files = media.files;
   record.lastUserText = lastUserText(body.contents as WireContent[]);
   const view: GenerateRequestView = {
     model,
@@ -91,7 +98,8 @@ export async function generate(ex: Exchange, stream: boolean, context: Generatio
   record.script = script;
   record.scriptSource = source;
   const pacing = pacingFor(script, context.settings);
-  const promptTokens = countPromptTokens(body);
+  const usage = countPromptUsage(body, media.files);
+  const promptTokens = usage.total;
   if (script.kind === 'fail') return answerError(ex, stream, script, pacing);
   if (script.kind === 'block') {
     return answerBlocked(ex, stream, blockedResponse(script.reason ?? 'SAFETY', promptTokens, model), pacing);
@@ -100,8 +108,9 @@ export async function generate(ex: Exchange, stream: boolean, context: Generatio
   const said = stripMarkers(record.lastUserText);
   const searchQuery = wantsGoogleSearch(body.tools) ? searchQueryFor(said) : undefined;
   const plan = planReply({
-    fullText: script.text ?? context.settings.reply?.(view) ?? defaultReplyText(body),
+    fullText: script.text ?? context.settings.reply?.(view) ?? defaultReplyText(body, media.files),
     promptTokens,
+    promptDetails: usage.details,
     thoughtsTokens: thoughtsFor(script, thinking.plan, view, context.settings),
     maxOutputTokens: positiveInt(body.generationConfig?.maxOutputTokens),
     finishReason: script.finishReason,

@@ -15,7 +15,8 @@ const GOOGLE_HEADERS = {
   'x-frame-options': 'SAMEORIGIN',
   'x-xss-protection': '0',
 };
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
+// Gemini takes up to 100 MB of inline data per request, base64 included.
+export const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
 // One Gemini request being answered.
 export interface Exchange {
@@ -35,7 +36,7 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const part of req as AsyncIterable<Buffer>) {
     size += part.length;
-    if (size > MAX_BODY_BYTES) throw new BadRequest('Request payload size exceeds the limit.');
+    if (size > MAX_BODY_BYTES) throw new BadRequest(`Request payload size exceeds the limit: ${MAX_BODY_BYTES} bytes.`);
     parts.push(part);
   }
   const text = Buffer.concat(parts).toString('utf8');
@@ -56,16 +57,42 @@ export async function drain(req: IncomingMessage): Promise<void> {
 export const asObject = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, contentType = JSON_TYPE): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = JSON_TYPE,
+  headers: Record<string, string> = {},
+): void {
   // Google pretty-prints its JSON answers; SDKs parse either way.
   const text = JSON.stringify(body, null, 2) + '\n';
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...GOOGLE_HEADERS });
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...GOOGLE_HEADERS, ...headers });
   res.end(text);
 }
 
-export function sendOk(ex: Exchange, body: unknown): void {
+export function sendOk(ex: Exchange, body: unknown, headers: Record<string, string> = {}): void {
   ex.record.status = 200;
-  sendJson(ex.res, 200, body);
+  sendJson(ex.res, 200, body, JSON_TYPE, headers);
+}
+
+// A request's raw bytes (an upload chunk). Past `limit` bytes the rest is read and dropped, so the client can
+// still be answered, and `overflow` says so.
+export async function readRawBody(req: IncomingMessage, limit: number): Promise<{ bytes: Buffer; overflow: boolean }> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  let overflow = false;
+  for await (const part of req as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > limit) overflow = true;
+    if (!overflow) parts.push(part);
+  }
+  return { bytes: overflow ? Buffer.alloc(0) : Buffer.concat(parts), overflow };
+}
+
+// A single request header's value ('' when absent).
+export function header(ex: Exchange, name: string): string {
+  const value = ex.req.headers[name.toLowerCase()];
+  return (Array.isArray(value) ? value[0] : value) ?? '';
 }
 
 export function sendError(ex: Exchange, body: GoogleRpcErrorBody, contentType = JSON_TYPE): void {

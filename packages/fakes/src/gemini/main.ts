@@ -1,11 +1,12 @@
 // Runs the fake Gemini as its own process for offline dev and e2e tests:
 //   tsx packages/fakes/src/gemini/main.ts
 // Listens on 127.0.0.1:$FAKE_GEMINI_PORT (default 8787). Optional FAKE_GEMINI_FIRST_CHUNK_DELAY_MS and
-// FAKE_GEMINI_CHUNK_DELAY_MS make the default replies stream at a human-visible pace. Script it with prompt
+// FAKE_GEMINI_CHUNK_DELAY_MS make the default replies stream at a human-visible pace; FAKE_GEMINI_FILE_TTL_MS
+// shortens how long uploaded files live (default 48 h) to try expiry by hand. Script it with prompt
 // markers (prompt-markers.ts) or the /__fake/* control routes (control.routes.ts).
 import { startFakeGemini } from './fake-gemini.server.js';
 
-// This process shell is a dev tool outside the app, so it reads its three knobs directly rather than
+// This process shell is a dev tool outside the app, so it reads its knobs directly rather than
 // through the app's loadConfig().
 const env = process.env;
 
@@ -25,6 +26,7 @@ const fake = await startFakeGemini({
   host: env.FAKE_GEMINI_HOST || '127.0.0.1',
   firstChunkDelayMs: readInt('FAKE_GEMINI_FIRST_CHUNK_DELAY_MS', 0, 600_000),
   chunkDelayMs: readInt('FAKE_GEMINI_CHUNK_DELAY_MS', 0, 600_000),
+  fileTtlMs: readInt('FAKE_GEMINI_FILE_TTL_MS', 48 * 60 * 60 * 1000, 30 * 24 * 60 * 60 * 1000),
 });
 console.log(`fake Gemini listening on ${fake.url} (control routes under ${fake.url}/__fake/)`);
 

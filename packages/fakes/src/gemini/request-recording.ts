@@ -1,11 +1,32 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { ReceivedFile } from './received-files.js';
 import type { FakeGeminiScript, ScriptSource } from './scripting.js';
 import type { ApiVersion, WireThinkingConfig } from './wire.types.js';
 
 // What the fake remembers of every Gemini request, so a test can assert on what its code sent and on how the
 // answer ended.
 
-export type RequestAction = 'generateContent' | 'streamGenerateContent' | 'countTokens' | 'listModels' | 'getModel' | 'unknown';
+export type RequestAction =
+  | 'generateContent'
+  | 'streamGenerateContent'
+  | 'countTokens'
+  | 'listModels'
+  | 'getModel'
+  | 'files.upload'
+  | 'files.uploadChunk'
+  | 'files.get'
+  | 'files.list'
+  | 'files.delete'
+  | 'unknown';
+
+// One chunk of a resumable upload, as it arrived.
+export interface RecordedUploadChunk {
+  // The X-Goog-Upload-Command header, e.g. "upload" or "upload, finalize".
+  command: string;
+  // X-Goog-Upload-Offset as sent (undefined when absent or not a number).
+  offset: number | undefined;
+  bytes: number;
+}
 
 // pending: still being answered; completed: the whole response was written; client-aborted: the client closed
 // the connection before that; server-cut: a `cut` script destroyed the socket; server-closed: close() ended it.
@@ -27,6 +48,12 @@ export interface RecordedRequest {
   // As sent in a generate request (undefined when absent): generationConfig.thinkingConfig and the top-level tools.
   thinkingConfig: WireThinkingConfig | undefined;
   tools: unknown[] | undefined;
+  // The media parts of a generate or countTokens request, in order (turn, then part), inline and by fileUri alike.
+  files: ReceivedFile[];
+  // Files API calls: the file concerned (`files/<id>`), once known; for an upload, the file it created.
+  fileName: string | undefined;
+  // Upload chunks only.
+  upload: RecordedUploadChunk | undefined;
   headers: IncomingHttpHeaders;
   receivedAt: number;
   // Filled in while the request is answered:
@@ -54,6 +81,9 @@ export function newRecord(seq: number, req: IncomingMessage, url: URL): Recorded
     lastUserText: '',
     thinkingConfig: undefined,
     tools: undefined,
+    files: [],
+    fileName: undefined,
+    upload: undefined,
     headers: req.headers,
     receivedAt: Date.now(),
     script: undefined,

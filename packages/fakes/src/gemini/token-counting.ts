@@ -1,4 +1,4 @@
-import type { GenerateContentRequestBody, WireContent } from './wire.types.js';
+import type { GenerateContentRequestBody, ModalityTokenCount, WireContent } from './wire.types.js';
 
 // The fake's tokenizer, chosen so that tests can compute every count by hand:
 //   tokens(text) = ceil(codePoints(text) / 4), counted per text part;
@@ -34,4 +34,26 @@ export function truncateToTokens(text: string, maxTokens: number): string {
   return codePoints(text)
     .slice(0, Math.max(0, maxTokens) * CHARS_PER_TOKEN)
     .join('');
+}
+
+// Tokens of a prompt with media, and their split by modality as promptTokensDetails reports it: text parts and
+// text files under TEXT, then one entry per other modality present (IMAGE, AUDIO, DOCUMENT for PDFs).
+export interface PromptUsage {
+  total: number;
+  details: ModalityTokenCount[];
+}
+
+const MODALITY_ORDER: readonly ModalityTokenCount['modality'][] = ['TEXT', 'IMAGE', 'AUDIO', 'DOCUMENT'];
+
+export function countPromptUsage(
+  request: Pick<GenerateContentRequestBody, 'systemInstruction' | 'contents'>,
+  media: readonly { modality: ModalityTokenCount['modality']; tokens: number }[],
+): PromptUsage {
+  const byModality = new Map<ModalityTokenCount['modality'], number>([['TEXT', countPromptTokens(request)]]);
+  for (const item of media) byModality.set(item.modality, (byModality.get(item.modality) ?? 0) + item.tokens);
+  const details = MODALITY_ORDER.filter((modality) => byModality.has(modality)).map((modality) => ({
+    modality,
+    tokenCount: byModality.get(modality) ?? 0,
+  }));
+  return { total: details.reduce((sum, entry) => sum + entry.tokenCount, 0), details };
 }

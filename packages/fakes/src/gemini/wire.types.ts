@@ -40,7 +40,7 @@ export interface GenerateContentRequestBody {
 }
 
 export interface ModalityTokenCount {
-  modality: 'TEXT';
+  modality: 'TEXT' | 'IMAGE' | 'AUDIO' | 'VIDEO' | 'DOCUMENT';
   tokenCount: number;
 }
 
