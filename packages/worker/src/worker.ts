@@ -12,6 +12,7 @@ import {
   createReplyNotifications,
   createRedis,
   createReplyEvents,
+  createStorage,
   createStore,
   redisKeys,
   waitForRedis,
@@ -24,6 +25,7 @@ import { createGeminiClient } from './gemini/gemini-client.js';
 import { createGenerateReplyHandler, RetryableReplyError, type JobContext } from './handlers/generate-reply.handler.js';
 import { createGenerateTitleHandler } from './handlers/generate-title.handler.js';
 import { createWorkerMetrics } from './metrics.js';
+import { createFilesSweeper } from './files-sweeper.js';
 import { createSweeper } from './sweeper.js';
 
 
@@ -56,6 +58,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const replyEvents = createReplyEvents(commands, config);
   const metrics = createWorkerMetrics();
   const gemini = createGeminiClient(config.gemini);
+  const storage = createStorage(config.files.storage);
   const listCache = createChatroomListCache(commands, keys, config.chatroomListCacheTtlSeconds);
   const producer = createJobProducer(config.redis, config.worker.maxAttempts, log);
   // Cancels, deletes and takeovers are published on the control channel; one subscriber per process fans them out.
@@ -65,6 +68,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const generateReply = createGenerateReplyHandler({
     store,
     gemini,
+    storage,
     notifications,
     onCompleted: async (room) => {
       // The first completed exchange of a chatroom still titled by default earns it a title.
@@ -135,6 +139,8 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
 
   const sweeper = createSweeper({ store, producer, quota, config: config.worker, log });
   sweeper.start();
+  const filesSweeper = createFilesSweeper({ attachments: store.attachments, storage, config: config.files, log });
+  filesSweeper.start();
 
   const server = await serveMetrics(config.worker.metricsPort, metrics.registry);
   const address = server.address() as AddressInfo;
@@ -146,13 +152,14 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     close() {
       closing ??= (async () => {
         sweeper.stop();
+        filesSweeper.stop();
         const timer = setTimeout(() => log.error({}, 'worker close is taking long; connections will be dropped'), SHUTDOWN_TIMEOUT_MS);
         try {
           // Waits for running jobs; their AbortSignal is not fired, so a reply mid-stream finishes normally.
           await Promise.race([worker.close(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref())]);
           await producer.close().catch(() => {});
           await new Promise<void>((resolve) => server.close(() => resolve()));
-          await Promise.allSettled([notifications.close(), closeRedis(blocking), closeRedis(commands), db.destroy()]);
+          await Promise.allSettled([notifications.close(), closeRedis(blocking), closeRedis(commands), storage.close(), db.destroy()]);
         } finally {
           clearTimeout(timer);
         }

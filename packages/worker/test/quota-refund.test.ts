@@ -8,6 +8,7 @@ import {
   createRedis,
   createReplyEvents,
   createReplyNotifications,
+  createStorage,
   createStore,
   redisKeys,
   type JobProducer,
@@ -55,6 +56,7 @@ describe('a quota refund that Redis refuses', () => {
     const handler = createGenerateReplyHandler({
       store,
       gemini: createGeminiClient(s.config.gemini),
+      storage: createStorage(s.config.files.storage),
       replyEvents,
       notifications,
       onCompleted: async () => {},

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
+import { createAttachmentRepository } from './attachment.repository.js';
 import { createBillingAccountRepository } from './billing-account.repository.js';
 import { createChatroomRepository } from './chatroom.repository.js';
 import { createCheckoutSessionRepository } from './checkout-session.repository.js';
@@ -26,6 +27,7 @@ function repositories(db: Db) {
     checkoutSessions: createCheckoutSessionRepository(db),
     stripeEvents: createStripeEventRepository(db),
     files: createFileRepository(db),
+    attachments: createAttachmentRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;

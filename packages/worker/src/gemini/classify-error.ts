@@ -55,6 +55,22 @@ function retryDelayOf(body: GoogleErrorBody['error']): number | undefined {
   return delay ? Math.round(Number(delay[1]) * 1000) : undefined;
 }
 
+// Gemini's answer to a fileData part naming a file it does not have (expired, deleted, another project's):
+// 403 PERMISSION_DENIED "You do not have permission to access the File {id} or it may not exist."
+const MISSING_FILE = /\bFile (?:(?:files\/)?([a-z0-9-]+) )?or it may not exist/i;
+
+/**
+ * When a generate call failed because Gemini no longer has a file the prompt names: which one (its id, without
+ * `files/`; undefined when the message does not say). Undefined for any other error.
+ */
+export function missingGeminiFileOf(err: unknown): { fileId: string | undefined } | undefined {
+  if (!(err instanceof ApiError) || err.status !== 403) return undefined;
+  const message = googleBody(err)?.message ?? err.message;
+  const match = MISSING_FILE.exec(message);
+  if (!match) return undefined;
+  return { fileId: match[1] };
+}
+
 /** Sorts any error from a Gemini call into retry-later or give-up-now, with a user-safe message. */
 export function classifyError(err: unknown): ReplyFailure {
   if (err instanceof ReplyError) return err.failure;
@@ -82,6 +98,10 @@ export function classifyError(err: unknown): ReplyFailure {
       };
     }
     if (status >= 500) return { retryable: true, code: 'MODEL_ERROR', message: 'The model failed to answer.', errorClass: 'server_error' };
+    if (missingGeminiFileOf(err)) {
+      // Reached only once a fresh upload was refused too: not a question of time.
+      return { retryable: false, code: 'ATTACHMENT_UNAVAILABLE', message: 'An attachment could not be read by the model.', errorClass: 'bad_request' };
+    }
     if (status === 401 || status === 403) {
       return { retryable: false, code: 'MODEL_AUTH_FAILED', message: 'The service is not authorised to use the model.', errorClass: 'auth' };
     }

@@ -1,4 +1,4 @@
-import { GoogleGenAI, ThinkingLevel, type Content, type GenerateContentConfig, type GroundingMetadata } from '@google/genai';
+import { GoogleGenAI, ThinkingLevel, type Content, type File as GeminiFile, type GenerateContentConfig, type GroundingMetadata, type Part } from '@google/genai';
 import type { Config, ReplySettings } from '@gemini-chat/shared';
 
 export interface GeminiRequest {
@@ -59,6 +59,29 @@ export function createGeminiClient(config: Config['gemini']) {
 
   return {
     model: config.model,
+
+    /** Stores bytes in Gemini's Files API (kept there about 48 hours); the file may still be PROCESSING. */
+    uploadFile(request: { bytes: Buffer; mimeType: string; displayName: string; signal: AbortSignal }): Promise<GeminiFile> {
+      return ai.files.upload({
+        file: new Blob([request.bytes], { type: request.mimeType }),
+        config: { mimeType: request.mimeType, displayName: request.displayName, abortSignal: request.signal },
+      });
+    },
+
+    /** A file of the Files API by name (`files/…`): its state while it is processed. */
+    getFile(name: string, signal: AbortSignal): Promise<GeminiFile> {
+      return ai.files.get({ name, config: { abortSignal: signal } });
+    },
+
+    /** What these parts cost as one user turn of a prompt to `model`, as Gemini counts it. */
+    async countTokens(request: { model: string; parts: Part[]; signal: AbortSignal }): Promise<number> {
+      const response = await ai.models.countTokens({
+        model: request.model,
+        contents: [{ role: 'user', parts: request.parts }],
+        config: { abortSignal: request.signal },
+      });
+      return response.totalTokens ?? 0;
+    },
 
     /** One short non-streamed answer (titles). */
     async generate(request: { prompt: string; systemInstruction: string; maxOutputTokens: number; signal: AbortSignal }): Promise<string> {

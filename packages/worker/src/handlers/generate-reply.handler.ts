@@ -1,12 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import { isPending, type ChatroomRow, type Config, type Logger, type MessageRow, type Quota, type ReplyEvents, type ReplyNotifications, type Store } from '@gemini-chat/shared';
-import { classifyError, ReplyError, timeoutFailure, type ReplyFailure } from '../gemini/classify-error.js';
+import {
+  isPending,
+  type ChatroomRow,
+  type Config,
+  type Logger,
+  type MessageRow,
+  type ObjectStorage,
+  type Quota,
+  type ReplyEvents,
+  type ReplyNotifications,
+  type Store,
+} from '@gemini-chat/shared';
+import { classifyError, missingGeminiFileOf, ReplyError, timeoutFailure, type ReplyFailure } from '../gemini/classify-error.js';
 import type { GroundingMetadata } from '@google/genai';
 import { citationsOf, mergeGrounding } from '../gemini/citations.js';
-import type { GeminiClient } from '../gemini/gemini-client.js';
+import type { GeminiChunk, GeminiClient } from '../gemini/gemini-client.js';
 import type { WorkerMetrics } from '../metrics.js';
-import { buildPrompt } from '../prompt/build-prompt.js';
+import { createAttachmentParts } from '../prompt/attachment-parts.js';
+import { assemblePrompt, planPrompt, plannedUserMessageIds, type BuiltPrompt } from '../prompt/build-prompt.js';
 
 export interface JobContext {
   /** Attempts already made before this one. */
@@ -40,6 +52,8 @@ const HISTORY_SCAN_LIMIT = 200;
 export interface GenerateReplyDeps {
   store: Store;
   gemini: GeminiClient;
+  /** Where attachments' bytes are read from. */
+  storage: ObjectStorage;
   replyEvents: ReplyEvents;
   notifications: ReplyNotifications;
   /** Called after a reply completed (e.g. to schedule the chatroom's automatic title). */
@@ -57,6 +71,7 @@ export interface GenerateReplyDeps {
  */
 export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
   const { store, gemini, replyEvents, notifications, quota, config, metrics, log } = deps;
+  const attachmentParts = createAttachmentParts({ attachments: store.attachments, storage: deps.storage, gemini, inlineMaxBytes: config.gemini.inlineMaxBytes, log });
 
   /**
    * Gives a failed reply's unit back to the Redis counter. Postgres recorded the refund as pending with the failure;
@@ -134,13 +149,6 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
 
     // Only the branch being answered: the path above the prompt (its other replies and other branches never leak in).
     const history = await store.messages.pathAbove(promptMessage.id, HISTORY_SCAN_LIMIT);
-    const prompt = buildPrompt({
-      systemPrompt: room.system_prompt,
-      prompt: promptMessage.content,
-      promptMessageId: promptMessage.id,
-      history,
-      budgetTokens: config.gemini.contextTokenBudget,
-    });
 
     // One controller stops the call for any reason: shutdown/cancel, overall deadline, silence, lost ownership.
     const abort = new AbortController();
@@ -177,10 +185,48 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     let lastSave = Date.now();
     const started = performance.now();
     let firstTokenSeen = false;
+    let prompt: BuiltPrompt | undefined;
 
     try {
+      // Attachments are read, uploaded and counted under the reply's deadline and abort, and their failures are
+      // classified like the model's (storage down: retried; a file Gemini could not process: failed, saying so).
+      // Only prompts that can be part of the context (answered by a completed reply) are looked at.
+      const answered = new Set(history.filter((m) => m.role === 'assistant' && m.status === 'completed').map((m) => m.reply_to_id));
+      const userMessageIds = [promptMessage.id, ...history.filter((m) => m.role === 'user' && answered.has(m.id)).map((m) => m.id)];
+      const attachments = await attachmentParts.forReply(userMessageIds, model, abort.signal);
+      const plan = planPrompt({
+        systemPrompt: room.system_prompt,
+        prompt: promptMessage.content,
+        promptMessageId: promptMessage.id,
+        history,
+        budgetTokens: config.gemini.contextTokenBudget,
+        attachmentTokens: await attachments.tokens(),
+      });
+      const build = async () => assemblePrompt(plan, await attachments.parts(plannedUserMessageIds(plan)));
+      prompt = await build();
+
+      // Gemini refuses a prompt naming a file it no longer has (deleted early, expired sooner than it said) before
+      // answering anything: forget that copy, upload it again and make the call once more.
+      const streamRefreshingFiles = async function* (): AsyncGenerator<GeminiChunk> {
+        for (let refreshed = false; ; refreshed = true) {
+          let streaming = false;
+          try {
+            for await (const chunk of gemini.stream({ ...prompt!, model, settings, signal: abort.signal })) {
+              streaming = true;
+              yield chunk;
+            }
+            return;
+          } catch (err) {
+            const missing = missingGeminiFileOf(err);
+            if (streaming || refreshed || !missing || !(await attachments.forgetMissing(missing.fileId))) throw err;
+            log.info({ messageId, geminiFile: missing.fileId }, 'Gemini no longer has an attachment; uploading it again');
+            prompt = await build();
+          }
+        }
+      };
+
       armIdle();
-      for await (const chunk of gemini.stream({ ...prompt, model, settings, signal: abort.signal })) {
+      for await (const chunk of streamRefreshingFiles()) {
         armIdle();
         if (chunk.blockReason) {
           throw new ReplyError({
@@ -257,7 +303,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
         // A cancelled reply keeps its partial text and still reports what it cost.
         const outputTokens = usage.outputTokens || (text ? Math.ceil([...text].length / 4) : 0);
         await store.messages.recordCancelledUsage(messageId, token, {
-          inputTokens: usage.inputTokens || prompt.estimatedTokens,
+          inputTokens: usage.inputTokens || (prompt?.estimatedTokens ?? 0),
           outputTokens,
           thinkingTokens: usage.thinkingTokens,
           model,
