@@ -60,8 +60,9 @@ export interface UploadFileOptions {
   /** The file name stored with it. Default: a `File`'s own name, else `"file"`. */
   name?: string;
   /**
-   * The type the upload claims (e.g. `image/png`). Default: a `Blob`'s own type, else none. The server detects the
-   * type from the bytes either way; a claim that contradicts them is refused (415 `FILE_TYPE_MISMATCH`).
+   * The type the upload claims (e.g. `image/png`). Default: a `Blob`'s own type, else none; `''` claims none even
+   * for a `Blob` that has one. The server detects the type from the bytes either way; a claim that contradicts them
+   * is refused (415 `FILE_TYPE_MISMATCH`), as is a file name whose extension does.
    */
   type?: string;
   signal?: AbortSignal;

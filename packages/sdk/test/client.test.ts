@@ -291,13 +291,9 @@ describe('the SDK against a live API', () => {
         return fetch(request);
       },
     });
-    const tokens = (await client.tokens.get())!;
-    const claims = JSON.parse(Buffer.from(tokens.accessToken.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-    const now = Math.floor(Date.now() / 1000);
-    const expired = craftJwt({ ...claims, iat: now - 1000, exp: now - 100 }, stack.config.auth.jwtSecret);
+    const { expired, before: tokens } = await expireAccessToken(client);
     const probe = await fetch(`${baseUrl}/user/me`, { headers: { authorization: `Bearer ${expired}` } });
     expect(await probe.json()).toMatchObject({ status: 401, code: 'TOKEN_EXPIRED' });
-    await client.tokens.set({ ...tokens, accessToken: expired });
 
     const results = await Promise.all([
       client.getMe(),
@@ -510,14 +506,19 @@ describe('the SDK against a live API', () => {
     expect(refused.detail).toBeTruthy();
     // A claimed type the bytes contradict.
     expect(await failure(client.uploadFile(pngFixture(), { type: 'application/pdf' }))).toMatchObject({ status: 415, code: 'FILE_TYPE_MISMATCH' });
+    const mislabelled = new File([pngFixture()], 'photo.png', { type: 'application/pdf' });
+    expect(await failure(client.uploadFile(mislabelled))).toMatchObject({ status: 415, code: 'FILE_TYPE_MISMATCH' });
     expect(await failure(client.uploadFile(new Uint8Array(0)))).toMatchObject({ status: 400, code: 'EMPTY_FILE' });
     expect((await client.listFiles()).items).toEqual([]);
+    // `type: ''` drops a File's own (wrong) claim; its name still goes.
+    expect(await client.uploadFile(mislabelled, { type: '' })).toMatchObject({ name: 'photo.png', mimeType: 'image/png' });
 
     // Bytes in shared memory (which a Blob cannot hold) are copied and sent.
     const text = new TextEncoder().encode('plain words\n');
     const shared = new Uint8Array(new SharedArrayBuffer(text.length));
     shared.set(text);
     expect(await client.uploadFile(shared, { name: 'words.txt' })).toMatchObject({ mimeType: 'text/plain', sha256: sha256(text) });
+    expect((await client.listFiles()).items.map((f) => f.name)).toEqual(['words.txt', 'photo.png']);
 
     // An aborted upload rejects at once.
     const stop = new AbortController();
