@@ -1,11 +1,15 @@
 // A terminal chat client built on the SDK: sign in with a one-time code, pick a chatroom, and chat, each reply
-// printed token by token as the model writes it. Conversations are trees: /edit rewrites a prompt into a new
+// printed token by token as the model writes it. /attach PATH uploads a file for the next prompt. Conversations are trees: /edit rewrites a prompt into a new
 // branch, /prev and /next switch between the alternatives ("‹ 2 / 3 ›"). Ctrl-C during a reply cancels it; Ctrl-C
 // or Ctrl-D at the prompt quits.
 //
 //   pnpm exec tsx examples/terminal-chat/main.ts --api http://127.0.0.1:3000 [--mobile +14155550100] [--name Ada]
 //
 // The SDK is imported from its source, so nothing needs building; an app of your own imports '@gemini-chat/sdk'.
+import { openAsBlob } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename } from 'node:path';
 import { stdin, stdout } from 'node:process';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
@@ -14,12 +18,15 @@ import { createClient, GeminiChatError, siblingLabel, type Schemas } from '../..
 type Chatroom = Schemas['Chatroom'];
 type Message = Schemas['Message'];
 type Usage = Schemas['Usage'];
+type UploadedFile = Schemas['File'];
 
 const HELP = `Commands: /new [title]  a new chatroom · /rooms  switch chatroom · /usage  today's usage
           /branch  show the conversation (the branch you are on; "‹ 2 / 3 ›" marks alternatives)
           /edit N new text  rewrite your Nth prompt of the branch: a new branch beside the old one
           /prev · /next  switch the last message of the branch that has alternatives to the previous / next one
           /model  the models your plan may use, default marked · /model ID  this chatroom's replies use model ID
+          /attach PATH  upload a file (image, PDF, text, audio) for your next prompt · /attach  what is queued
+          /detach  drop the queued files
           /upgrade  a Pro checkout link · /quit  leave (also Ctrl-D)
 Ctrl-C while a reply is being written cancels it.`;
 
@@ -190,14 +197,49 @@ async function branch(room: Chatroom): Promise<Message[]> {
   return messages.reverse(); // the API lists a branch leaf first
 }
 
+const size = (bytes: number) =>
+  bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} kB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/** "chart.png (image/png, 1.2 kB), notes.md (deleted)" */
+const fileList = (files: Array<Pick<UploadedFile, 'name' | 'mimeType' | 'sizeBytes'> & { deleted?: boolean }>) =>
+  files.map((f) => `${f.name} (${f.deleted ? 'deleted' : `${f.mimeType}, ${size(f.sizeBytes)}`})`).join(', ');
+
+/** The most files one prompt can carry (the API's limit). */
+const MAX_ATTACHMENTS = 10;
+/** Files uploaded with /attach, sent with the next prompt. */
+let queued: UploadedFile[] = [];
+
+/** /attach PATH: uploads the file (streamed from disk); the API detects its type from the bytes. */
+async function attach(input: string): Promise<void> {
+  // Terminals quote a dragged-in path; ~ is the home directory, as in a shell.
+  const path = input.replace(/^(['"])(.*)\1$/, '$2').replace(/^~(?=\/|$)/, homedir());
+  if (queued.length >= MAX_ATTACHMENTS) {
+    say(`[a prompt can carry at most ${MAX_ATTACHMENTS} files: /detach drops them]`);
+    return;
+  }
+  let file: Blob;
+  try {
+    if (!(await stat(path)).isFile()) throw new Error('not a file');
+    file = await openAsBlob(path);
+  } catch (err) {
+    say(`[cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}]`);
+    return;
+  }
+  const uploaded = await client.uploadFile(file, { name: basename(path) });
+  queued.push(uploaded);
+  say(`[attached ${fileList([uploaded])}; ${queued.length} file${queued.length === 1 ? '' : 's'} will go with your next prompt]`);
+}
+
 /** Prints a branch: prompts numbered (for /edit), "‹ 2 / 3 ›" beside a message that has alternatives. */
 function drawBranch(messages: Message[]): void {
   let prompts = 0;
   for (const message of messages) {
     const label = siblingLabel(message);
     const beside = label ? `  ${label.text}` : '';
-    if (message.role === 'user') say(`${++prompts}) you> ${message.content}${beside}`);
-    else say(`   gemini> ${message.content}${message.status === 'completed' ? '' : ` [${message.status}]`}${beside}`);
+    if (message.role === 'user') {
+      say(`${++prompts}) you> ${message.content}${beside}`);
+      if (message.attachments.length) say(`   files: ${fileList(message.attachments)}`);
+    } else say(`   gemini> ${message.content}${message.status === 'completed' ? '' : ` [${message.status}]`}${beside}`);
   }
 }
 
@@ -206,9 +248,10 @@ async function send(room: Chatroom, prompt: string, edit?: { message: Message; n
   let sent: Schemas['SendMessageResult'];
   try {
     // A random Idempotency-Key: the SDK may then retry a send whose answer was lost, never charging twice.
+    // An edit keeps the files of the prompt it rewrites; a new prompt takes the queued ones.
     sent = edit
       ? await client.editPrompt(room.id, edit.message, prompt, { idempotencyKey: true })
-      : await client.sendMessage(room.id, prompt, { idempotencyKey: true });
+      : await client.sendMessage(room.id, prompt, { idempotencyKey: true, attachments: queued.map((f) => f.id) });
   } catch (err) {
     if (err instanceof GeminiChatError && err.code === 'QUOTA_EXCEEDED') {
       say(`[today's prompts are used up; more ${until(err.retryAfterSeconds)}. /upgrade for Pro]`);
@@ -223,6 +266,8 @@ async function send(room: Chatroom, prompt: string, edit?: { message: Message; n
     throw err;
   }
   if (edit) say(`[prompt ${edit.number} edited: a new branch ${siblingLabel(sent.userMessage)?.text ?? ''}]`);
+  else queued = [];
+  if (sent.userMessage.attachments.length) say(`[sent with ${fileList(sent.userMessage.attachments)}]`);
   const reply = await watchReply(room, sent.reply.id);
   if (!reply) return;
   const tokens = reply.usage ? ` · ${reply.usage.inputTokens} in / ${reply.usage.outputTokens} out tokens` : '';
@@ -232,10 +277,24 @@ async function send(room: Chatroom, prompt: string, edit?: { message: Message; n
   say(`[${reply.status}${failure}${tokens} · ${quota(usage)}]`);
 }
 
-/** A command line: /new, /rooms, /usage, /branch, /edit, /prev, /next, /model [ID], /upgrade, /help. Returns the chatroom to continue in. */
+/** A command line: /new, /rooms, /usage, /branch, /edit, /prev, /next, /model [ID], /attach [PATH], /detach, /upgrade, /help. Returns the chatroom to continue in. */
 async function command(line: string, room: Chatroom): Promise<Chatroom | undefined> {
   const [name = '', ...rest] = line.slice(1).split(/\s+/);
   switch (name) {
+    case 'attach': {
+      const path = line.slice('/attach'.length).trim();
+      if (path) await attach(path);
+      else say(queued.length ? `[queued for your next prompt: ${fileList(queued)}]` : '[no files queued: /attach PATH adds one]');
+      return room;
+    }
+    case 'detach': {
+      const dropped = queued;
+      queued = [];
+      // Never sent, so nothing refers to them: free the storage they take.
+      await Promise.all(dropped.map((f) => client.deleteFile(f.id)));
+      say(dropped.length ? `[dropped ${fileList(dropped)}]` : '[no files queued]');
+      return room;
+    }
     case 'branch': {
       const messages = await branch(room);
       if (messages.length) drawBranch(messages);

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '@gemini-chat/testkit';
+import { elfFixture, pngFixture, startStack, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '@gemini-chat/worker/worker';
 // The SDK from its source: its package exports point at dist/, a build these tests do not need.
 import { createClient } from '../../../packages/sdk/src/index.js';
@@ -15,6 +18,7 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 let stack: Stack;
 let baseUrl: string;
+let scratch: string | undefined;
 const newMobileNumber = () => `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
 const mobileNumber = newMobileNumber();
 
@@ -25,6 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.close();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
 /** The client as a child process, with helpers to wait for its output and answer it. */
@@ -196,6 +201,73 @@ describe('the terminal chat client', () => {
     at = (await cli.waitFor(/\[There is no model "no-such-model"; GET \/models lists the models you may use\.\]\nyou> /, at)).end;
     cli.type('/model');
     at = (await cli.waitFor(new RegExp(`\\* ${escaped} · [^\\n]*\\(default, this chatroom\\)\\n`), at)).end;
+
+    cli.type('/quit');
+    await cli.waitFor(/Bye\.\n/, at);
+    expect(await cli.exited).toBe(0);
+    await client.logout();
+  });
+
+  it('uploads files with /attach, lists the queue, sends them with the next prompt and shows them on the branch', async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'terminal-chat-files-'));
+    const png = pngFixture(64, 64);
+    const notes = '# Packing list\n\n- water\n- hat\n';
+    await writeFile(join(scratch, 'chart.png'), png);
+    await writeFile(join(scratch, 'my notes.md'), notes);
+    await writeFile(join(scratch, 'tool.bin'), elfFixture());
+    await writeFile(join(scratch, 'spare.png'), pngFixture(8, 8));
+    const number = newMobileNumber();
+    const cli = runClient('--mobile', number);
+    let at = (await cli.waitFor(/Chatroom "New chat"\. Type a prompt; \/help for commands\.\nyou> /)).end;
+
+    cli.type('/attach');
+    at = (await cli.waitFor(/\[no files queued: \/attach PATH adds one\]\nyou> /, at)).end;
+    cli.type(`/attach ${join(scratch, 'chart.png')}`);
+    at = (await cli.waitFor(new RegExp(`\\[attached chart\\.png \\(image/png, ${png.length} B\\); 1 file will go with your next prompt\\]\\nyou> `), at)).end;
+    // A quoted path (as a terminal pastes a dragged file), with a space in it: the type comes from the bytes.
+    cli.type(`/attach "${join(scratch, 'my notes.md')}"`);
+    at = (await cli.waitFor(/\[attached my notes\.md \(text\/markdown, \d+ B\); 2 files will go with your next prompt\]\nyou> /, at)).end;
+    // Refused: a file that is not there, and one the API does not take. Neither is queued.
+    cli.type(`/attach ${join(scratch, 'missing.png')}`);
+    at = (await cli.waitFor(/\[cannot read .*missing\.png: no such file\]\nyou> /, at)).end;
+    cli.type(`/attach ${join(scratch, 'tool.bin')}`);
+    at = (await cli.waitFor(/\[UNSUPPORTED_MEDIA_TYPE: [^\n]+\]\nyou> /, at)).end;
+    cli.type('/attach');
+    at = (await cli.waitFor(
+      new RegExp(`\\[queued for your next prompt: chart\\.png \\(image/png, ${png.length} B\\), my notes\\.md \\(text/markdown, \\d+ B\\)\\]\\nyou> `),
+      at,
+    )).end;
+
+    // The next prompt carries them, in the order attached; then the queue is empty.
+    cli.type('What is in these?');
+    at = (await cli.waitFor(
+      /\[sent with chart\.png \(image\/png, \d+ B\), my notes\.md \(text\/markdown, \d+ B\)\]\ngemini> [^\n]*\n\[completed · \d+ in \/ \d+ out tokens · 1\/2 prompts today\]\nyou> /,
+      at,
+    )).end;
+    cli.type('/attach');
+    at = (await cli.waitFor(/\[no files queued: \/attach PATH adds one\]\nyou> /, at)).end;
+
+    const client = await reader(number);
+    const [room] = (await client.listChatrooms()).items;
+    const [, prompt] = (await client.listMessages(room!.id)).items;
+    expect(prompt).toMatchObject({ content: 'What is in these?' });
+    expect(prompt!.attachments.map((f) => [f.name, f.mimeType, f.sizeBytes])).toEqual([
+      ['chart.png', 'image/png', png.length],
+      ['my notes.md', 'text/markdown', Buffer.byteLength(notes)],
+    ]);
+
+    // A file deleted since shows as deleted on the branch.
+    await client.deleteFile(prompt!.attachments[0]!.id);
+    cli.type('/branch');
+    at = (await cli.waitFor(/1\) you> What is in these\?\n {3}files: chart\.png \(deleted\), my notes\.md \(text\/markdown, \d+ B\)\n {3}gemini> [^\n]*\nyou> /, at)).end;
+
+    // /detach drops the queue and deletes the files that were never sent.
+    cli.type(`/attach ${join(scratch, 'spare.png')}`);
+    at = (await cli.waitFor(/\[attached spare\.png [^\n]*\]\nyou> /, at)).end;
+    expect((await client.listFiles()).items.map((f) => f.name)).toContain('spare.png');
+    cli.type('/detach');
+    at = (await cli.waitFor(/\[dropped spare\.png \(image\/png, \d+ B\)\]\nyou> /, at)).end;
+    expect((await client.listFiles()).items.map((f) => f.name)).toEqual(['my notes.md']);
 
     cli.type('/quit');
     await cli.waitFor(/Bye\.\n/, at);

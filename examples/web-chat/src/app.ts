@@ -1,11 +1,12 @@
-// The web chat page: sign in with a one-time code, chatrooms, replies appended as they are written, and the Pro
-// upgrade through Stripe Checkout. Bundled for the browser by ../build.ts; the API's address comes from config.js.
+// The web chat page: sign in with a one-time code, chatrooms, prompts with attached files, replies appended as they
+// are written, and the Pro upgrade through Stripe Checkout. Bundled for the browser by ../build.ts; the API's address comes from config.js.
 //
 // The SDK is imported from its source (esbuild bundles it); an app of your own imports '@gemini-chat/sdk'.
 import { createClient, GeminiChatError, type Schemas, type TokenPair, type TokenStore } from '../../../packages/sdk/src/index.js';
 
 type Chatroom = Schemas['Chatroom'];
 type Message = Schemas['Message'];
+type UploadedFile = Schemas['File'];
 type Usage = Pick<Schemas['Usage'], 'used' | 'limit'>;
 
 declare global {
@@ -58,6 +59,8 @@ const ui = {
   roomTitle: $('#room-title'),
   messages: $('#messages'),
   promptForm: $<HTMLFormElement>('#prompt-form'),
+  attach: $<HTMLInputElement>('#attach'),
+  pendingFiles: $('#pending-files'),
   send: $<HTMLButtonElement>('#send'),
   stop: $<HTMLButtonElement>('#stop'),
 };
@@ -76,6 +79,13 @@ function explain(err: unknown): string {
         return `Today's prompts are used up (more in ${Math.ceil((err.retryAfterSeconds ?? 0) / 3600)} h). Upgrade to Pro for more.`;
       case 'CHATROOM_BUSY':
         return 'A reply in this chat is still being written: wait for it, or stop it.';
+      case 'UNSUPPORTED_MEDIA_TYPE':
+      case 'FILE_TYPE_MISMATCH':
+        return `${err.detail} Images, PDFs, text and audio files can be attached.`;
+      case 'FILE_TOO_LARGE':
+      case 'STORAGE_QUOTA_EXCEEDED':
+      case 'FILE_NOT_FOUND':
+        return err.detail;
       case 'VALIDATION_FAILED':
         return err.errors.map((e) => e.message).join('; ') || err.detail;
       default:
@@ -163,6 +173,8 @@ ui.signOut.addEventListener(
     } finally {
       signingOut = false;
       current = undefined;
+      pending = []; // the next user does not send these
+      drawPending();
       localStorage.removeItem(ROOM_KEY);
       showSignIn('Signed out.');
     }
@@ -279,16 +291,128 @@ async function openRoom(room: Chatroom) {
   field(ui.promptForm, 'prompt').focus();
 }
 
+// ---- attachments --------------------------------------------------------------------------------------------
+
+/** The most files one prompt can carry (the API's limit). */
+const MAX_ATTACHMENTS = 10;
+/** Uploaded for the next prompt, in the order chosen; shown as chips above the prompt box. */
+let pending: UploadedFile[] = [];
+let uploading = 0;
+
+const size = (bytes: number) =>
+  bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} kB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+function drawPending() {
+  const chips = pending.map((file) => {
+    const chip = document.createElement('li');
+    chip.dataset.testid = 'pending-file';
+    chip.dataset.id = file.id;
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = file.name;
+    name.title = `${file.mimeType}, ${size(file.sizeBytes)}`;
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'link';
+    remove.textContent = '×';
+    remove.setAttribute('aria-label', `Remove ${file.name}`);
+    remove.dataset.testid = 'remove-file';
+    remove.addEventListener(
+      'click',
+      guarded(async () => {
+        pending = pending.filter((other) => other.id !== file.id);
+        drawPending();
+        // Never sent with a prompt, so nothing refers to it: free the storage it takes.
+        await client.deleteFile(file.id);
+      }),
+    );
+    chip.append(name, remove);
+    return chip;
+  });
+  if (uploading) {
+    const busy = document.createElement('li');
+    busy.dataset.testid = 'uploading';
+    busy.textContent = `Uploading ${uploading} file${uploading === 1 ? '' : 's'}…`;
+    chips.push(busy);
+  }
+  ui.pendingFiles.replaceChildren(...chips);
+  ui.pendingFiles.hidden = chips.length === 0;
+  ui.send.disabled = uploading > 0; // the ids are needed before the prompt can go
+}
+
+ui.attach.addEventListener(
+  'change',
+  guarded(async () => {
+    const chosen = [...(ui.attach.files ?? [])];
+    ui.attach.value = ''; // so that choosing the same file again is a change too
+    if (pending.length + uploading + chosen.length > MAX_ATTACHMENTS) {
+      return notify(`A prompt can carry at most ${MAX_ATTACHMENTS} files.`, 'error');
+    }
+    uploading += chosen.length;
+    drawPending();
+    // No claimed type (`type: ''`): browsers guess it from the extension with the system's own table (a CSV can be
+    // "application/vnd.ms-excel"), while the API detects it from the bytes anyway.
+    const results = await Promise.allSettled(chosen.map((file) => client.uploadFile(file, { type: '' })));
+    uploading -= chosen.length;
+    const failed: string[] = [];
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') pending.push(result.value);
+      else failed.push(`${chosen[i]!.name}: ${explain(result.reason)}`);
+    });
+    drawPending();
+    notify(failed.join(' '), failed.length ? 'error' : 'info');
+  }),
+);
+
+/** Downloads an attached file (its route needs the bearer token, so not a plain link). */
+async function download(file: Schemas['MessageAttachment']) {
+  const response = await client.downloadFile(file.id);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = file.name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function attachmentList(files: Schemas['MessageAttachment'][]): HTMLElement {
+  const list = document.createElement('ul');
+  list.className = 'attachments';
+  for (const file of files) {
+    const item = document.createElement('li');
+    item.dataset.testid = 'message-attachment';
+    item.dataset.deleted = String(file.deleted);
+    const name = document.createElement(file.deleted ? 'span' : 'button');
+    name.className = file.deleted ? 'name' : 'name link';
+    name.textContent = file.name;
+    name.title = file.deleted ? 'This file was deleted.' : `${file.mimeType}, ${size(file.sizeBytes)}: download`;
+    if (name instanceof HTMLButtonElement) {
+      name.type = 'button';
+      name.addEventListener('click', guarded(() => download(file)));
+    }
+    item.append(name);
+    if (file.deleted) {
+      const note = document.createElement('small');
+      note.textContent = ' (deleted)';
+      item.append(note);
+    }
+    list.append(item);
+  }
+  return list;
+}
+
 // ---- messages and live replies ------------------------------------------------------------------------------
 
 function addMessage(role: Message['role'], text: string, final?: Message) {
   const item = document.createElement('li');
   item.className = `msg ${role}`;
   if (role === 'assistant') item.dataset.testid = 'reply';
+  else item.dataset.testid = 'prompt-message';
   const body = document.createElement('span');
   body.className = 'text';
   body.textContent = text;
   item.append(body);
+  if (final?.attachments.length) item.append(attachmentList(final.attachments));
   if (final) finish(item, final);
   ui.messages.append(item);
   item.scrollIntoView({ block: 'end' });
@@ -353,17 +477,21 @@ ui.promptForm.addEventListener(
     const input = field(ui.promptForm, 'prompt');
     const content = input.value.trim();
     if (!room || !content) return;
+    if (uploading) return notify('Wait for the files to finish uploading.');
     ui.send.disabled = true;
     try {
-      const result = await client.sendMessage(room.id, content, { idempotencyKey: newKey() });
+      const attachments = pending.map((file) => file.id);
+      const result = await client.sendMessage(room.id, content, { idempotencyKey: newKey(), attachments });
       input.value = '';
+      pending = [];
+      drawPending();
       notify('');
       addMessage('user', content, result.userMessage);
       showUsage(result.quota);
       await watch(room, result.reply.id);
       await refreshRooms(); // the first exchange gives the chatroom a title
     } finally {
-      ui.send.disabled = false;
+      ui.send.disabled = uploading > 0;
     }
   }),
 );

@@ -4,10 +4,10 @@ import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
-import { startStack, type Stack } from '@gemini-chat/testkit';
+import { pngFixture, startStack, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '@gemini-chat/worker/worker';
 // The SDK from its source: its package exports point at dist/, a build these tests do not need.
 import { createClient } from '../../../packages/sdk/src/index.js';
@@ -15,7 +15,8 @@ import { buildWebChat } from '../build.js';
 import { startWebChatServer, type WebChatServer } from '../serve.js';
 
 // The web page in headless Chromium against a live API, worker, fake Gemini and fake Stripe: sign in with the
-// OTP the page shows, create a chatroom, watch a reply being written, upgrade to Pro through Checkout.
+// OTP the page shows, create a chatroom, watch a reply being written, upgrade to Pro through Checkout; attach files
+// to a prompt and see the model's reply speak of them.
 
 // `npm test` finds Chromium, or installs Debian's package when it can, and passes it in CHROMIUM_PATH. Without a
 // browser this test fails under CI; elsewhere it is skipped with a line saying what to install.
@@ -36,13 +37,15 @@ const WEBHOOK_SECRET = 'whsec_web_chat_e2e';
 let stripe: FakeStripe | undefined;
 let web: WebChatServer | undefined;
 let stack: Stack | undefined;
-let context: BrowserContext | undefined;
+/** Every browser profile a test opened, closed at the end. */
+const contexts: BrowserContext[] = [];
 let apiUrl: string;
 let scratch: string | undefined;
 /** Uncaught errors in the page: there must be none. */
 const pageErrors: string[] = [];
 const poll = { timeout: 10_000 };
-const mobileNumber = `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+const newMobileNumber = () => `+1415${randomInt(200, 1000)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+const mobileNumber = newMobileNumber();
 
 const missingChromium = existsSync(CHROMIUM)
   ? undefined
@@ -73,7 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Everything is stopped whatever failed, in reverse order.
-  await context?.close().catch(() => undefined);
+  for (const context of contexts) await context.close().catch(() => undefined);
   await stripe?.webhooksIdle().catch(() => undefined);
   await stack?.close();
   await stripe?.close();
@@ -81,37 +84,55 @@ afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
+/**
+ * The page in a fresh browser profile (no sandbox for containers, nothing that phones home). On a failure, a
+ * screenshot `<name>-failure.png` goes to web-chat/artifacts/ (CI uploads it).
+ */
+async function openPage(name: string, onTestFailed: (fn: () => Promise<void>) => void): Promise<Page> {
+  if (missingChromium) throw new Error(missingChromium);
+  const context = await chromium.launchPersistentContext(join(scratch!, `profile-${name}`), {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    viewport: { width: 1100, height: 700 },
+    timeout: 15_000,
+  });
+  contexts.push(context);
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await rm(join(ARTIFACTS, `${name}-failure.png`), { force: true });
+  onTestFailed(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-failure.png`), fullPage: true }).catch(() => undefined);
+  });
+  await page.goto(web!.url);
+  return page;
+}
+
+/** Signs in on the page: development mode shows the code and fills it in. */
+async function signIn(page: Page, number: string) {
+  await page.getByTestId('mobile').fill(number);
+  await page.getByTestId('send-code').click();
+  const devOtp = page.getByTestId('dev-otp');
+  await expect.poll(() => devOtp.textContent(), poll).toMatch(/^Development mode: your code is \d{6}$/);
+  const code = (await devOtp.textContent())!.slice(-6);
+  expect(await page.getByTestId('otp').inputValue()).toBe(code);
+  await page.getByTestId('verify').click();
+  await expect.poll(() => page.getByTestId('plan').textContent(), poll).toBe('basic');
+}
+
+/** The test's own session for the same number, to read what the API stored. */
+async function reader(number: string) {
+  const client = createClient({ baseUrl: apiUrl });
+  await client.verifyOtp({ mobileNumber: number, otp: (await client.sendOtp({ mobileNumber: number })).otp! });
+  return client;
+}
+
 describe.skipIf(skipped)('the web chat page', () => {
   it('signs in with the OTP it shows, streams a reply into the page and upgrades to Pro', async ({ onTestFailed }) => {
-    if (missingChromium) throw new Error(missingChromium);
-    // A fresh profile, no sandbox (containers), nothing that phones home.
-    context = await chromium.launchPersistentContext(join(scratch!, 'profile'), {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1100, height: 700 },
-      timeout: 15_000,
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    // What the page looked like when something went wrong (CI uploads web-chat/artifacts/).
-    await rm(join(ARTIFACTS, 'e2e-failure.png'), { force: true });
-    onTestFailed(async () => {
-      await mkdir(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, 'e2e-failure.png'), fullPage: true }).catch(() => undefined);
-    });
-    await page.goto(web!.url);
-
-    // Sign in: development mode shows the code and fills it in.
-    await page.getByTestId('mobile').fill(mobileNumber);
-    await page.getByTestId('send-code').click();
-    const devOtp = page.getByTestId('dev-otp');
-    await expect.poll(() => devOtp.textContent(), poll).toMatch(/^Development mode: your code is \d{6}$/);
-    const code = (await devOtp.textContent())!.slice(-6);
-    expect(await page.getByTestId('otp').inputValue()).toBe(code);
-    await page.getByTestId('verify').click();
-    await expect.poll(() => page.getByTestId('plan').textContent(), poll).toBe('basic');
+    const page = await openPage('e2e', onTestFailed);
+    await signIn(page, mobileNumber);
     expect(await page.getByTestId('quota').textContent()).toBe('0/5 prompts today');
 
     // A chatroom, and a prompt answered slowly enough to watch.
@@ -128,10 +149,9 @@ describe.skipIf(skipped)('the web chat page', () => {
     const reply = page.locator('[data-testid="reply"][data-status="completed"]');
     await reply.waitFor();
     const shown = await reply.locator('.text').textContent();
-    const reader = createClient({ baseUrl: apiUrl });
-    await reader.verifyOtp({ mobileNumber, otp: (await reader.sendOtp({ mobileNumber })).otp! });
-    const [room] = (await reader.listChatrooms()).items;
-    const [stored] = (await reader.listMessages(room!.id, { limit: 1 })).items;
+    const api = await reader(mobileNumber);
+    const [room] = (await api.listChatrooms()).items;
+    const [stored] = (await api.listMessages(room!.id, { limit: 1 })).items;
     expect(stored).toMatchObject({ role: 'assistant', status: 'completed', id: await reply.getAttribute('data-id') });
     expect(shown).toBe(stored!.content);
     expect(shown).toContain('You said: "Plan a day in Lisbon"');
@@ -154,8 +174,65 @@ describe.skipIf(skipped)('the web chat page', () => {
     // The chatroom that was open is open again, its reply loaded from the history.
     await expect.poll(() => page.locator('[data-testid="reply"][data-status="completed"] .text').allTextContents(), poll).toEqual([stored!.content]);
     await page.screenshot({ path: join(ARTIFACTS, 'e2e-pro.png'), fullPage: true });
-    expect(await reader.getSubscriptionStatus()).toMatchObject({ tier: 'pro', status: 'active' });
-    await reader.logout();
+    expect(await api.getSubscriptionStatus()).toMatchObject({ tier: 'pro', status: 'active' });
+    await api.logout();
     expect(pageErrors).toEqual([]);
+  });
+
+  it('attaches files to a prompt as removable chips, sends them, and the reply speaks of the image', async ({ onTestFailed }) => {
+    const number = newMobileNumber();
+    const page = await openPage('attachments', onTestFailed);
+    await signIn(page, number);
+    await page.getByTestId('new-room').click();
+    await page.getByTestId('prompt').waitFor();
+
+    // Two files chosen at once: each uploaded, each a chip.
+    const png = pngFixture(64, 64);
+    await page.getByTestId('attach-input').setInputFiles([
+      { name: 'chart.png', mimeType: 'image/png', buffer: png },
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not this one\n') },
+    ]);
+    const chips = page.getByTestId('pending-file');
+    await expect.poll(() => chips.locator('.name').allTextContents(), poll).toEqual(['chart.png', 'notes.txt']);
+    const api = await reader(number);
+    expect((await api.listFiles()).items.map((f) => f.name).sort()).toEqual(['chart.png', 'notes.txt']);
+
+    // Removing a chip drops it from the prompt and deletes the unsent file.
+    await chips.filter({ hasText: 'notes.txt' }).getByTestId('remove-file').click();
+    await expect.poll(() => chips.locator('.name').allTextContents(), poll).toEqual(['chart.png']);
+    await expect.poll(async () => (await api.listFiles()).items.map((f) => f.name), poll).toEqual(['chart.png']);
+    const [image] = (await api.listFiles()).items;
+    expect(image).toMatchObject({ mimeType: 'image/png', sizeBytes: png.length });
+
+    // A file the API does not take: a notice, no chip.
+    await page.getByTestId('attach-input').setInputFiles([{ name: 'tool.exe', mimeType: 'application/octet-stream', buffer: Buffer.from('MZ\x90\x00 not an image') }]);
+    await expect.poll(() => page.getByTestId('notice').textContent(), poll).toMatch(/^tool\.exe: .+/);
+    expect(await chips.locator('.name').allTextContents()).toEqual(['chart.png']);
+
+    await page.getByTestId('prompt').fill('What does this chart show?');
+    await page.getByTestId('send').click();
+    const reply = page.locator('[data-testid="reply"][data-status="completed"]');
+    await reply.waitFor();
+    // Sent: the chips are gone and the prompt lists its file.
+    expect(await page.getByTestId('pending-files').isHidden()).toBe(true);
+    const promptFiles = page.getByTestId('prompt-message').getByTestId('message-attachment');
+    expect(await promptFiles.allTextContents()).toEqual(['chart.png']);
+    const [room] = (await api.listChatrooms()).items;
+    const [storedReply, storedPrompt] = (await api.listMessages(room!.id)).items;
+    expect(storedPrompt).toMatchObject({ content: 'What does this chart show?', attachments: [{ id: image!.id, name: 'chart.png', deleted: false }] });
+    expect(await reply.locator('.text').textContent()).toBe(storedReply!.content);
+
+    // Deleted since: the prompt still lists it, marked deleted, when the chatroom is opened again.
+    await api.deleteFile(image!.id);
+    await page.getByTestId('rooms').locator('button').first().click();
+    await expect.poll(() => promptFiles.allTextContents(), poll).toEqual(['chart.png (deleted)']);
+    expect(await promptFiles.first().getAttribute('data-deleted')).toBe('true');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'attachments.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+
+    // The model saw the image: the fake Gemini's reply to a prompt with media starts by naming each file it received.
+    expect(storedReply!.content).toMatch(/^I received 1 file: image\/png 64x64 \(\d+ bytes, sha256 [0-9a-f]{12}\)/);
+    await api.logout();
   });
 });

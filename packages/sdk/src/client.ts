@@ -44,6 +44,40 @@ export interface SendMessageOptions extends SendOptions {
    * `currentMessageId`). A reply id: a new branch after that reply. `null`: a new first prompt.
    */
   parentId?: string | null;
+  /** Ids of files from `uploadFile` sent with the prompt, in order (at most 10, each once). */
+  attachments?: NonNullable<RequestBody<'sendMessage'>['attachments']>;
+}
+
+export interface EditPromptOptions extends SendOptions {
+  /** The files of the new prompt. Omitted: the edited prompt's own files that still exist; `[]`: none. */
+  attachments?: NonNullable<RequestBody<'sendMessage'>['attachments']>;
+}
+
+/** What `uploadFile` takes: a `File` (its name and type are used), any other `Blob`, or raw bytes. */
+export type UploadData = Blob | Uint8Array | ArrayBuffer;
+
+export interface UploadFileOptions {
+  /** The file name stored with it. Default: a `File`'s own name, else `"file"`. */
+  name?: string;
+  /**
+   * The type the upload claims (e.g. `image/png`). Default: a `Blob`'s own type, else none; `''` claims none even
+   * for a `Blob` that has one. The server detects the type from the bytes either way; a claim that contradicts them
+   * is refused (415 `FILE_TYPE_MISMATCH`), as is a file name whose extension does.
+   */
+  type?: string;
+  signal?: AbortSignal;
+}
+
+/** Options of `listFiles`: page size and cursor. */
+export type ListFilesOptions = QueryParams<'listFiles'>;
+
+export interface DownloadFileOptions {
+  /**
+   * Part of the file: `{ start, end? }` (inclusive byte offsets) or a `Range` header value such as `bytes=-500`
+   * (the last 500 bytes). The response is then 206 with `Content-Range`.
+   */
+  range?: { start: number; end?: number } | string;
+  signal?: AbortSignal;
 }
 
 /** Options of `listMessages`: which branch (`leafId`, default the current one) and which page. */
@@ -107,13 +141,14 @@ export interface GeminiChatClient {
   // Branches
   /**
    * Edits a prompt: sends `newContent` as a new sibling of it (`parentId = prompt.parentId`), so the original and
-   * its replies stay as the other branch. Pass the prompt message, or its id (then it is fetched first).
+   * its replies stay as the other branch. Pass the prompt message, or its id (then it is fetched first). The new
+   * prompt carries the same files (those not deleted since) unless `options.attachments` says otherwise.
    */
   editPrompt(
     chatroomId: string,
-    prompt: Pick<Schemas['Message'], 'id' | 'parentId'> | string,
+    prompt: (Pick<Schemas['Message'], 'id' | 'parentId'> & Partial<Pick<Schemas['Message'], 'attachments'>>) | string,
     newContent: string,
-    options?: SendOptions,
+    options?: EditPromptOptions,
   ): Promise<Schemas['SendMessageResult']>;
   /**
    * Shows another branch: `messageId` (e.g. a sibling's `siblings.previousId` / `nextId`) and the newest leaf at or
@@ -129,6 +164,25 @@ export interface GeminiChatClient {
   streamReply(chatroomId: string, messageId: string, options?: StreamReplyOptions & { thoughts?: false }): AsyncGenerator<ReplyEvent, void, undefined>;
   /** With `thoughts: true`, the model's thought summaries too (`thought` events, when the chatroom shows them). */
   streamReply(chatroomId: string, messageId: string, options: StreamReplyOptions): AsyncGenerator<ReplyEvent | ThoughtEvent, void, undefined>;
+
+  // Files
+  /**
+   * Uploads a file to attach to prompts (`POST /files`, one multipart part). Its type is detected by the server
+   * from the bytes: images (PNG, JPEG, WebP, HEIC/HEIF), PDF, plain text/Markdown/CSV, audio (MP3, WAV, OGG, FLAC,
+   * AAC); anything else is refused with 415 `UNSUPPORTED_MEDIA_TYPE`.
+   */
+  uploadFile(data: UploadData, options?: UploadFileOptions): Promise<Schemas['File']>;
+  /** The user's files, newest first (deleted ones left out). */
+  listFiles(query?: ListFilesOptions): Promise<Schemas['FileList']>;
+  getFile(fileId: string): Promise<Schemas['File']>;
+  /** Deletes a file: its bytes are gone; messages that carried it list it with `deleted: true`. */
+  deleteFile(fileId: string): Promise<void>;
+  /**
+   * A file's bytes: the `Response` (200, or 206 with a `range`), its body not yet read. Read it as suits the size:
+   * `await res.blob()`, `await res.arrayBuffer()`, or stream `res.body`. `Content-Type` is the detected type,
+   * `Content-Disposition` carries the name, `ETag` the SHA-256. Errors reject with a `GeminiChatError`.
+   */
+  downloadFile(fileId: string, options?: DownloadFileOptions): Promise<Response>;
 
   // Subscription
   /** Starts a Stripe Checkout for Pro: send the user to `checkoutUrl`. */
@@ -195,7 +249,9 @@ export function createClient(options: ClientOptions): GeminiChatClient {
   }
 
   function sendMessage(id: string, content: string, opts: SendMessageOptions = {}) {
-    const body = opts.parentId === undefined ? { content } : { content, parentId: opts.parentId };
+    const body: RequestBody<'sendMessage'> = { content };
+    if (opts.parentId !== undefined) body.parentId = opts.parentId;
+    if (opts.attachments?.length) body.attachments = opts.attachments;
     return submit(opts, ({ header, signal }) => unwrap(api.POST('/chatroom/{id}/message', { params: { path: { id }, header }, body, signal })));
   }
 
@@ -251,8 +307,10 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     regenerate,
     regenerateReply: regenerate,
     async editPrompt(id, prompt, newContent, opts = {}) {
-      const { parentId } = typeof prompt === 'string' ? await unwrap(api.GET('/chatroom/{id}/messages/{messageId}', reply(id, prompt))) : prompt;
-      return sendMessage(id, newContent, { ...opts, parentId });
+      const original = typeof prompt === 'string' ? await unwrap(api.GET('/chatroom/{id}/messages/{messageId}', reply(id, prompt))) : prompt;
+      // A deleted file cannot be sent again (404 FILE_NOT_FOUND): the edit keeps the files that still exist.
+      const attachments = opts.attachments ?? original.attachments?.filter((file) => !file.deleted).map((file) => file.id) ?? [];
+      return sendMessage(id, newContent, { ...opts, parentId: original.parentId, attachments });
     },
     switchBranch: (id, messageId) => unwrap(api.PATCH('/chatroom/{id}', { ...room(id), body: { currentMessageId: messageId } })),
     forkChatroom: (id, messageId) => unwrap(api.POST('/chatroom/{id}/fork', { ...room(id), body: { messageId } })),
@@ -264,10 +322,44 @@ export function createClient(options: ClientOptions): GeminiChatClient {
         opts,
       )) as GeminiChatClient['streamReply'],
 
+    uploadFile(data, opts = {}) {
+      const form = new FormData();
+      form.set('file', asBlob(data, opts.type), opts.name || (isFile(data) && data.name) || 'file');
+      // The contract types the binary part as a string; openapi-fetch passes a FormData through untouched and lets
+      // fetch write the multipart body and its boundary. A FormData of Blobs can be sent again, so the one retry
+      // after a token refresh works for uploads too.
+      return unwrap(api.POST('/files', { body: form as unknown as { file: string }, ...(opts.signal ? { signal: opts.signal } : {}) }));
+    },
+    listFiles: (query = {}) => unwrap(api.GET('/files', { params: { query } })),
+    getFile: (id) => unwrap(api.GET('/files/{id}', room(id))),
+    async deleteFile(id) {
+      await unwrap(api.DELETE('/files/{id}', room(id)));
+    },
+    async downloadFile(id, opts = {}) {
+      const range = typeof opts.range === 'object' ? `bytes=${opts.range.start}-${opts.range.end ?? ''}` : opts.range;
+      const { response, error } = await api.GET('/files/{id}/content', {
+        params: { path: { id }, ...(range ? { header: { range } } : {}) },
+        parseAs: 'stream', // the body is left to the caller
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (!response.ok) throw new GeminiChatError(response.status, error, response.headers);
+      return response;
+    },
+
     subscribePro: () => unwrap(api.POST('/subscribe/pro')),
     getSubscriptionStatus: () => unwrap(api.GET('/subscription/status')),
     createBillingPortalSession: () => unwrap(api.POST('/subscription/portal')),
   };
+}
+
+const isFile = (data: UploadData): data is File => typeof File !== 'undefined' && data instanceof File;
+
+/** The upload as a Blob of the claimed type (none: the server decides from the bytes alone). */
+function asBlob(data: UploadData, type: string | undefined): Blob {
+  if (data instanceof Blob) return type === undefined || type === data.type ? data : new Blob([data], { type });
+  // Blob parts must not be views of a SharedArrayBuffer: such bytes are copied first.
+  const bytes = data instanceof ArrayBuffer ? data : data.buffer instanceof ArrayBuffer ? (data as Uint8Array<ArrayBuffer>) : data.slice();
+  return new Blob([bytes], type === undefined ? {} : { type });
 }
 
 type SendHeaders = { 'idempotency-key'?: string; prefer?: string };

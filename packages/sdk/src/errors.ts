@@ -48,6 +48,18 @@ export type ErrorCode =
   /** A model the caller's tier may not use (403) or does not exist (400): sent once chatrooms take a model. */
   | 'MODEL_NOT_ALLOWED'
   | 'MODEL_UNKNOWN'
+  /** Files: uploads, downloads and prompts that carry them. */
+  | 'FILE_NOT_FOUND'
+  | 'FILE_TOO_LARGE'
+  | 'FILE_TYPE_MISMATCH'
+  | 'EMPTY_FILE'
+  | 'PDF_TOO_MANY_PAGES'
+  | 'STORAGE_QUOTA_EXCEEDED'
+  | 'MULTIPART_INVALID'
+  | 'FILE_PART_MISSING'
+  | 'TOO_MANY_FILES'
+  | 'RANGE_NOT_SATISFIABLE'
+  | 'ATTACHMENT_NOT_SUPPORTED'
   | 'ALREADY_SUBSCRIBED'
   | 'NO_BILLING_ACCOUNT'
   | 'BILLING_NOT_CONFIGURED'

@@ -3,13 +3,18 @@ export type { SiblingLabel } from './branches.js';
 export { createClient } from './client.js';
 export type {
   ClientOptions,
+  DownloadFileOptions,
+  EditPromptOptions,
   GeminiChatClient,
+  ListFilesOptions,
   ListMessagesOptions,
   QueryParams,
   RequestBody,
   Schemas,
   SendMessageOptions,
   SendOptions,
+  UploadData,
+  UploadFileOptions,
 } from './client.js';
 export { GeminiChatError, unwrap } from './errors.js';
 export type { ApiResult, ErrorCode, FieldError, Problem } from './errors.js';

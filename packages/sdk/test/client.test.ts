@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
-import { craftJwt, randomMobileNumber, startStack, waitFor, type Stack } from '@gemini-chat/testkit';
+import { craftJwt, elfFixture, pdfFixture, pngFixture, randomMobileNumber, startStack, waitFor, wavFixture, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '@gemini-chat/worker/worker';
 import {
   createClient,
@@ -9,6 +10,7 @@ import {
   memoryTokenStore,
   type FetchLike,
   type ReplyEvent,
+  type Schemas,
   siblingLabel,
   type TokenStore,
 } from '../src/index.js';
@@ -69,6 +71,18 @@ async function collect(stream: AsyncIterable<ReplyEvent>, each?: (event: ReplyEv
   }
   return events;
 }
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** The same access token, expired: the next protected call answers 401 TOKEN_EXPIRED. */
+async function expireAccessToken(client: ReturnType<typeof createClient>) {
+  const tokens = (await client.tokens.get())!;
+  const claims = JSON.parse(Buffer.from(tokens.accessToken.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+  const now = Math.floor(Date.now() / 1000);
+  const expired = craftJwt({ ...claims, iat: now - 1000, exp: now - 100 }, stack.config.auth.jwtSecret);
+  await client.tokens.set({ ...tokens, accessToken: expired });
+  return { expired, before: tokens };
+}
+
 async function failure(promise: Promise<unknown>): Promise<GeminiChatError> {
   const err = await promise.then(
     () => undefined,
@@ -277,13 +291,9 @@ describe('the SDK against a live API', () => {
         return fetch(request);
       },
     });
-    const tokens = (await client.tokens.get())!;
-    const claims = JSON.parse(Buffer.from(tokens.accessToken.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-    const now = Math.floor(Date.now() / 1000);
-    const expired = craftJwt({ ...claims, iat: now - 1000, exp: now - 100 }, stack.config.auth.jwtSecret);
+    const { expired, before: tokens } = await expireAccessToken(client);
     const probe = await fetch(`${baseUrl}/user/me`, { headers: { authorization: `Bearer ${expired}` } });
     expect(await probe.json()).toMatchObject({ status: 401, code: 'TOKEN_EXPIRED' });
-    await client.tokens.set({ ...tokens, accessToken: expired });
 
     const results = await Promise.all([
       client.getMe(),
@@ -390,6 +400,130 @@ describe('the SDK against a live API', () => {
     lost = false;
     const other = await client.createChatroom();
     await expect(client.sendMessage(other.id, 'At most once')).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it('uploads bytes, a Blob and a File, sends them with a prompt, downloads them and shows a deleted one as deleted', async () => {
+    const { client } = await signedIn();
+    const png = new Uint8Array(pngFixture(64, 64));
+    const pdf = pdfFixture(2);
+    const wav = wavFixture();
+
+    // Raw bytes: no name or type given, so the name is "file" and the type is what the server finds in the bytes.
+    const image = await client.uploadFile(png);
+    expect(image).toMatchObject({ name: 'file', mimeType: 'image/png', sizeBytes: png.byteLength, sha256: sha256(png) });
+    // A Blob with its type, named by the caller.
+    const report = await client.uploadFile(new Blob([pdf], { type: 'application/pdf' }), { name: 'report.pdf' });
+    expect(report).toMatchObject({ name: 'report.pdf', mimeType: 'application/pdf', pageCount: 2, sizeBytes: pdf.length, sha256: sha256(pdf) });
+    // A File brings its own name and type.
+    const voice = await client.uploadFile(new File([wav], 'hello.wav', { type: 'audio/wav' }));
+    expect(voice).toMatchObject({ name: 'hello.wav', mimeType: 'audio/wav', sizeBytes: wav.length, sha256: sha256(wav) });
+    // An ArrayBuffer, named: the extension says Markdown.
+    const notes = await client.uploadFile(new TextEncoder().encode('# Notes\n\n- bring water\n').buffer, { name: 'notes.md' });
+    expect(notes).toMatchObject({ name: 'notes.md', mimeType: 'text/markdown' });
+
+    expect(await client.getFile(report.id)).toEqual(report);
+    expect((await client.listFiles({ limit: 10 })).items.map((f) => f.id)).toEqual([notes.id, voice.id, report.id, image.id]);
+    const firstPage = await client.listFiles({ limit: 3 });
+    expect(firstPage.nextCursor).toBeTruthy();
+    expect((await client.listFiles({ limit: 3, cursor: firstPage.nextCursor! })).items.map((f) => f.id)).toEqual([image.id]);
+
+    // The bytes come back as stored, whole or by range.
+    const whole = await client.downloadFile(image.id);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-type')).toBe('image/png');
+    expect(new Uint8Array(await whole.arrayBuffer())).toEqual(png);
+    const head = await client.downloadFile(image.id, { range: { start: 0, end: 7 } });
+    expect(head.status).toBe(206);
+    expect(head.headers.get('content-range')).toBe(`bytes 0-7/${png.byteLength}`);
+    expect(new Uint8Array(await (await head.blob()).arrayBuffer())).toEqual(png.subarray(0, 8));
+    const tail = await client.downloadFile(image.id, { range: 'bytes=-12' });
+    expect(new Uint8Array(await tail.arrayBuffer())).toEqual(png.subarray(-12));
+    expect(await failure(client.downloadFile(image.id, { range: { start: png.byteLength + 10 } }))).toMatchObject({
+      status: 416,
+      code: 'RANGE_NOT_SATISFIABLE',
+    });
+
+    // A prompt with two of them, in the order given; read back the same way.
+    const room = await client.createChatroom({ title: 'With files' });
+    const sent = await client.sendMessage(room.id, 'What is in these?', { attachments: [image.id, voice.id], wait: 10 });
+    const shown = (file: Schemas['File'], deleted = false) => ({ id: file.id, name: file.name, mimeType: file.mimeType, sizeBytes: file.sizeBytes, deleted });
+    expect(sent.userMessage.attachments).toEqual([shown(image), shown(voice)]);
+    expect(sent.reply).toMatchObject({ status: 'completed', attachments: [] });
+    expect((await client.getMessage(room.id, sent.userMessage.id)).attachments).toEqual([shown(image), shown(voice)]);
+    const [, prompt] = (await client.listMessages(room.id)).items;
+    expect(prompt).toMatchObject({ id: sent.userMessage.id, attachments: [shown(image), shown(voice)] });
+
+    // Editing the prompt (by id) keeps its files; `attachments` replaces them.
+    const edited = await client.editPrompt(room.id, sent.userMessage.id, 'And now?', { wait: 10 });
+    expect(edited.userMessage.attachments).toEqual([shown(image), shown(voice)]);
+    const replaced = await client.editPrompt(room.id, sent.userMessage, 'Only the report', { attachments: [report.id], wait: 10 });
+    expect(replaced.userMessage.attachments).toEqual([shown(report)]);
+
+    // Someone else cannot see, fetch, delete or attach these files: not found, as for a missing one.
+    const { client: other } = await signedIn();
+    expect(await failure(other.getFile(image.id))).toMatchObject({ status: 404, code: 'FILE_NOT_FOUND' });
+    expect(await failure(other.downloadFile(image.id))).toMatchObject({ status: 404, code: 'FILE_NOT_FOUND' });
+    expect(await failure(other.deleteFile(image.id))).toMatchObject({ status: 404, code: 'FILE_NOT_FOUND' });
+    const theirs = await other.createChatroom();
+    expect(await failure(other.sendMessage(theirs.id, 'Mine now', { attachments: [image.id] }))).toMatchObject({ status: 404, code: 'FILE_NOT_FOUND' });
+    expect((await other.listFiles()).items).toEqual([]);
+
+    // Deleted: gone from the list and its routes, shown as deleted on the prompt that carried it.
+    await client.deleteFile(image.id);
+    expect(await failure(client.getFile(image.id))).toMatchObject({ status: 404, code: 'FILE_NOT_FOUND' });
+    expect(await failure(client.downloadFile(image.id))).toMatchObject({ status: 404, code: 'FILE_NOT_FOUND' });
+    expect((await client.listFiles()).items.map((f) => f.id)).not.toContain(image.id);
+    const after = await client.getMessage(room.id, sent.userMessage.id);
+    expect(after.attachments).toEqual([shown(image, true), shown(voice)]);
+    // An edit of that prompt carries only the file that still exists.
+    const afterDelete = await client.editPrompt(room.id, after, 'Without the image', { wait: 10 });
+    expect(afterDelete.userMessage.attachments).toEqual([shown(voice)]);
+  });
+
+  it('refreshes an expired access token during an upload and sends the whole file again', async () => {
+    const uploads: Request[] = [];
+    const { client } = await signedIn({
+      fetch: (request) => {
+        if (new URL(request.url).pathname === '/files') uploads.push(request);
+        return fetch(request);
+      },
+    });
+    const { expired } = await expireAccessToken(client);
+    const png = pngFixture(300, 200);
+    const file = await client.uploadFile(new File([png], 'photo.png', { type: 'image/png' }));
+    expect(file).toMatchObject({ name: 'photo.png', mimeType: 'image/png', sizeBytes: png.length, sha256: sha256(png) });
+    const fresh = (await client.tokens.get())!.accessToken;
+    expect(fresh).not.toBe(expired);
+    expect(uploads.map((r) => r.headers.get('authorization'))).toEqual([`Bearer ${expired}`, `Bearer ${fresh}`]);
+    expect(uploads.every((r) => r.headers.get('content-type')?.startsWith('multipart/form-data; boundary='))).toBe(true);
+    expect((await client.listFiles()).items.map((f) => f.id)).toEqual([file.id]);
+  });
+
+  it('turns refused uploads into typed errors and stores nothing', async () => {
+    const { client } = await signedIn();
+    const refused = await failure(client.uploadFile(elfFixture(), { name: 'tool' }));
+    expect(refused).toMatchObject({ name: 'GeminiChatError', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(refused.detail).toBeTruthy();
+    // A claimed type the bytes contradict.
+    expect(await failure(client.uploadFile(pngFixture(), { type: 'application/pdf' }))).toMatchObject({ status: 415, code: 'FILE_TYPE_MISMATCH' });
+    const mislabelled = new File([pngFixture()], 'photo.png', { type: 'application/pdf' });
+    expect(await failure(client.uploadFile(mislabelled))).toMatchObject({ status: 415, code: 'FILE_TYPE_MISMATCH' });
+    expect(await failure(client.uploadFile(new Uint8Array(0)))).toMatchObject({ status: 400, code: 'EMPTY_FILE' });
+    expect((await client.listFiles()).items).toEqual([]);
+    // `type: ''` drops a File's own (wrong) claim; its name still goes.
+    expect(await client.uploadFile(mislabelled, { type: '' })).toMatchObject({ name: 'photo.png', mimeType: 'image/png' });
+
+    // Bytes in shared memory (which a Blob cannot hold) are copied and sent.
+    const text = new TextEncoder().encode('plain words\n');
+    const shared = new Uint8Array(new SharedArrayBuffer(text.length));
+    shared.set(text);
+    expect(await client.uploadFile(shared, { name: 'words.txt' })).toMatchObject({ mimeType: 'text/plain', sha256: sha256(text) });
+    expect((await client.listFiles()).items.map((f) => f.name)).toEqual(['words.txt', 'photo.png']);
+
+    // An aborted upload rejects at once.
+    const stop = new AbortController();
+    stop.abort();
+    await expect(client.uploadFile(pngFixture(), { signal: stop.signal })).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('called every operation of the contract (the Stripe webhook is called by Stripe)', () => {
