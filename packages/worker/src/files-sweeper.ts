@@ -1,4 +1,5 @@
 import type { FilesConfig, Logger, ObjectStorage, StoredObject, Store } from '@gemini-chat/shared';
+import { every } from './periodic.js';
 
 const BATCH = 500;
 const FILES_PREFIX = 'files/';
@@ -23,8 +24,6 @@ export interface FilesSweepResult {
  */
 export function createFilesSweeper(deps: { attachments: Store['attachments']; storage: ObjectStorage; config: FilesConfig; log: Logger }) {
   const { attachments, storage, config, log } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
 
   async function sweep(): Promise<FilesSweepResult> {
     const started = new Date();
@@ -73,25 +72,5 @@ export function createFilesSweeper(deps: { attachments: Store['attachments']; st
     return { removedObjects, markedMissing, removedIncomplete };
   }
 
-  return {
-    sweep,
-    start() {
-      const tick = async () => {
-        if (running) return;
-        running = true;
-        try {
-          await sweep();
-        } catch (err) {
-          log.warn({ err }, 'files sweep failed; will try again');
-        } finally {
-          running = false;
-        }
-      };
-      timer = setInterval(() => void tick(), config.sweepIntervalSeconds * 1000);
-      timer.unref();
-    },
-    stop() {
-      clearInterval(timer);
-    },
-  };
+  return { sweep, ...every(config.sweepIntervalSeconds * 1000, sweep, log, 'files sweep') };
 }

@@ -1,4 +1,5 @@
 import { jobIdFor, type Config, type JobProducer, type Logger, type Quota, type Store } from '@gemini-chat/shared';
+import { every } from './periodic.js';
 
 const BATCH = 100;
 const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600_000;
@@ -18,8 +19,6 @@ export function createSweeper(deps: {
   log: Logger;
 }) {
   const { store, producer, quota, config, log } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
 
   async function sweep(): Promise<number> {
     const stale = await store.messages.findStalePending(new Date(Date.now() - config.sweepPendingAfterSeconds * 1000), BATCH);
@@ -45,25 +44,5 @@ export function createSweeper(deps: {
     return requeued;
   }
 
-  return {
-    sweep,
-    start() {
-      const tick = async () => {
-        if (running) return;
-        running = true;
-        try {
-          await sweep();
-        } catch (err) {
-          log.warn({ err }, 'sweep failed; will try again');
-        } finally {
-          running = false;
-        }
-      };
-      timer = setInterval(() => void tick(), config.sweepIntervalMs);
-      timer.unref();
-    },
-    stop() {
-      clearInterval(timer);
-    },
-  };
+  return { sweep, ...every(config.sweepIntervalMs, sweep, log, 'sweep') };
 }

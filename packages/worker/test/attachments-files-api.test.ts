@@ -1,72 +1,26 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorage, fileStorageKey, type ObjectStorage } from '@gemini-chat/shared';
-import { signIn, startStack, waitFor, type SignedIn, type Stack } from '@gemini-chat/testkit';
-import { startWorker } from '../src/worker.js';
+import type { Stack } from '@gemini-chat/testkit';
+import { startAttachmentStack, type AttachmentStack, type WirePart } from './support/attachment-stack.js';
 
-// Files larger than GEMINI_INLINE_MAX_BYTES go through the (fake) Files API. Attachments are arranged directly while
-// the worker is stopped, so the reply's job sees them when the worker starts.
+// Files larger than GEMINI_INLINE_MAX_BYTES go through the (fake) Files API.
+let stack: AttachmentStack;
 let s: Stack;
-let dir: string;
-let storage: ObjectStorage;
-let user: SignedIn;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'attachments-files-'));
-  s = await startStack({ FILES_DIR: dir, GEMINI_INLINE_MAX_BYTES: '1000', QUOTA_BASIC_DAILY: '0' }, { startWorker, worker: false });
-  storage = createStorage(s.config.files.storage);
-  user = await signIn(s.app);
+  stack = await startAttachmentStack({ GEMINI_INLINE_MAX_BYTES: '1000' });
+  s = stack.s;
 });
-afterAll(async () => {
-  await s.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stack.close());
 
-type WirePart = { text?: string; inlineData?: { mimeType: string; data: string }; fileData?: { fileUri: string; mimeType: string } };
 const replyCalls = () => s.gemini.requests.filter((r) => r.action === 'streamGenerateContent');
 const userTurns = (call = replyCalls().at(-1)!) => (call.body as { contents: Array<{ role: string; parts: WirePart[] }> }).contents.filter((c) => c.role === 'user');
 const uploads = () => s.gemini.requests.filter((r) => r.action === 'files.upload').length;
 
 const bigText = (label: string) => Buffer.from(`${label}\n${'A long document line.\n'.repeat(100)}`);
 
-async function room(): Promise<string> {
-  return (await s.app.inject({ method: 'POST', url: '/chatroom', payload: {}, headers: user.auth })).json().id;
-}
-
-async function storeFile(bytes: Buffer, mimeType = 'text/plain', name = 'report.txt'): Promise<string> {
-  const id = randomUUID();
-  const key = fileStorageKey(user.userId, id);
-  await storage.put(key, Readable.from([bytes]), mimeType);
-  await s.db
-    .insertInto('file')
-    .values({ id, user_id: user.userId, name, mime_type: mimeType, size_bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), storage_key: key })
-    .execute();
-  return id;
-}
-
+const room = () => stack.room();
+const storeFile = (bytes: Buffer, mimeType?: string, name = 'report.txt') => stack.storeFile(bytes, mimeType, name);
+const ask = (chatroomId: string, content: string, fileIds?: string[]) => stack.ask(chatroomId, content, fileIds);
 const fileRow = (id: string) => s.db.selectFrom('file').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-
-async function ask(chatroomId: string, content: string, fileIds: string[] = []) {
-  await s.worker?.close();
-  s.worker = undefined;
-  const sent = await s.app.inject({ method: 'POST', url: `/chatroom/${chatroomId}/message`, payload: { content }, headers: user.auth });
-  expect(sent.statusCode).toBe(202);
-  const { userMessage, reply } = sent.json() as { userMessage: { id: string }; reply: { id: string } };
-  if (fileIds.length) {
-    await s.db
-      .insertInto('message_attachment')
-      .values(fileIds.map((fileId, position) => ({ message_id: userMessage.id, position, file_id: fileId })))
-      .execute();
-  }
-  await s.startWorker();
-  return waitFor(async () => {
-    const row = (await s.app.inject({ url: `/chatroom/${chatroomId}/messages/${reply.id}`, headers: user.auth })).json();
-    return ['completed', 'failed', 'cancelled'].includes(row.status) ? row : undefined;
-  }, 20_000);
-}
 
 describe('large attachments through the Files API', () => {
   it('uploads a large file once, sends it by the URI Gemini issued, and reuses that copy in later replies', async () => {

@@ -1,77 +1,30 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorage, fileStorageKey, type ObjectStorage } from '@gemini-chat/shared';
-import { signIn, startStack, waitFor, type SignedIn, type Stack } from '@gemini-chat/testkit';
-import { startWorker } from '../src/worker.js';
+import { fileStorageKey, type ObjectStorage } from '@gemini-chat/shared';
+import type { SignedIn, Stack } from '@gemini-chat/testkit';
+import { startAttachmentStack, type AttachmentStack } from './support/attachment-stack.js';
 
-// Attachments are arranged directly (object in storage, `file` row, `message_attachment` rows on the prompt) while
-// the worker is stopped, so the reply's job sees them when the worker starts.
+// Attachments reach the model as parts: small ones inline, deleted or lost ones as notes, earlier turns' within the
+// context budget.
+const INLINE_MAX = 1000;
+let stack: AttachmentStack;
 let s: Stack;
-let dir: string;
 let storage: ObjectStorage;
 let user: SignedIn;
-const INLINE_MAX = 1000;
+let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'attachments-'));
-  s = await startStack(
-    { FILES_DIR: dir, GEMINI_INLINE_MAX_BYTES: String(INLINE_MAX), GEMINI_CONTEXT_TOKEN_BUDGET: '3000', REPLY_MAX_ATTEMPTS: '2', QUOTA_BASIC_DAILY: '0' },
-    { startWorker, worker: false },
-  );
-  storage = createStorage(s.config.files.storage);
-  user = await signIn(s.app);
+  stack = await startAttachmentStack({ GEMINI_INLINE_MAX_BYTES: String(INLINE_MAX), GEMINI_CONTEXT_TOKEN_BUDGET: '3000', REPLY_MAX_ATTEMPTS: '2' });
+  ({ s, storage, user, dir } = stack);
 });
-afterAll(async () => {
-  await s.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stack.close());
 
-interface Wire {
-  contents: Array<{ role: string; parts: Array<{ text?: string; inlineData?: { mimeType: string; data: string }; fileData?: { fileUri: string; mimeType: string } }> }>;
-}
-const replyCalls = () => s.gemini.requests.filter((r) => r.action === 'streamGenerateContent');
-const lastReplyBody = () => replyCalls().at(-1)!.body as Wire;
-
-async function room(): Promise<string> {
-  return (await s.app.inject({ method: 'POST', url: '/chatroom', payload: {}, headers: user.auth })).json().id;
-}
-
-/** Stores `bytes` as a file of the user (object first, then its row, as an upload does). */
-async function storeFile(bytes: Buffer, mimeType = 'text/plain', name = 'notes.txt'): Promise<string> {
-  const id = randomUUID();
-  const key = fileStorageKey(user.userId, id);
-  await storage.put(key, Readable.from([bytes]), mimeType);
-  await s.db
-    .insertInto('file')
-    .values({ id, user_id: user.userId, name, mime_type: mimeType, size_bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), storage_key: key })
-    .execute();
-  return id;
-}
-
+const replyCalls = () => stack.replyBodies();
+const lastReplyBody = () => stack.replyBodies().at(-1)!;
+const room = () => stack.room();
+const storeFile = (bytes: Buffer, mimeType?: string, name?: string) => stack.storeFile(bytes, mimeType, name);
+const ask = (chatroomId: string, content: string, fileIds?: string[]) => stack.ask(chatroomId, content, fileIds);
 const fileRow = (id: string) => s.db.selectFrom('file').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-
-/** Sends a prompt with these files attached and waits for its reply to end. */
-async function ask(chatroomId: string, content: string, fileIds: string[] = []) {
-  await s.worker?.close();
-  s.worker = undefined;
-  const sent = await s.app.inject({ method: 'POST', url: `/chatroom/${chatroomId}/message`, payload: { content }, headers: user.auth });
-  expect(sent.statusCode).toBe(202);
-  const { userMessage, reply } = sent.json() as { userMessage: { id: string }; reply: { id: string } };
-  if (fileIds.length) {
-    await s.db
-      .insertInto('message_attachment')
-      .values(fileIds.map((fileId, position) => ({ message_id: userMessage.id, position, file_id: fileId })))
-      .execute();
-  }
-  await s.startWorker();
-  return waitFor(async () => {
-    const row = (await s.app.inject({ url: `/chatroom/${chatroomId}/messages/${reply.id}`, headers: user.auth })).json();
-    return ['completed', 'failed', 'cancelled'].includes(row.status) ? row : undefined;
-  }, 20_000);
-}
 
 describe('attachments sent to the model', () => {
   it('sends a small file inline, before the text, in the type Gemini takes, and stores what it costs', async () => {
