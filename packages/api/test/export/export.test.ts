@@ -232,7 +232,7 @@ describe('POST /chatroom/import', () => {
     expectProblem(await importBody({ ...exported, chatroom: { ...exported.chatroom, currentMessageId: 'nope' } }), 400, 'IMPORT_INVALID');
     // The second conversation holds text Postgres cannot store: the first, already written, is rolled back with it.
     const nul = structuredClone(chatGptExport[1]);
-    (nul.mapping.u1.message!.content as { parts: string[] }).parts = ['bad \u0000 text'];
+    (nul!.mapping.u1!.message!.content as { parts: string[] }).parts = ['bad \u0000 text'];
     expectProblem(await importBody([chatGptExport[0], nul]), 400, 'VALIDATION_FAILED');
     await expect(t.app.inject({ method: 'POST', url: '/chatroom/import', headers: { ...alice.auth, 'content-type': 'application/json' }, payload: '{"format":' })).resolves.toMatchObject({ statusCode: 400 });
     expect(await count()).toBe(start);
