@@ -30,6 +30,7 @@ import { authRoutes } from './routes/auth/auth.routes.js';
 import { billingRoutes } from './routes/billing/billing.routes.js';
 import { stripeWebhookRoutes } from './routes/billing/stripe-webhook.routes.js';
 import { chatroomRoutes } from './routes/chatroom/chatroom.routes.js';
+import { exportRoutes } from './routes/export/export.routes.js';
 import { fileRoutes } from './routes/file/file.routes.js';
 import { healthRoutes } from './routes/health/health.routes.js';
 import { messageRoutes } from './routes/message/message.routes.js';
@@ -38,6 +39,7 @@ import { userRoutes } from './routes/user/user.routes.js';
 import { createAuthService } from './services/auth.service.js';
 import { createBillingService, startBillingSweep } from './services/billing.service.js';
 import { createChatroomService } from './services/chatroom.service.js';
+import { createExportService } from './services/export.service.js';
 import { createFileService } from './services/file.service.js';
 import { createMessageService } from './services/message.service.js';
 import { createModelService } from './services/model.service.js';
@@ -232,6 +234,10 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     scope.addHook('onRequest', scope.authenticate);
     await scope.register(userRoutes, { users });
     await scope.register(chatroomRoutes, { chatrooms });
+    await scope.register(exportRoutes, {
+      exports: createExportService({ store, listCache, log: app.log, models: config.gemini }),
+      importMaxBytes: config.http.importMaxBytes,
+    });
     await scope.register(fileRoutes, { files, maxBytes: config.files.maxBytes });
     await scope.register(modelRoutes, { models });
     await scope.register(billingRoutes, { billing });

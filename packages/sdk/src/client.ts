@@ -190,6 +190,19 @@ export interface GeminiChatClient {
   getSubscriptionStatus(): Promise<Schemas['SubscriptionStatus']>;
   /** A Stripe Billing Portal link to manage or cancel the plan. */
   createBillingPortalSession(): Promise<Schemas['BillingPortalSession']>;
+
+  // Export and import
+  /**
+   * A chatroom as a file: `json` (the default) holds every branch in the versioned `gemini-chat.chatroom` format that
+   * `importChatrooms` reads back; `markdown` is the current branch as text, to read.
+   */
+  exportChatroom(chatroomId: string, format?: 'json'): Promise<Schemas['ChatroomExport']>;
+  exportChatroom(chatroomId: string, format: 'markdown'): Promise<string>;
+  /**
+   * Creates chatrooms from a chatroom export or a ChatGPT `conversations.json` (all or none). `idempotencyKey`
+   * (`true`: a fresh one) makes a retry return the first result instead of importing twice.
+   */
+  importChatrooms(body: RequestBody<'importChatrooms'>, options?: { idempotencyKey?: string | true }): Promise<Schemas['ImportResult']>;
 }
 
 // Responses that carry a new token pair: stored whichever way the call was made (helper or `api`).
@@ -349,6 +362,15 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     subscribePro: () => unwrap(api.POST('/subscribe/pro')),
     getSubscriptionStatus: () => unwrap(api.GET('/subscription/status')),
     createBillingPortalSession: () => unwrap(api.POST('/subscription/portal')),
+
+    exportChatroom: ((id: string, format: 'json' | 'markdown' = 'json') =>
+      unwrap(
+        api.GET('/chatroom/{id}/export', { params: { path: { id }, query: { format } }, parseAs: format === 'markdown' ? 'text' : 'json' }),
+      )) as GeminiChatClient['exportChatroom'],
+    importChatrooms(body, opts = {}) {
+      const key = opts.idempotencyKey === true ? globalThis.crypto.randomUUID() : opts.idempotencyKey;
+      return unwrap(api.POST('/chatroom/import', { body, ...(key ? { params: { header: { 'idempotency-key': key } } } : {}) }));
+    },
   };
 }
 

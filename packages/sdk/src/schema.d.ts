@@ -199,6 +199,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/chatroom/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create chatrooms from a chatroom export or a ChatGPT conversations.json
+         * @description The body is a chatroom export (GET /chatroom/{id}/export) or the `conversations.json` of a ChatGPT data export. Every branch becomes a branch, the current one stays current; messages keep their times and are finished messages (not charged to the quota). From ChatGPT, user and assistant text is imported; system, tool and hidden messages and non-text parts (images, code, browsing) are left out and listed in `skipped`. Attachments are metadata: a file still among the caller's is attached again, any other is listed in `skipped`. All chatrooms are created, or none: a malformed file is 400 (VALIDATION_FAILED, IMPORT_INVALID or IMPORT_FORMAT_UNKNOWN), a body over IMPORT_MAX_BYTES 413. With `Idempotency-Key`, a retry returns the first result.
+         */
+        post: operations["importChatrooms"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/chatroom/{id}": {
         parameters: {
             query?: never;
@@ -219,6 +239,26 @@ export interface paths {
          * @description `currentMessageId` switches branch: any message of the chatroom, and the newest leaf at or beneath it becomes current. 404 MESSAGE_NOT_FOUND for a message not in the chatroom. `model` (null: the tier's default) and `settings` (replaced as a whole) apply to the replies sent from then on; a model the user's tier may not use is 403 MODEL_NOT_ALLOWED, an id GET /models does not offer 400 MODEL_UNKNOWN.
          */
         patch: operations["updateChatroom"];
+        trace?: never;
+    };
+    "/chatroom/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a chatroom: every branch as JSON, or the current branch as Markdown
+         * @description `format=json` (the default): the `gemini-chat.chatroom` format, version 1 (schema `ChatroomExport`, described in docs/export-format.md): the chatroom and every message of every branch, with attachment metadata (never the files themselves); POST /chatroom/import reads it back. `format=markdown`: the current branch to read, one heading per turn. Sent as a download (`Content-Disposition: attachment`, named after the title).
+         */
+        get: operations["exportChatroom"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/chatroom/{id}/fork": {
@@ -643,6 +683,26 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @description A chatroom with every branch, in the versioned `gemini-chat.chatroom` format (docs/export-format.md). */
+        ChatroomExport: {
+            chatroom: {
+                /** Format: date-time */
+                createdAt: string;
+                currentMessageId: string | null;
+                model: string | null;
+                settings: components["schemas"]["ReplySettings"];
+                systemPrompt: string | null;
+                title: string;
+            };
+            /** Format: date-time */
+            exportedAt: string;
+            /** @enum {string} */
+            format: "gemini-chat.chatroom";
+            /** @description Every message of every branch, parents before their children, siblings in the order they were made. */
+            messages: components["schemas"]["ExportedMessage"][];
+            /** @enum {number} */
+            version: 1;
+        };
         ChatroomList: {
             items: components["schemas"]["Chatroom"][];
             nextCursor: string | null;
@@ -683,6 +743,43 @@ export interface components {
             /** @description Prompts sent today (UTC day). */
             used: number;
         };
+        /** @description A file sent with a prompt: its metadata only (an export never holds the bytes). */
+        ExportedAttachment: {
+            /** @description The file had been deleted when the chatroom was exported. */
+            deleted: boolean;
+            /** Format: uuid */
+            id: string;
+            mimeType: string;
+            name: string;
+            /** @description Hex sha256 of the bytes. */
+            sha256?: string;
+            sizeBytes: number;
+        };
+        ExportedMessage: {
+            attachments: components["schemas"]["ExportedAttachment"][];
+            citations: components["schemas"]["Citation"][] | null;
+            content: string;
+            /** Format: date-time */
+            createdAt: string;
+            error?: {
+                code: string;
+                message: string;
+            } | null;
+            /** @description Unique within the file; an import gives every message a new id. */
+            id: string;
+            model: string | null;
+            parentId: string | null;
+            role: "user" | "assistant";
+            settings: components["schemas"]["ReplySettings"] | null;
+            /** @description An import keeps completed, failed and cancelled; a reply exported while still pending is imported as cancelled. */
+            status: "queued" | "generating" | "completed" | "failed" | "cancelled";
+            thoughts: string | null;
+            usage: {
+                inputTokens: number;
+                outputTokens: number;
+                thinkingTokens: number;
+            } | null;
+        };
         FieldError: {
             /** @description Dotted path of the offending field ("" for the whole part). */
             field: string;
@@ -713,6 +810,22 @@ export interface components {
             /** @description Newest first; deleted files are left out. */
             items: components["schemas"]["File"][];
             nextCursor: string | null;
+        };
+        ImportResult: {
+            /** @description The chatrooms created, in the order of the file. */
+            chatrooms: {
+                /** Format: uuid */
+                id: string;
+                messageCount: number;
+                title: string;
+            }[];
+            /** @description What was not imported, and why (system and tool messages, non-text parts, attachments whose file is gone). */
+            skipped: {
+                /** @description Index of the conversation in the file (0 for a chatroom export). */
+                conversation: number;
+                nodeId: string | null;
+                reason: string;
+            }[];
         };
         Me: {
             /** Format: date-time */
@@ -2078,6 +2191,234 @@ export interface operations {
             };
         };
     };
+    importChatrooms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retrying with the same key and body returns the original result: the chatrooms are imported once (kept 24 h). */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A chatroom export (GET /chatroom/{id}/export?format=json) or a ChatGPT conversations.json. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    chatroom: {
+                        /** Format: date-time */
+                        createdAt: string;
+                        currentMessageId: string | null;
+                        model: string | null;
+                        settings: {
+                            /** @description Ground the reply with Google Search: the reply carries `citations`. Only with a model that supports grounding. */
+                            googleSearch?: boolean;
+                            /** @description Largest reply in tokens (thinking included); never above the server's own cap (GEMINI_MAX_OUTPUT_TOKENS). */
+                            maxOutputTokens?: number;
+                            /** @description Stream the model's thought summaries (`thought` events) and keep them in the reply's `thoughts`. */
+                            showThoughts?: boolean;
+                            /** @description Sampling temperature, 0 to 2. Omitted: the model's default. */
+                            temperature?: number;
+                            /** @description How much the model thinks before answering: `off`, `low`, `high`, or a token budget. Used only with a model that thinks (GET /models `thinking`); left out of a reply's settings otherwise. `off` (or 0) on a model that cannot stop thinking (Pro) leaves it at its default. */
+                            thinking?: "off" | "low" | "high" | number;
+                            /** @description Nucleus sampling, 0 to 1. Omitted: the model's default. */
+                            topP?: number;
+                        };
+                        systemPrompt: string | null;
+                        title: string;
+                    };
+                    /** Format: date-time */
+                    exportedAt: string;
+                    /** @enum {string} */
+                    format: "gemini-chat.chatroom";
+                    /** @description Every message of every branch, parents before their children, siblings in the order they were made. */
+                    messages: {
+                        attachments: {
+                            /** @description The file had been deleted when the chatroom was exported. */
+                            deleted: boolean;
+                            /** Format: uuid */
+                            id: string;
+                            mimeType: string;
+                            name: string;
+                            /** @description Hex sha256 of the bytes. */
+                            sha256?: string;
+                            sizeBytes: number;
+                        }[];
+                        citations: {
+                            /** @description End (exclusive) of the supported text in `content`, in the same units. */
+                            endIndex: number;
+                            /** @description Start of the supported text in `content`, as a JavaScript string index (UTF-16 code units). */
+                            startIndex: number;
+                            /** @description The source's title, often its domain. */
+                            title: string;
+                            /** @description The source (Google's links are redirects that expire). */
+                            uri: string;
+                        }[] | null;
+                        content: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        error?: {
+                            code: string;
+                            message: string;
+                        } | null;
+                        /** @description Unique within the file; an import gives every message a new id. */
+                        id: string;
+                        model: string | null;
+                        parentId: string | null;
+                        role: "user" | "assistant";
+                        settings: {
+                            /** @description Ground the reply with Google Search: the reply carries `citations`. Only with a model that supports grounding. */
+                            googleSearch?: boolean;
+                            /** @description Largest reply in tokens (thinking included); never above the server's own cap (GEMINI_MAX_OUTPUT_TOKENS). */
+                            maxOutputTokens?: number;
+                            /** @description Stream the model's thought summaries (`thought` events) and keep them in the reply's `thoughts`. */
+                            showThoughts?: boolean;
+                            /** @description Sampling temperature, 0 to 2. Omitted: the model's default. */
+                            temperature?: number;
+                            /** @description How much the model thinks before answering: `off`, `low`, `high`, or a token budget. Used only with a model that thinks (GET /models `thinking`); left out of a reply's settings otherwise. `off` (or 0) on a model that cannot stop thinking (Pro) leaves it at its default. */
+                            thinking?: "off" | "low" | "high" | number;
+                            /** @description Nucleus sampling, 0 to 1. Omitted: the model's default. */
+                            topP?: number;
+                        } | null;
+                        /** @description An import keeps completed, failed and cancelled; a reply exported while still pending is imported as cancelled. */
+                        status: "queued" | "generating" | "completed" | "failed" | "cancelled";
+                        thoughts: string | null;
+                        usage: {
+                            inputTokens: number;
+                            outputTokens: number;
+                            thinkingTokens: number;
+                        } | null;
+                    }[];
+                    /** @enum {number} */
+                    version: 1;
+                } | {
+                    create_time?: number | null;
+                    current_node?: string | null;
+                    /** @description The message tree: node id → node. */
+                    mapping: {
+                        [key: string]: {
+                            children?: string[];
+                            message?: {
+                                author: {
+                                    role: string;
+                                };
+                                content: {
+                                    content_type: string;
+                                    parts?: unknown[];
+                                };
+                                create_time?: number | null;
+                                metadata?: Record<string, never> | null;
+                                recipient?: string | null;
+                            } | null;
+                            parent?: string | null;
+                        };
+                    };
+                    title?: string | null;
+                }[];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Idempotency-Key reused with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getChatroom: {
         parameters: {
             query?: never;
@@ -2344,6 +2685,96 @@ export interface operations {
             };
             /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportChatroom: {
+        parameters: {
+            query?: {
+                /** @description `json`: every branch, in the format POST /chatroom/import reads; `markdown`: the current branch, to read. */
+                format?: "json" | "markdown";
+            };
+            header?: never;
+            path: {
+                /** @description Chatroom id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatroomExport"];
+                    "text/markdown": string;
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found — also for someone else's resource. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

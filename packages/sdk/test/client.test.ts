@@ -526,6 +526,26 @@ describe('the SDK against a live API', () => {
     await expect(client.uploadFile(pngFixture(), { signal: stop.signal })).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('exports a chatroom as JSON and Markdown and imports it back, once per Idempotency-Key', async () => {
+    const { client } = await signedIn();
+    const room = await client.createChatroom({ title: 'Round trip' });
+    const sent = await client.sendMessage(room.id, 'Export me', { wait: 10 });
+    const file = await client.exportChatroom(room.id);
+    expect(file).toMatchObject({ format: 'gemini-chat.chatroom', version: 1, chatroom: { title: 'Round trip', currentMessageId: sent.reply.id } });
+    expect(file.messages.map((m) => [m.role, m.content])).toEqual([['user', 'Export me'], ['assistant', sent.reply.content]]);
+    const markdown = await client.exportChatroom(room.id, 'markdown');
+    expect(markdown).toContain('# Round trip\n');
+    expect(markdown).toContain('## User\n\nExport me');
+
+    const key = globalThis.crypto.randomUUID();
+    const imported = await client.importChatrooms(file, { idempotencyKey: key });
+    expect(imported).toMatchObject({ chatrooms: [{ title: 'Round trip', messageCount: 2 }], skipped: [] });
+    expect(await client.importChatrooms(file, { idempotencyKey: key })).toEqual(imported);
+    const copy = await client.getChatroom(imported.chatrooms[0]!.id);
+    expect(copy.messages.map((m) => m.content)).toEqual([sent.reply.content, 'Export me']);
+    expect((await failure(client.importChatrooms([] as never))).code).toBe('VALIDATION_FAILED');
+  });
+
   it('called every operation of the contract (the Stripe webhook is called by Stripe)', () => {
     const called = new Set(sent.map((r) => `${r.method} ${r.path}`));
     const missing: string[] = [];

@@ -31,6 +31,11 @@ export const EnvSchema = Type.Object({
   }),
   PUBLIC_BASE_URL: Type.String({ default: '', description: 'Public URL of the API, used in links (defaults to http://HOST:PORT).' }),
   BODY_LIMIT_BYTES: Int({ minimum: 1024, default: 64 * 1024, description: 'Largest accepted request body.' }),
+  IMPORT_MAX_BYTES: Int({
+    minimum: 1024,
+    default: 10 * 1024 * 1024,
+    description: 'Largest body of POST /chatroom/import (a chatroom export or a ChatGPT conversations.json); 413 above it.',
+  }),
 
   DATABASE_URL: Type.String({
     default: 'postgres://postgres@127.0.0.1:5432/gemini_chat',
@@ -193,6 +198,8 @@ export interface Config {
     corsOrigins: string[] | '*';
     publicBaseUrl: string;
     bodyLimitBytes: number;
+    /** The body limit of the chatroom import route alone (an export file is far larger than any other request). */
+    importMaxBytes: number;
   };
   logLevel: Env['LOG_LEVEL'];
   database: { url: string; poolMax: number; connectTimeoutMs: number; statementTimeoutMs: number; schema?: string };
@@ -374,6 +381,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       corsOrigins: origins === '*' ? '*' : origins.split(',').map((o) => o.trim()).filter(Boolean),
       publicBaseUrl,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      importMaxBytes: env.IMPORT_MAX_BYTES,
     },
     logLevel: env.LOG_LEVEL,
     database: {

@@ -60,6 +60,35 @@ export function createChatroomRepository(db: Db) {
         .executeTakeFirstOrThrow();
     },
 
+    /** A chatroom brought in by an import, with its original creation time and the time of its last message. */
+    insertImported(
+      userId: string,
+      input: {
+        title: string;
+        titleSource: TitleSource;
+        systemPrompt: string | null;
+        model: string | null;
+        settings: ReplySettings;
+        createdAt: Date;
+        lastActivityAt: Date;
+      },
+    ): Promise<ChatroomRow> {
+      return db
+        .insertInto('chatroom')
+        .values({
+          user_id: userId,
+          title: input.title,
+          title_source: input.titleSource,
+          system_prompt: input.systemPrompt,
+          model: input.model,
+          settings: JSON.stringify(input.settings),
+          created_at: input.createdAt,
+          last_activity_at: input.lastActivityAt,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+
     updateOwned(
       userId: string,
       id: string,

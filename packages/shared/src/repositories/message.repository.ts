@@ -19,6 +19,25 @@ export interface NewExchange {
   settings: ReplySettings;
 }
 
+/** A message brought in by an import: finished, with its original time. */
+export interface ImportedMessage {
+  id: string;
+  chatroomId: string;
+  userId: string;
+  role: 'user' | 'assistant';
+  status: 'completed' | 'failed' | 'cancelled';
+  content: string;
+  /** A reply's prompt, a prompt's previous reply (null: a first prompt). */
+  parentId: string | null;
+  error: { code: string; message: string } | null;
+  usage: { inputTokens: number; outputTokens: number; thinkingTokens: number } | null;
+  model: string | null;
+  settings: ReplySettings | null;
+  thoughts: string | null;
+  citations: Citation[] | null;
+  createdAt: Date;
+}
+
 /** A message of the worker's context: the path above the prompt being answered. */
 export type PathMessage = Pick<MessageRow, 'id' | 'role' | 'status' | 'content' | 'reply_to_id'>;
 
@@ -435,6 +454,44 @@ export function createMessageRepository(db: Db) {
         .where('quota_day', '=', day)
         .executeTakeFirstOrThrow();
       return { inputTokens: Number(row.input), outputTokens: Number(row.output) };
+    },
+
+    /** Every message of a chatroom, every branch, in insertion order (a parent always comes before its children). */
+    allInChatroom(chatroomId: string): Promise<MessageRow[]> {
+      return db.selectFrom('message').selectAll().where('chatroom_id', '=', chatroomId).orderBy('seq').execute();
+    },
+
+    /**
+     * Stores imported messages, in the order given (parents first: their insertion order is the siblings' order).
+     * Imports are finished messages, never charged (no quota day), with the ids the caller chose.
+     */
+    async insertImported(messages: ImportedMessage[]): Promise<void> {
+      // Bounded batches keep each statement well under Postgres's 65,535 parameters.
+      for (let i = 0; i < messages.length; i += 1000) {
+        const values = messages.slice(i, i + 1000).map((m) => ({
+          id: m.id,
+          chatroom_id: m.chatroomId,
+          user_id: m.userId,
+          role: m.role,
+          status: m.status,
+          content: m.content,
+          parent_id: m.parentId,
+          reply_to_id: m.role === 'assistant' ? m.parentId : null,
+          error_code: m.error?.code ?? null,
+          error_message: m.error?.message ?? null,
+          input_tokens: m.usage?.inputTokens ?? null,
+          output_tokens: m.usage?.outputTokens ?? null,
+          thinking_tokens: m.usage?.thinkingTokens ?? null,
+          model: m.model,
+          settings: m.settings === null ? null : JSON.stringify(m.settings),
+          thoughts: m.thoughts,
+          citations: m.citations === null ? null : JSON.stringify(m.citations),
+          created_at: m.createdAt,
+          updated_at: m.createdAt,
+          completed_at: m.createdAt,
+        }));
+        await db.insertInto('message').values(values).execute();
+      }
     },
   };
 }
