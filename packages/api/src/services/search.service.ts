@@ -12,7 +12,7 @@ const queryProblem = (code: string, message: string) =>
   new AppError(400, code, message, { errors: [{ in: 'query', field: 'q', message }] });
 
 /**
- * The snippet without its markers, and where the marked words are in it (JavaScript string indexes). The markers
+ * The text without its markers, and where the marked words are in it (JavaScript string indexes). The markers
  * are drawn at random for each search, so no stored text can contain them and fake a highlight.
  */
 export function unmark(marked: string, start: string, stop: string): Pick<SearchHit, 'snippet' | 'highlights'> {
@@ -34,6 +34,41 @@ export function unmark(marked: string, start: string, stop: string): Pick<Search
   snippet += rest;
   return { snippet, highlights };
 }
+
+/** How much text a snippet shows, and how much of it comes before the first match. */
+const SNIPPET_CHARS = 240;
+const SNIPPET_LEAD_CHARS = 60;
+const ELLIPSIS = '…';
+
+/**
+ * An excerpt of `text` around its first highlight, cut at spaces where there are any (never inside a surrogate
+ * pair), with "…" where text was left out; the highlights inside it are moved to its indexes.
+ */
+export function excerpt(marked: Pick<SearchHit, 'snippet' | 'highlights'>): Pick<SearchHit, 'snippet' | 'highlights'> {
+  const { snippet: text, highlights } = marked;
+  if (text.length <= SNIPPET_CHARS) return marked;
+  const first = highlights[0]?.start ?? 0;
+  let start = Math.max(0, first - SNIPPET_LEAD_CHARS);
+  if (start > 0) {
+    const space = text.indexOf(' ', start);
+    if (space >= 0 && space < first) start = space + 1;
+  }
+  let end = Math.min(text.length, start + SNIPPET_CHARS);
+  if (end < text.length) {
+    const space = text.lastIndexOf(' ', end);
+    if (space > start && space > (highlights[0]?.end ?? 0)) end = space;
+  }
+  if (isLowSurrogate(text.charCodeAt(start))) start += 1;
+  if (isLowSurrogate(text.charCodeAt(end))) end -= 1;
+  const prefix = start > 0 ? ELLIPSIS : '';
+  const suffix = end < text.length ? ELLIPSIS : '';
+  const shift = prefix.length - start;
+  return {
+    snippet: prefix + text.slice(start, end) + suffix,
+    highlights: highlights.filter((h) => h.start >= start && h.end <= end).map((h) => ({ start: h.start + shift, end: h.end + shift })),
+  };
+}
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
 export function createSearchService(store: Store) {
   return {
@@ -62,7 +97,7 @@ export function createSearchService(store: Store) {
           chatroomTitle: row.chatroom_title,
           messageId: row.message_id,
           role: row.role,
-          ...unmark(row.marked_snippet, markers.start, markers.stop),
+          ...excerpt(unmark(row.marked_snippet, markers.start, markers.stop)),
           createdAt: row.created_at.toISOString(),
         })),
         nextCursor: rows.length > limit && last ? encodeCursor({ r: last.rank_key, t: last.created_at_key, id: last.id }) : null,

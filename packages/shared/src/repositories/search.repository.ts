@@ -9,7 +9,7 @@ export interface SearchHitRow {
   chatroom_title: string;
   message_id: string | null;
   role: MessageRole | null;
-  /** ts_headline's excerpt, the matched words wrapped in the caller's markers. */
+  /** The whole title, or the message's indexed text, with every matched word wrapped in the caller's markers. */
   marked_snippet: string;
   created_at: Date;
   /** The paging key exactly as Postgres compares it: float4 text and microsecond UTC time. */
@@ -45,16 +45,17 @@ export function createSearchRepository(db: Db) {
     const afterClause = after
       ? sql`where (hits.rank, hits.created_at, hits.id) < (${after.rank}::real, ${after.createdAt}::timestamptz, ${after.id}::uuid)`
       : sql``;
-    const headline = (text: unknown, highlightAll: boolean) => sql`ts_headline('simple'::regconfig, ${text}, ${query}, ${
-      `StartSel=${markers.start}, StopSel=${markers.stop}, HighlightAll=${highlightAll}, MaxWords=30, MinWords=12, ShortWord=2`
-    })`;
+    // Every word marked in the whole text: ts_headline's own excerpts leave out anything its parser reads as an
+    // XML tag ("<b>", "<script>"), so the service cuts the excerpt itself from the complete, unaltered text.
+    const headline = (text: unknown) =>
+      sql`ts_headline('simple'::regconfig, ${text}, ${query}, ${`StartSel=${markers.start}, StopSel=${markers.stop}, HighlightAll=true`})`;
     return sql<SearchHitRow>`
       select
         page.kind, page.chatroom_id, page.chatroom_title, page.message_id, page.role, page.created_at, page.id,
         page.rank::text as rank_key,
         to_char(page.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at_key,
-        case when page.kind = 'chatroom' then ${headline(sql.ref('page.chatroom_title'), true)}
-             else ${headline(sql`left(page.content, ${INDEXED_CHARS})`, false)} end as marked_snippet
+        case when page.kind = 'chatroom' then ${headline(sql.ref('page.chatroom_title'))}
+             else ${headline(sql`left(page.content, ${INDEXED_CHARS})`)} end as marked_snippet
       from (
         select * from (
           select 'chatroom' as kind, c.id as chatroom_id, c.title as chatroom_title, null::uuid as message_id,
