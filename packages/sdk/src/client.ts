@@ -190,6 +190,14 @@ export interface GeminiChatClient {
   getSubscriptionStatus(): Promise<Schemas['SubscriptionStatus']>;
   /** A Stripe Billing Portal link to manage or cancel the plan. */
   createBillingPortalSession(): Promise<Schemas['BillingPortalSession']>;
+
+  // Search
+  /**
+   * The user's chatroom titles and messages matching `q` (`"phrase"`, `OR`, `-word`), best first; pass
+   * `nextCursor` back as `cursor` with the same `q` for the next page. `snippet` is plain text: escape it before
+   * putting it in HTML; `highlights` are JavaScript string indexes into it.
+   */
+  search(q: string, options?: Omit<QueryParams<'search'>, 'q'>): Promise<Schemas['SearchResults']>;
 }
 
 // Responses that carry a new token pair: stored whichever way the call was made (helper or `api`).
@@ -349,6 +357,8 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     subscribePro: () => unwrap(api.POST('/subscribe/pro')),
     getSubscriptionStatus: () => unwrap(api.GET('/subscription/status')),
     createBillingPortalSession: () => unwrap(api.POST('/subscription/portal')),
+
+    search: (q, options = {}) => unwrap(api.GET('/search', { params: { query: { ...options, q } } })),
   };
 }
 
