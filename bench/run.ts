@@ -14,6 +14,7 @@ import { consoleTable, machineInfo, markdown, type BenchReport, type TargetCheck
 import { connectPgCounter, connectRedis, deleteKeys, resetDatabase, type BenchRedis } from './lib/stores.js';
 import { ceiling, detail, health, list, me, send } from './scenarios/http-load.js';
 import { queueHop, queueWaitHistogram } from './scenarios/queue-hop.js';
+import { search } from './scenarios/search.js';
 import { streams } from './scenarios/streams.js';
 import { ttft } from './scenarios/ttft.js';
 import type { BenchContext, ScenarioRow, Seed } from './scenarios/types.js';
@@ -312,6 +313,9 @@ async function main() {
     add(streamed.row);
     extra.streamsTotalRss = streamed.peakTotalRssMb;
   }
+
+  // Last: its million seeded messages would otherwise weigh on every other scenario.
+  add(await scenario('search', '9. GET /search over 1,000,000 messages', () => search(ctx)));
 
   const ceilingRps = rows.find((r) => r.id === 'ceiling')?.rps;
   for (const r of rows) if (r.rps !== null && ceilingRps) r.ratio = r.rps / ceilingRps;

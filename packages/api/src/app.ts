@@ -35,6 +35,7 @@ import { fileRoutes } from './routes/file/file.routes.js';
 import { healthRoutes } from './routes/health/health.routes.js';
 import { messageRoutes } from './routes/message/message.routes.js';
 import { modelRoutes } from './routes/model/model.routes.js';
+import { searchRoutes } from './routes/search/search.routes.js';
 import { userRoutes } from './routes/user/user.routes.js';
 import { createAuthService } from './services/auth.service.js';
 import { createBillingService, startBillingSweep } from './services/billing.service.js';
@@ -44,6 +45,7 @@ import { createFileService } from './services/file.service.js';
 import { createMessageService } from './services/message.service.js';
 import { createModelService } from './services/model.service.js';
 import { createReplyStreamService } from './services/reply-stream.service.js';
+import { createSearchService } from './services/search.service.js';
 import { createGeminiModelCatalog, createGeminiModelsClient } from './lib/gemini-models.js';
 import { createLocalCache } from './lib/local-cache.js';
 import { createSessionCache } from './lib/session-cache.js';
@@ -247,6 +249,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
       preferWaitMaxSeconds: config.messages.preferWaitMaxSeconds,
       streamsOpen: metrics.replyStreamsOpen,
     });
+    await scope.register(searchRoutes, { search: createSearchService(store) });
   });
 
   return app;

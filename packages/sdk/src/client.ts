@@ -203,6 +203,13 @@ export interface GeminiChatClient {
    * (`true`: a fresh one) makes a retry return the first result instead of importing twice.
    */
   importChatrooms(body: RequestBody<'importChatrooms'>, options?: { idempotencyKey?: string | true }): Promise<Schemas['ImportResult']>;
+  // Search
+  /**
+   * The user's chatroom titles and messages matching `q` (`"phrase"`, `OR`, `-word`), best first; pass
+   * `nextCursor` back as `cursor` with the same `q` for the next page. `snippet` is plain text: escape it before
+   * putting it in HTML; `highlights` are JavaScript string indexes into it.
+   */
+  search(q: string, options?: Omit<QueryParams<'search'>, 'q'>): Promise<Schemas['SearchResults']>;
 }
 
 // Responses that carry a new token pair: stored whichever way the call was made (helper or `api`).
@@ -371,6 +378,7 @@ export function createClient(options: ClientOptions): GeminiChatClient {
       const key = opts.idempotencyKey === true ? globalThis.crypto.randomUUID() : opts.idempotencyKey;
       return unwrap(api.POST('/chatroom/import', { body, ...(key ? { params: { header: { 'idempotency-key': key } } } : {}) }));
     },
+    search: (q, options = {}) => unwrap(api.GET('/search', { params: { query: { ...options, q } } })),
   };
 }
 

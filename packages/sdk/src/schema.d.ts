@@ -537,6 +537,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the user's chatroom titles and messages
+         * @description Full-text search over the caller's own chatroom titles and finished prompts and replies (never another user's). Web-search syntax: `"exact phrase"`, `OR`, `-word`. Ranked by relevance, then newest first; cursor-paged. A query with no words (only punctuation or operators) is 400 SEARCH_QUERY_EMPTY; one that only leaves words out 400 SEARCH_QUERY_ONLY_EXCLUDES; over 400 characters or holding NUL, 400 VALIDATION_FAILED.
+         */
+        get: operations["search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/subscribe/pro": {
         parameters: {
             query?: never;
@@ -982,6 +1002,33 @@ export interface components {
             thinking?: "off" | "low" | "high" | number;
             /** @description Nucleus sampling, 0 to 1. Omitted: the model's default. */
             topP?: number;
+        };
+        SearchHighlight: {
+            /** @description Index just after the last highlighted character. */
+            end: number;
+            /** @description Index of the first highlighted character (JavaScript string index, UTF-16). */
+            start: number;
+        };
+        SearchHit: {
+            /** Format: uuid */
+            chatroomId: string;
+            chatroomTitle: string;
+            /**
+             * Format: date-time
+             * @description When the message, or the chatroom of a title hit, was created.
+             */
+            createdAt: string;
+            /** @description The matched words in `snippet`, in order. */
+            highlights: components["schemas"]["SearchHighlight"][];
+            messageId: string | null;
+            role: ("user" | "assistant") | null;
+            /** @description Plain text (never HTML: escape it before showing it in a page): an excerpt around the matches, or the whole title. */
+            snippet: string;
+        };
+        SearchResults: {
+            /** @description Best match first (title matches weigh more), then newest. */
+            items: components["schemas"]["SearchHit"][];
+            nextCursor: string | null;
         };
         SendMessageResult: {
             links: {
@@ -4398,6 +4445,90 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    search: {
+        parameters: {
+            query: {
+                /**
+                 * @description Words to find, web-search style: `"exact phrase"`, `word OR word`, `-word` to leave out. Words match whole (case-insensitive, no stemming), in any language. At most 400 characters.
+                 * @example invoice "due date" -draft
+                 */
+                q: string;
+                /** @description Page size (max 100). */
+                limit?: number;
+                /** @description nextCursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -546,6 +546,17 @@ describe('the SDK against a live API', () => {
     expect((await failure(client.importChatrooms([] as never))).code).toBe('VALIDATION_FAILED');
   });
 
+  it('searches the user\'s titles and messages, page by page, and refuses a query with no words', async () => {
+    const { client } = await signedIn();
+    const room = await client.createChatroom({ title: 'Capybara facts' });
+    await client.sendMessage(room.id, 'Tell me about the capybara');
+    const first = await client.search('capybara', { limit: 1 });
+    expect(first.items).toEqual([expect.objectContaining({ chatroomId: room.id, messageId: null, snippet: 'Capybara facts', highlights: [{ start: 0, end: 8 }] })]);
+    const second = await client.search('capybara', { limit: 1, cursor: first.nextCursor! });
+    expect(second.items).toEqual([expect.objectContaining({ chatroomId: room.id, messageId: expect.any(String), role: 'user', snippet: 'Tell me about the capybara' })]);
+    expect(await failure(client.search('-'))).toMatchObject({ name: 'GeminiChatError', status: 400, code: 'SEARCH_QUERY_EMPTY' });
+  });
+
   it('called every operation of the contract (the Stripe webhook is called by Stripe)', () => {
     const called = new Set(sent.map((r) => `${r.method} ${r.path}`));
     const missing: string[] = [];

@@ -9,6 +9,7 @@ import { createFileRepository } from './file.repository.js';
 import { createIdempotencyRepository } from './idempotency.repository.js';
 import { createMessageRepository } from './message.repository.js';
 import { createOtpRepository } from './otp.repository.js';
+import { createSearchRepository } from './search.repository.js';
 import { createSessionRepository } from './session.repository.js';
 import { createStripeEventRepository } from './stripe-event.repository.js';
 import { createSubscriptionRepository } from './subscription.repository.js';
@@ -28,6 +29,7 @@ function repositories(db: Db) {
     stripeEvents: createStripeEventRepository(db),
     files: createFileRepository(db),
     attachments: createAttachmentRepository(db),
+    search: createSearchRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;
