@@ -17,6 +17,7 @@ import {
   badRequest,
   redisKeys,
   waitForRedis,
+  type ActiveApiKey,
   type ActiveSession,
   type CachedPage,
   type ChatroomListCache,
@@ -26,6 +27,8 @@ import { authPlugin } from './plugins/auth.plugin.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors } from './plugins/errors.plugin.js';
 import { createApiMetrics, metricsPlugin } from './plugins/metrics.plugin.js';
 import { swaggerPlugin } from './plugins/swagger.plugin.js';
+import { createLimiter } from './plugins/rate-limit.js';
+import { apiKeyRoutes } from './routes/api-key/api-key.routes.js';
 import { authRoutes } from './routes/auth/auth.routes.js';
 import { billingRoutes } from './routes/billing/billing.routes.js';
 import { stripeWebhookRoutes } from './routes/billing/stripe-webhook.routes.js';
@@ -37,6 +40,7 @@ import { messageRoutes } from './routes/message/message.routes.js';
 import { modelRoutes } from './routes/model/model.routes.js';
 import { searchRoutes } from './routes/search/search.routes.js';
 import { userRoutes } from './routes/user/user.routes.js';
+import { createApiKeyService } from './services/api-key.service.js';
 import { createAuthService } from './services/auth.service.js';
 import { createBillingService, startBillingSweep } from './services/billing.service.js';
 import { createChatroomService } from './services/chatroom.service.js';
@@ -48,6 +52,7 @@ import { createReplyStreamService } from './services/reply-stream.service.js';
 import { createSearchService } from './services/search.service.js';
 import { createGeminiModelCatalog, createGeminiModelsClient } from './lib/gemini-models.js';
 import { createLocalCache } from './lib/local-cache.js';
+import { createApiKeyCache } from './lib/api-keys.js';
 import { createSessionCache } from './lib/session-cache.js';
 import { createOtpDelivery } from './lib/otp-delivery.js';
 import { createOtpService } from './services/otp.service.js';
@@ -120,6 +125,16 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     createLocalCache<ActiveSession>({ ...localCache, channel: `${config.redis.keyPrefix}session-changes`, expiresAt: (s) => s.expiresAt.getTime() }),
     (sessionId, userId) => store.sessions.findActive(sessionId, userId),
   );
+  // On the sessions' channel: whatever drops a user's sessions on every process drops their keys too.
+  const apiKeyCache = createApiKeyCache(
+    createLocalCache<ActiveApiKey>({
+      ...localCache,
+      channel: `${config.redis.keyPrefix}session-changes`,
+      expiresAt: (k) => k.expiresAt?.getTime() ?? Infinity,
+    }),
+    store.apiKeys,
+    (err) => app.log.warn({ err }, 'recording an API key\'s last use failed'),
+  );
   const listPages = createLocalCache<CachedPage>({ ...localCache, channel: keys.chatroomListChanges });
   if (!specOnly) {
     redis.connect().catch(() => {}); // failures are logged by the client and retried for ever
@@ -185,11 +200,12 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     maxAge: 600,
   });
   await app.register(swaggerPlugin, { serverUrl: config.http.publicBaseUrl });
-  await app.register(authPlugin, { config: config.auth, sessions });
+  await app.register(authPlugin, { config: config.auth, sessions, apiKeys: apiKeyCache });
 
   const otp = createOtpService(store, config.otp, createOtpDelivery(config.otp.delivery, app.log));
   const auth = createAuthService({ store, otp, config, sessions, signAccessToken: (claims) => app.signAccessToken(claims) });
   const users = createUserService(store, quota);
+  const apiKeys = createApiKeyService(store, apiKeyCache);
   const billing = createBillingService({ store, quota, sessions, stripe: createStripeClient(config.billing), config: config.billing, log: app.log });
   if (!specOnly) {
     const sweep = startBillingSweep(billing, config.billing.sweepIntervalSeconds, app.log);
@@ -231,10 +247,25 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   // Everything registered in this scope requires a valid bearer token.
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route) => {
-      route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
+      // A route that opts in with `config: { apiKey: true }` accepts an API key as well as an access token.
+      const security: Record<string, string[]>[] = route.config?.apiKey === true ? [{ bearerAuth: [] }, { apiKeyAuth: [] }] : [{ bearerAuth: [] }];
+      route.schema = { ...route.schema, security };
     });
     scope.addHook('onRequest', scope.authenticate);
+    // Each key has a budget of its own (across every API instance), so one runaway script cannot starve its
+    // user's other clients of the API; the daily prompt quota stays the user's, whatever the credential.
+    const perApiKey = await createLimiter(scope, redis, config.redis.keyPrefix, {
+      name: 'api-key',
+      max: config.auth.apiKeyRateLimitPerMinute,
+      timeWindowMs: 60_000,
+      keyGenerator: (request) => request.auth.apiKeyId ?? '',
+      message: 'Too many requests with this API key; slow down.',
+    });
+    scope.addHook('onRequest', async function (request, reply) {
+      if (request.auth.apiKeyId !== undefined) await perApiKey.call(this, request, reply);
+    });
     await scope.register(userRoutes, { users });
+    await scope.register(apiKeyRoutes, { apiKeys });
     await scope.register(chatroomRoutes, { chatrooms });
     await scope.register(exportRoutes, {
       exports: createExportService({ store, listCache, log: app.log, models: config.gemini }),

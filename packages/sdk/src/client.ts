@@ -20,6 +20,12 @@ export interface ClientOptions {
   fetch?: FetchLike;
   /** Where tokens live between calls. Defaults to memory. */
   tokenStore?: TokenStore;
+  /**
+   * An API key (`gck_…`, from `createApiKey`) in place of signing in, for server-side scripts: sent as
+   * `Authorization: Bearer <apiKey>` on every call that needs credentials, never refreshed. Keys work on
+   * chatroom, message, file and model calls; account, billing and key management answer 403 `API_KEY_NOT_ALLOWED`.
+   */
+  apiKey?: string;
   /** Sent with every request (e.g. `{ 'x-request-id': ... }`). */
   headers?: Record<string, string>;
 }
@@ -210,6 +216,13 @@ export interface GeminiChatClient {
    * putting it in HTML; `highlights` are JavaScript string indexes into it.
    */
   search(q: string, options?: Omit<QueryParams<'search'>, 'q'>): Promise<Schemas['SearchResults']>;
+  // API keys (these calls need a signed-in user, not a key)
+  /** A new key: `key` is in this result only, so keep it now. At most 10 at once (409 `API_KEY_LIMIT_REACHED`). */
+  createApiKey(body: RequestBody<'createApiKey'>): Promise<Schemas['CreatedApiKey']>;
+  /** The user's keys (prefix, name, dates), never the keys themselves. */
+  listApiKeys(): Promise<Schemas['ApiKeyList']>;
+  /** Revokes a key: refused on every API instance at once. */
+  revokeApiKey(apiKeyId: string): Promise<void>;
 }
 
 // Responses that carry a new token pair: stored whichever way the call was made (helper or `api`).
@@ -223,7 +236,7 @@ export function createClient(options: ClientOptions): GeminiChatClient {
   // Looked up per call, so a fetch patched later (tests, polyfills) is used, and never called with a foreign `this`.
   const send: FetchLike = options.fetch ?? ((request) => globalThis.fetch(request));
   const headers = new Headers(options.headers);
-  const session = createSession({ baseUrl, fetch: send, tokens, headers });
+  const session = createSession({ baseUrl, fetch: send, tokens, headers, ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}) });
   const api = createFetchClient<paths>({ baseUrl, fetch: session.fetch, headers: options.headers });
 
   const loggingOut = new WeakMap<Request, string>();
@@ -379,6 +392,12 @@ export function createClient(options: ClientOptions): GeminiChatClient {
       return unwrap(api.POST('/chatroom/import', { body, ...(key ? { params: { header: { 'idempotency-key': key } } } : {}) }));
     },
     search: (q, options = {}) => unwrap(api.GET('/search', { params: { query: { ...options, q } } })),
+    // API keys
+    createApiKey: (body) => unwrap(api.POST('/user/api-keys', { body })),
+    listApiKeys: () => unwrap(api.GET('/user/api-keys')),
+    async revokeApiKey(id) {
+      await unwrap(api.DELETE('/user/api-keys/{id}', { params: { path: { id } } }));
+    },
   };
 }
 

@@ -20,14 +20,17 @@ const PUBLIC_PATHS = new Set([
 ]);
 
 export interface Session {
-  /** `fetch` with `Authorization: Bearer` from the store; on a 401, refreshes once and retries the request once. */
+  /**
+   * `fetch` with `Authorization: Bearer` from the store; on a 401, refreshes once and retries the request once.
+   * With an API key: the key, and no refresh (a key has none; a 401 means it is revoked or expired).
+   */
   fetch: FetchLike;
   /** Rotates the tokens at POST /auth/refresh. Concurrent callers share one request. */
   refresh(): Promise<TokenPair>;
 }
 
-export function createSession(options: { baseUrl: string; fetch: FetchLike; tokens: TokenStore; headers: Headers }): Session {
-  const { baseUrl, fetch: send, tokens, headers } = options;
+export function createSession(options: { baseUrl: string; fetch: FetchLike; tokens: TokenStore; headers: Headers; apiKey?: string }): Session {
+  const { baseUrl, fetch: send, tokens, headers, apiKey } = options;
   // A relative baseUrl (browsers: "/api") resolves against any origin for this comparison.
   const basePath = new URL(baseUrl, 'http://base.invalid').pathname.replace(/\/+$/, '');
   const isPublic = (url: string) => {
@@ -49,6 +52,9 @@ export function createSession(options: { baseUrl: string; fetch: FetchLike; toke
   }
 
   async function rotate(stale: string | undefined): Promise<TokenPair> {
+    if (apiKey !== undefined) {
+      throw new GeminiChatError(401, { code: 'UNAUTHORIZED', detail: 'This client uses an API key: there are no tokens to refresh.' });
+    }
     const current = await tokens.get();
     if (!current) throw new GeminiChatError(401, { code: 'UNAUTHORIZED', detail: 'Not signed in: there is no refresh token.' });
     if (stale !== undefined && current.accessToken !== stale) return current;
@@ -75,6 +81,10 @@ export function createSession(options: { baseUrl: string; fetch: FetchLike; toke
 
   async function authFetch(request: Request): Promise<Response> {
     if (request.headers.has('authorization') || isPublic(request.url)) return send(request);
+    if (apiKey !== undefined) {
+      request.headers.set('authorization', `Bearer ${apiKey}`);
+      return send(request);
+    }
     const current = await tokens.get();
     if (!current) return send(request);
     // Kept unsent for the one retry: a request body can be read only once.

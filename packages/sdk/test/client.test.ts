@@ -557,6 +557,34 @@ describe('the SDK against a live API', () => {
     expect(await failure(client.search('-'))).toMatchObject({ name: 'GeminiChatError', status: 400, code: 'SEARCH_QUERY_EMPTY' });
   });
 
+  it('API keys: a signed-in user makes one; a server script with only the key chats; revoked, it is refused', async () => {
+    const { client: owner } = await signedIn();
+    const created = await owner.createApiKey({ name: 'nightly digest', expiresInDays: 7 });
+    expect(created.key).toMatch(/^gck_[0-9A-Za-z]{43}$/);
+    expect((await owner.listApiKeys()).items).toEqual([expect.objectContaining({ id: created.id, prefix: created.prefix, lastUsedAt: null })]);
+    expect(JSON.stringify(await owner.listApiKeys())).not.toContain(created.key);
+
+    // The script: no sign-in, no token store, just the key.
+    const script = createClient({ baseUrl, fetch: recording(), apiKey: created.key });
+    const room = await script.createChatroom({ title: 'digest' });
+    const result = await script.sendMessage(room.id, 'Summarise today', { wait: 10 });
+    expect(result.reply.status).toBe('completed');
+    expect((await script.listModels()).items.length).toBeGreaterThan(0);
+    const lastScriptRequest = sent.at(-1)!;
+    expect(lastScriptRequest.headers.get('authorization')).toBe(`Bearer ${created.key}`);
+    // Account and key management are not for keys, and a key is never "refreshed".
+    expect(await failure(script.getMe())).toMatchObject({ status: 403, code: 'API_KEY_NOT_ALLOWED' });
+    expect(await failure(script.createApiKey({ name: 'more' }))).toMatchObject({ status: 403, code: 'API_KEY_NOT_ALLOWED' });
+    expect(await failure(script.refresh())).toMatchObject({ status: 401 });
+
+    await owner.revokeApiKey(created.id);
+    const before = sent.length;
+    expect(await failure(script.listChatrooms())).toMatchObject({ status: 401, code: 'INVALID_API_KEY' });
+    expect(sent.slice(before).map((r) => r.path)).toEqual(['/chatroom']); // no refresh attempted
+    expect((await owner.listApiKeys()).items).toEqual([]);
+    expect((await owner.listChatrooms()).items.map((r) => r.id)).toContain(room.id);
+  });
+
   it('called every operation of the contract (the Stripe webhook is called by Stripe)', () => {
     const called = new Set(sent.map((r) => `${r.method} ${r.path}`));
     const missing: string[] = [];

@@ -14,10 +14,12 @@ export type {
   ReplySettings,
   Citation,
   FileRow,
+  ApiKeyRow,
 } from './db/database.js';
 export { isPending } from './db/database.js';
 export { createStore, type Store, type Repositories } from './repositories/store.js';
 export type { ActiveSession } from './repositories/session.repository.js';
+export type { ActiveApiKey, ApiKeyRepository } from './repositories/api-key.repository.js';
 export type { BillingAccountRow } from './repositories/billing-account.repository.js';
 export { createRedis, closeRedis, waitForRedis, redisKeys } from './redis/create-redis.js';
 export { createQuota, type Quota, type ChargeResult } from './quota/quota.js';

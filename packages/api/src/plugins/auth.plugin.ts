@@ -1,18 +1,30 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
-import { unauthorized, type Config, type Tier } from '@gemini-chat/shared';
+import { AppError, unauthorized, type Config, type Tier } from '@gemini-chat/shared';
 import type { AccessClaims } from '../services/auth.service.js';
 import type { SessionCache } from '../lib/session-cache.js';
+import { API_KEY_PREFIX, hashApiKey, isWellFormedApiKey, type ApiKeyCache } from '../lib/api-keys.js';
 
 export interface AuthContext {
   userId: string;
-  sessionId: string;
+  /** The signed-in session; null when the request carries an API key instead of an access token. */
+  sessionId: string | null;
+  /** The API key the request carries, if it does. */
+  apiKeyId?: string;
   /** From the database (through the session cache), never from the token: an upgrade applies at once. */
   tier: Tier;
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * `true`: the route also accepts an API key (`Authorization: Bearer gck_…`) in place of an access token. Off
+     * unless a route opts in: everywhere else a key is refused with 403 API_KEY_NOT_ALLOWED (auth, account,
+     * billing and key management must stay in the hands of a signed-in person).
+     */
+    apiKey?: boolean;
+  }
   interface FastifyRequest {
     auth: AuthContext;
   }
@@ -41,8 +53,17 @@ const JWT_ERRORS: Record<string, [code: string, message: string]> = {
   FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: ['TOKEN_EXPIRED', 'The access token has expired; refresh it at POST /auth/refresh.'],
 };
 
-export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config['auth']; sessions: SessionCache }) => {
-  const { config, sessions } = opts;
+/** The API key in an `Authorization: Bearer gck_…` header, well formed or not; undefined for anything else. */
+function presentedApiKey(request: FastifyRequest): string | undefined {
+  const match = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '');
+  return match?.[1]?.startsWith(API_KEY_PREFIX) ? match[1] : undefined;
+}
+
+const apiKeyNotAllowed = () =>
+  new AppError(403, 'API_KEY_NOT_ALLOWED', 'API keys cannot be used on this route; sign in and use an access token.');
+
+export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config['auth']; sessions: SessionCache; apiKeys: ApiKeyCache }) => {
+  const { config, sessions, apiKeys } = opts;
   await app.register(jwt, {
     secret: config.jwtSecret,
     sign: { algorithm: 'HS256', iss: config.issuer, aud: config.audience, expiresIn: config.accessTokenTtlSeconds },
@@ -75,7 +96,25 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config
     return claims;
   }
 
+  // Every route, authenticated or not, refuses a key unless it opted in: a key on /auth/... or a webhook is a
+  // mistake or an attempt, and saying so beats ignoring it. Routes that match nothing answer their 404.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404 || request.routeOptions.config.apiKey === true) return;
+    if (presentedApiKey(request) !== undefined) throw apiKeyNotAllowed();
+  });
+
+  async function authenticateApiKey(request: FastifyRequest, presented: string): Promise<void> {
+    if (request.routeOptions.config.apiKey !== true) throw apiKeyNotAllowed();
+    // A malformed key is refused without a lookup.
+    const key = isWellFormedApiKey(presented) ? await apiKeys.find(hashApiKey(presented)) : undefined;
+    if (!key) throw unauthorized('The API key is invalid, expired or revoked.', 'INVALID_API_KEY');
+    apiKeys.used(key);
+    request.auth = { userId: key.userId, sessionId: null, apiKeyId: key.keyId, tier: key.tier };
+  }
+
   app.decorate('authenticate', async (request: FastifyRequest) => {
+    const presented = presentedApiKey(request);
+    if (presented !== undefined) return authenticateApiKey(request, presented);
     const claims = await verify(request);
     if (!UUID.test(String(claims.sub)) || !UUID.test(String(claims.sid))) throw unauthorized('The access token is invalid.');
     const session = await sessions.find(claims.sid, claims.sub);

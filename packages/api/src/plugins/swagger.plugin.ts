@@ -61,6 +61,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance, opts: { serverUrl?:
       tags: [
         { name: 'Auth', description: 'Sign-up, OTP, passwords and tokens' },
         { name: 'User', description: 'The signed-in user' },
+        { name: 'API keys', description: 'Keys for server-side clients, in place of an access token on the routes that accept them' },
         { name: 'Models', description: 'The Gemini models a caller may choose' },
         { name: 'Chatrooms', description: 'Conversations' },
         { name: 'Files', description: 'Uploaded files (images, PDFs, text, audio) to attach to prompts' },
@@ -70,7 +71,15 @@ export const swaggerPlugin = fp(async (app: FastifyInstance, opts: { serverUrl?:
         { name: 'Operations', description: 'Health, readiness' },
       ],
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          apiKeyAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'gck_…',
+            description: 'An API key from POST /user/api-keys, on the routes that list this scheme; elsewhere 403 API_KEY_NOT_ALLOWED.',
+          },
+        },
       },
     },
     hideUntagged: true,

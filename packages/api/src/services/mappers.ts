@@ -1,4 +1,5 @@
-import type { ChatroomRow, FileRow, MessageWithSiblings, UserRow } from '@gemini-chat/shared';
+import type { ApiKeyRow, ChatroomRow, FileRow, MessageWithSiblings, UserRow } from '@gemini-chat/shared';
+import type { ApiKey } from '../schemas/api-key.schemas.js';
 import type { Chatroom, Message } from '../schemas/chatroom.schemas.js';
 import type { FileInfo, MessageAttachment } from '../schemas/file.schemas.js';
 import type { User } from '../schemas/user.schemas.js';
@@ -73,4 +74,15 @@ export function toFile(row: FileRow): FileInfo {
 
 export function toAttachment(row: { id: string; name: string; mime_type: string; size_bytes: string; deleted_at: Date | null }): MessageAttachment {
   return { id: row.id, name: row.name, mimeType: row.mime_type, sizeBytes: Number(row.size_bytes), deleted: row.deleted_at !== null };
+}
+
+export function toApiKey(row: ApiKeyRow): ApiKey {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: row.created_at.toISOString(),
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
+    expiresAt: row.expires_at?.toISOString() ?? null,
+  };
 }

@@ -73,6 +73,7 @@ export const EnvSchema = Type.Object({
 
   AUTH_RATE_LIMIT_PER_IP: Int({ minimum: 1, default: 30, description: 'Auth requests per IP per minute.' }),
   AUTH_RATE_LIMIT_PER_NUMBER: Int({ minimum: 1, default: 10, description: 'Auth requests per mobile number per 15 minutes.' }),
+  API_KEY_RATE_LIMIT_PER_MINUTE: Int({ minimum: 1, default: 120, description: 'Requests per API key per minute (across all API instances).' }),
 
   SSE_HEARTBEAT_SECONDS: Int({ minimum: 1, default: 15, description: 'Comment line sent on idle reply streams so proxies keep them open.' }),
   PREFER_WAIT_MAX_SECONDS: Int({ minimum: 0, maximum: 300, default: 60, description: 'Longest `Prefer: wait=N` honoured.' }),
@@ -212,6 +213,7 @@ export interface Config {
     refreshTokenTtlDays: number;
     rateLimitPerIp: number;
     rateLimitPerNumber: number;
+    apiKeyRateLimitPerMinute: number;
   };
   otp: {
     secret: string;
@@ -400,6 +402,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
       rateLimitPerIp: env.AUTH_RATE_LIMIT_PER_IP,
       rateLimitPerNumber: env.AUTH_RATE_LIMIT_PER_NUMBER,
+      apiKeyRateLimitPerMinute: env.API_KEY_RATE_LIMIT_PER_MINUTE,
     },
     otp: {
       secret: env.OTP_SECRET || DEV_OTP_SECRET,

@@ -232,6 +232,19 @@ export interface StripeEventTable {
   processed_at: Timestamp;
 }
 
+export interface ApiKeyTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  /** The key's first characters, for display; not enough to use it. */
+  prefix: string;
+  /** Hex SHA-256 of the key; the key itself is never stored. */
+  key_hash: string;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+  expires_at: NullableTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   otp_challenge: OtpChallengeTable;
@@ -247,6 +260,7 @@ export interface Database {
   stripe_event: StripeEventTable;
   file: FileTable;
   message_attachment: MessageAttachmentTable;
+  api_key: ApiKeyTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -268,3 +282,4 @@ export type MessageWithSiblings = MessageRow & SiblingInfo;
 export type SubscriptionRow = Selectable<SubscriptionTable>;
 export type FileRow = Selectable<FileTable>;
 export type CheckoutSessionRow = Selectable<CheckoutSessionTable>;
+export type ApiKeyRow = Selectable<ApiKeyTable>;

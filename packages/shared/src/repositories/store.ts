@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
+import { createApiKeyRepository } from './api-key.repository.js';
 import { createAttachmentRepository } from './attachment.repository.js';
 import { createBillingAccountRepository } from './billing-account.repository.js';
 import { createChatroomRepository } from './chatroom.repository.js';
@@ -30,6 +31,7 @@ function repositories(db: Db) {
     files: createFileRepository(db),
     attachments: createAttachmentRepository(db),
     search: createSearchRepository(db),
+    apiKeys: createApiKeyRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;

@@ -25,6 +25,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
   const tags = ['Chatrooms'];
 
   app.post('/chatroom', {
+    config: { apiKey: true },
     schema: {
       operationId: 'createChatroom',
       summary: 'Create a chatroom',
@@ -38,6 +39,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
   }, async (request, reply) => reply.code(201).send(await chatrooms.create(request.auth, request.body)));
 
   app.get('/chatroom', {
+    config: { apiKey: true },
     schema: {
       operationId: 'listChatrooms',
       summary: 'The user\'s chatrooms, newest activity first',
@@ -56,6 +58,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
   });
 
   app.get('/chatroom/:id', {
+    config: { apiKey: true },
     schema: {
       operationId: 'getChatroom',
       summary: 'One chatroom with the newest messages of its current branch',
@@ -66,6 +69,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
   }, async (request) => chatrooms.get(request.auth.userId, request.params.id));
 
   app.patch('/chatroom/:id', {
+    config: { apiKey: true },
     schema: {
       operationId: 'updateChatroom',
       summary: 'Rename a chatroom, change its system prompt (null clears it), model or settings, or switch branch',
@@ -82,6 +86,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
   }, async (request) => chatrooms.update(request.auth, request.params.id, request.body));
 
   app.post('/chatroom/:id/fork', {
+    config: { apiKey: true },
     schema: {
       operationId: 'forkChatroom',
       summary: 'A new chatroom from a branch, up to a reply',
@@ -98,6 +103,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
   }, async (request, reply) => reply.code(201).send(await chatrooms.fork(request.auth.userId, request.params.id, request.body)));
 
   app.delete('/chatroom/:id', {
+    config: { apiKey: true },
     schema: {
       operationId: 'deleteChatroom',
       summary: 'Delete a chatroom and its messages',

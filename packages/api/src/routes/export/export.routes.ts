@@ -69,6 +69,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ exports: ExportService; i
   const tags = ['Chatrooms'];
 
   app.get('/chatroom/:id/export', {
+    config: { apiKey: true },
     schema: {
       operationId: 'exportChatroom',
       summary: 'Download a chatroom: every branch as JSON, or the current branch as Markdown',
@@ -105,6 +106,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ exports: ExportService; i
   });
 
   app.post('/chatroom/import', {
+    config: { apiKey: true },
     bodyLimit: importMaxBytes,
     preValidation: async (request) => checkImportBody(request.body),
     schema: {

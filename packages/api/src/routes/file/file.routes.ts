@@ -32,6 +32,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
   });
 
   app.post('/files', {
+    config: { apiKey: true },
     schema: {
       operationId: 'uploadFile',
       summary: 'Upload a file to attach to prompts',
@@ -92,6 +93,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
   });
 
   app.get('/files', {
+    config: { apiKey: true },
     schema: {
       operationId: 'listFiles',
       summary: 'The user\'s files, newest first',
@@ -102,6 +104,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
   }, async (request) => files.list(request.auth.userId, request.query.limit ?? 20, request.query.cursor));
 
   app.get('/files/:id', {
+    config: { apiKey: true },
     schema: {
       operationId: 'getFile',
       summary: 'A file\'s metadata',
@@ -112,6 +115,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
   }, async (request) => files.get(request.auth.userId, request.params.id));
 
   app.get('/files/:id/content', {
+    config: { apiKey: true },
     schema: {
       operationId: 'getFileContent',
       summary: 'A file\'s bytes, as a download',
@@ -167,6 +171,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
   });
 
   app.delete('/files/:id', {
+    config: { apiKey: true },
     schema: {
       operationId: 'deleteFile',
       summary: 'Delete a file',

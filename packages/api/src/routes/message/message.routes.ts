@@ -69,6 +69,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   const tags = ['Messages'];
 
   app.post('/chatroom/:id/message', {
+    config: { apiKey: true },
     schema: {
       operationId: 'sendMessage',
       summary: 'Send a prompt; the reply is generated asynchronously',
@@ -110,6 +111,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   });
 
   app.get('/chatroom/:id/messages', {
+    config: { apiKey: true },
     schema: {
       operationId: 'listMessages',
       summary: 'One branch of a chatroom, newest first',
@@ -128,6 +130,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   });
 
   app.get('/chatroom/:id/messages/:messageId', {
+    config: { apiKey: true },
     schema: {
       operationId: 'getMessage',
       summary: 'One message: poll a reply here until its status is final',
@@ -138,6 +141,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   }, async (request) => messages.get(request.auth.userId, request.params.id, request.params.messageId));
 
   app.get('/chatroom/:id/latest', {
+    config: { apiKey: true },
     schema: {
       operationId: 'getLatestReply',
       summary: 'The newest reply of the chatroom\'s current branch',
@@ -158,6 +162,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   });
 
   app.get('/chatroom/:id/messages/:messageId/stream', {
+    config: { apiKey: true },
     schema: {
       operationId: 'streamReply',
       summary: 'Watch a reply as Server-Sent Events',
@@ -229,6 +234,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   });
 
   app.post('/chatroom/:id/messages/:messageId/cancel', {
+    config: { apiKey: true },
     schema: {
       operationId: 'cancelReply',
       summary: 'Stop a queued or generating reply',
@@ -241,6 +247,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   }, async (request) => messages.cancel(request.auth.userId, request.params.id, request.params.messageId));
 
   app.post('/chatroom/:id/messages/:messageId/regenerate', {
+    config: { apiKey: true },
     schema: {
       operationId: 'regenerateReply',
       summary: 'Answer the same prompt again',

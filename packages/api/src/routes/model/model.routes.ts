@@ -5,6 +5,7 @@ import { ModelListSchema } from '../../schemas/model.schemas.js';
 
 export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = async (app, { models }) => {
   app.get('/models', {
+    config: { apiKey: true },
     schema: {
       operationId: 'listModels',
       summary: 'The models the caller\'s tier may use, and its default',

@@ -5,6 +5,7 @@ import { SearchQuerySchema, SearchResultsSchema } from '../../schemas/search.sch
 
 export const searchRoutes: FastifyPluginAsyncTypebox<{ search: SearchService }> = async (app, { search }) => {
   app.get('/search', {
+    config: { apiKey: true },
     schema: {
       operationId: 'search',
       summary: 'Search the user\'s chatroom titles and messages',
