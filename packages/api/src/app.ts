@@ -35,6 +35,8 @@ import { healthRoutes } from './routes/health/health.routes.js';
 import { messageRoutes } from './routes/message/message.routes.js';
 import { modelRoutes } from './routes/model/model.routes.js';
 import { userRoutes } from './routes/user/user.routes.js';
+import { accountRoutes } from './routes/user/account.routes.js';
+import { createAccountService } from './services/account.service.js';
 import { createAuthService } from './services/auth.service.js';
 import { createBillingService, startBillingSweep } from './services/billing.service.js';
 import { createChatroomService } from './services/chatroom.service.js';
@@ -186,7 +188,9 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const otp = createOtpService(store, config.otp, createOtpDelivery(config.otp.delivery, app.log));
   const auth = createAuthService({ store, otp, config, sessions, signAccessToken: (claims) => app.signAccessToken(claims) });
   const users = createUserService(store, quota);
-  const billing = createBillingService({ store, quota, sessions, stripe: createStripeClient(config.billing), config: config.billing, log: app.log });
+  const stripe = createStripeClient(config.billing);
+  const billing = createBillingService({ store, quota, sessions, stripe, config: config.billing, log: app.log });
+  const accounts = createAccountService({ store, otp, users, billing, stripe, jobs, sessions, log: app.log });
   if (!specOnly) {
     const sweep = startBillingSweep(billing, config.billing.sweepIntervalSeconds, app.log);
     app.addHook('onClose', async () => sweep.stop());
@@ -231,6 +235,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     });
     scope.addHook('onRequest', scope.authenticate);
     await scope.register(userRoutes, { users });
+    await scope.register(accountRoutes, { accounts });
     await scope.register(chatroomRoutes, { chatrooms });
     await scope.register(fileRoutes, { files, maxBytes: config.files.maxBytes });
     await scope.register(modelRoutes, { models });

@@ -2,6 +2,7 @@ import type { ChatroomRow, FileRow, MessageWithSiblings, UserRow } from '@gemini
 import type { Chatroom, Message } from '../schemas/chatroom.schemas.js';
 import type { FileInfo, MessageAttachment } from '../schemas/file.schemas.js';
 import type { User } from '../schemas/user.schemas.js';
+import type { ExportedFile } from '../schemas/account.schemas.js';
 
 // Rows become wire objects here and nowhere else: what a client sees of a table is decided in one place.
 
@@ -73,4 +74,17 @@ export function toFile(row: FileRow): FileInfo {
 
 export function toAttachment(row: { id: string; name: string; mime_type: string; size_bytes: string; deleted_at: Date | null }): MessageAttachment {
   return { id: row.id, name: row.name, mimeType: row.mime_type, sizeBytes: Number(row.size_bytes), deleted: row.deleted_at !== null };
+}
+
+/** A file in the account export: deleted ones too, marked, since messages still name them. */
+export function toExportedFile(row: FileRow): ExportedFile {
+  return {
+    id: row.id,
+    name: row.name,
+    mimeType: row.mime_type,
+    sizeBytes: Number(row.size_bytes),
+    sha256: row.sha256,
+    createdAt: row.created_at.toISOString(),
+    deleted: row.deleted_at !== null,
+  };
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
+import { createAccountRepository } from './account.repository.js';
 import { createAttachmentRepository } from './attachment.repository.js';
 import { createBillingAccountRepository } from './billing-account.repository.js';
 import { createChatroomRepository } from './chatroom.repository.js';
@@ -28,6 +29,7 @@ function repositories(db: Db) {
     stripeEvents: createStripeEventRepository(db),
     files: createFileRepository(db),
     attachments: createAttachmentRepository(db),
+    accounts: createAccountRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;
