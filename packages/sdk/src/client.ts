@@ -190,6 +190,15 @@ export interface GeminiChatClient {
   getSubscriptionStatus(): Promise<Schemas['SubscriptionStatus']>;
   /** A Stripe Billing Portal link to manage or cancel the plan. */
   createBillingPortalSession(): Promise<Schemas['BillingPortalSession']>;
+
+  // Account export and deletion
+  /** Everything the account holds, as one document. */
+  exportAccount(): Promise<Schemas['AccountExport']>;
+  /**
+   * Deletes the account with a code from `sendOtp({ mobileNumber, purpose: 'delete_account' })`, then clears the
+   * stored tokens (they no longer work).
+   */
+  deleteAccount(otp: string): Promise<void>;
 }
 
 // Responses that carry a new token pair: stored whichever way the call was made (helper or `api`).
@@ -349,6 +358,13 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     subscribePro: () => unwrap(api.POST('/subscribe/pro')),
     getSubscriptionStatus: () => unwrap(api.GET('/subscription/status')),
     createBillingPortalSession: () => unwrap(api.POST('/subscription/portal')),
+
+    // Account export and deletion
+    exportAccount: () => unwrap(api.GET('/user/me/export')),
+    async deleteAccount(otp) {
+      await unwrap(api.DELETE('/user/me', { body: { otp } }));
+      await tokens.set(null);
+    },
   };
 }
 
