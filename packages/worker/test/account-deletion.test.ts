@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '@gemini-chat/fakes';
-import { createStorage, createStore, type ObjectStorage } from '@gemini-chat/shared';
+import { Redis } from 'ioredis';
+import { createJobProducer, createQuota, createStorage, createStore, jobIdFor, redisKeys, type ObjectStorage } from '@gemini-chat/shared';
 import {
   fileUpload,
   filesUnder,
@@ -18,6 +19,7 @@ import {
   type Stack,
 } from '@gemini-chat/testkit';
 import { createDeleteAccountHandler } from '../src/handlers/delete-account.handler.js';
+import { createSweeper } from '../src/sweeper.js';
 import { startWorker } from '../src/worker.js';
 
 const STRIPE_KEY = 'sk_test_account_deletion';
@@ -108,6 +110,28 @@ describe('the delete-account job', () => {
     await handle({ userId: user.userId }, { attemptsMade: 0, maxAttempts: 1, signal: new AbortController().signal });
     expect(await userRow(user.userId)).toBeDefined();
     expect(objectsOf(user.userId)).toEqual([`files/${user.userId}/${id}`]);
+  });
+
+  it('is enqueued again by the sweep when its job went missing (Redis failed after the commit)', async () => {
+    const user = await signIn(s.app);
+    await upload(user, 'orphaned');
+    // What the API commits, with no job behind it.
+    await s.db.updateTable('users').set({ deleted_at: new Date(Date.now() - 3600_000) }).where('id', '=', user.userId).execute();
+    const log = pino({ level: 'silent' });
+    const producer = createJobProducer(s.config.redis, s.config.worker.maxAttempts, log);
+    const redis = new Redis(s.config.redis.url);
+    try {
+      const store = createStore(s.db);
+      const quota = createQuota(redis, redisKeys(s.config.redis.keyPrefix), s.config.quota, store.messages);
+      expect(await producer.queue.getJobState(jobIdFor['delete-account']({ userId: user.userId }))).toBe('unknown');
+      await createSweeper({ store, producer, quota, config: s.config.worker, log }).sweep();
+      if (!s.worker) await s.startWorker();
+      await waitFor(async () => (await userRow(user.userId)) === undefined);
+      expect(objectsOf(user.userId)).toEqual([]);
+    } finally {
+      await producer.close();
+      redis.disconnect();
+    }
   });
 
   it('leaves no row and no stored object of the user anywhere, the subscription ended, and others untouched', async () => {
