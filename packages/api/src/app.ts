@@ -41,6 +41,8 @@ import { modelRoutes } from './routes/model/model.routes.js';
 import { searchRoutes } from './routes/search/search.routes.js';
 import { userRoutes } from './routes/user/user.routes.js';
 import { createApiKeyService } from './services/api-key.service.js';
+import { accountRoutes } from './routes/user/account.routes.js';
+import { createAccountService } from './services/account.service.js';
 import { createAuthService } from './services/auth.service.js';
 import { createBillingService, startBillingSweep } from './services/billing.service.js';
 import { createChatroomService } from './services/chatroom.service.js';
@@ -206,7 +208,9 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const auth = createAuthService({ store, otp, config, sessions, signAccessToken: (claims) => app.signAccessToken(claims) });
   const users = createUserService(store, quota);
   const apiKeys = createApiKeyService(store, apiKeyCache);
-  const billing = createBillingService({ store, quota, sessions, stripe: createStripeClient(config.billing), config: config.billing, log: app.log });
+  const stripe = createStripeClient(config.billing);
+  const billing = createBillingService({ store, quota, sessions, stripe, config: config.billing, log: app.log });
+  const accounts = createAccountService({ store, otp, users, billing, stripe, jobs, sessions, log: app.log });
   if (!specOnly) {
     const sweep = startBillingSweep(billing, config.billing.sweepIntervalSeconds, app.log);
     app.addHook('onClose', async () => sweep.stop());
@@ -266,6 +270,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     });
     await scope.register(userRoutes, { users });
     await scope.register(apiKeyRoutes, { apiKeys });
+    await scope.register(accountRoutes, { accounts });
     await scope.register(chatroomRoutes, { chatrooms });
     await scope.register(exportRoutes, {
       exports: createExportService({ store, listCache, log: app.log, models: config.gemini }),

@@ -223,6 +223,14 @@ export interface GeminiChatClient {
   listApiKeys(): Promise<Schemas['ApiKeyList']>;
   /** Revokes a key: refused on every API instance at once. */
   revokeApiKey(apiKeyId: string): Promise<void>;
+  // Account export and deletion
+  /** Everything the account holds, as one document. */
+  exportAccount(): Promise<Schemas['AccountExport']>;
+  /**
+   * Deletes the account with a code from `sendOtp({ mobileNumber, purpose: 'delete_account' })`, then clears the
+   * stored tokens (they no longer work).
+   */
+  deleteAccount(otp: string): Promise<void>;
 }
 
 // Responses that carry a new token pair: stored whichever way the call was made (helper or `api`).
@@ -397,6 +405,12 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     listApiKeys: () => unwrap(api.GET('/user/api-keys')),
     async revokeApiKey(id) {
       await unwrap(api.DELETE('/user/api-keys/{id}', { params: { path: { id } } }));
+    },
+    // Account export and deletion
+    exportAccount: () => unwrap(api.GET('/user/me/export')),
+    async deleteAccount(otp) {
+      await unwrap(api.DELETE('/user/me', { body: { otp } }));
+      await tokens.set(null);
     },
   };
 }

@@ -127,7 +127,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a login OTP */
+        /**
+         * Send a login OTP (or one confirming an account deletion)
+         * @description Each purpose has its own code: a login code cannot delete the account and a `delete_account` code signs nobody in. A `delete_account` code is sent only for a verified account (404 otherwise); DELETE /user/me, with that account's access token, consumes it.
+         */
         post: operations["sendOtp"];
         delete?: never;
         options?: never;
@@ -663,11 +666,35 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the account
+         * @description Needs a code from POST /auth/send-otp `{ purpose: "delete_account" }`. Cancels the Stripe subscription at once (503 and nothing deleted while Stripe is out of reach), revokes every session and token at once, and releases the mobile number, which can sign up again straight away. Chatrooms, messages, files and every other record of the account are then removed in the background. A wrong or expired code is 400, as at POST /auth/verify-otp.
+         */
+        delete: operations["deleteAccount"];
         options?: never;
         head?: never;
         /** Update name or email (null clears) */
         patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/user/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download everything the account holds
+         * @description One JSON document (a download): the profile, the subscription state, today's usage, every chatroom with every message of every branch, and the metadata of every uploaded file.
+         */
+        get: operations["exportAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/webhook/stripe": {
@@ -694,6 +721,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AccountExport: {
+            /** @description Oldest first. */
+            chatrooms: components["schemas"]["ExportedChatroom"][];
+            /** Format: date-time */
+            exportedAt: string;
+            /** @description Metadata of every uploaded file, deleted ones included; the bytes are at GET /files/{id}/content. */
+            files: components["schemas"]["ExportedFile"][];
+            /** @enum {string} */
+            format: "gemini-chat.account-export";
+            profile: components["schemas"]["User"];
+            subscription: components["schemas"]["SubscriptionStatus"];
+            usage: components["schemas"]["DailyUsage"];
+            /**
+             * @description Raised on any change an older reader could misread.
+             * @enum {number}
+             */
+            version: 1;
+        };
         ApiKey: {
             /** Format: date-time */
             createdAt: string;
@@ -845,6 +890,38 @@ export interface components {
             name: string;
             /** @description Hex sha256 of the bytes. */
             sha256?: string;
+            sizeBytes: number;
+        };
+        ExportedChatroom: {
+            /** Format: date-time */
+            createdAt: string;
+            currentMessageId: string | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Last message or creation; the list is ordered by it, newest first.
+             */
+            lastActivityAt: string;
+            /** @description Every message of every branch, oldest first; follow `parentId` (and `siblings`) to rebuild the branches. */
+            messages: components["schemas"]["Message"][];
+            model: string | null;
+            settings: components["schemas"]["ReplySettings"];
+            systemPrompt: string | null;
+            title: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ExportedFile: {
+            /** Format: date-time */
+            createdAt: string;
+            /** @description True once deleted: messages still name it, its bytes are gone. */
+            deleted: boolean;
+            /** Format: uuid */
+            id: string;
+            mimeType: string;
+            name: string;
+            sha256: string;
             sizeBytes: number;
         };
         ExportedMessage: {
@@ -1795,6 +1872,8 @@ export interface operations {
                      * @example +14155550100
                      */
                     mobileNumber: string;
+                    /** @description `login` (the default): a code for POST /auth/verify-otp. `delete_account`: a code for DELETE /user/me; it signs nobody in. */
+                    purpose?: "login" | "delete_account";
                 };
             };
         };
@@ -5214,6 +5293,115 @@ export interface operations {
             };
         };
     };
+    deleteAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description A code from POST /auth/send-otp with purpose `delete_account`, sent to this account's number.
+                     * @example 123456
+                     */
+                    otp: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found — also for someone else's resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     updateMe: {
         parameters: {
             query?: never;
@@ -5277,6 +5465,89 @@ export interface operations {
             };
             /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExport"];
+                };
+            };
+            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found — also for someone else's resource. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -585,6 +585,24 @@ describe('the SDK against a live API', () => {
     expect((await owner.listChatrooms()).items.map((r) => r.id)).toContain(room.id);
   });
 
+  it('exports the account, then deletes it with a delete_account code and forgets the dead tokens', async () => {
+    const { client, mobileNumber } = await signedIn();
+    const room = await client.createChatroom({ title: 'Keep me' });
+    const exported = await client.exportAccount();
+    expect(exported).toMatchObject({ format: 'gemini-chat.account-export', version: 1, profile: { mobileNumber, name: 'Ada' } });
+    expect(exported.chatrooms.map((c) => c.id)).toEqual([room.id]);
+
+    // A login code does not delete; the delete_account code does.
+    const login = await client.sendOtp({ mobileNumber });
+    expect(await failure(client.deleteAccount(login.otp!))).toMatchObject({ status: 400, code: 'OTP_INVALID' });
+    const code = await client.sendOtp({ mobileNumber, purpose: 'delete_account' });
+    await client.deleteAccount(code.otp!);
+    expect(await client.tokens.get()).toBeNull();
+    // The number is free again.
+    const again = await client.signup({ mobileNumber });
+    expect(again.user.id).not.toBe(exported.profile.id);
+  });
+
   it('called every operation of the contract (the Stripe webhook is called by Stripe)', () => {
     const called = new Set(sent.map((r) => `${r.method} ${r.path}`));
     const missing: string[] = [];

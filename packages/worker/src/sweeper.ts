@@ -34,6 +34,17 @@ export function createSweeper(deps: {
       }
     }
     if (requeued) log.warn({ requeued }, 'sweeper re-enqueued replies whose job was missing');
+    // Account deletions whose job vanished (Redis failed after the API's commit) or gave up: run them again.
+    const deletions = await store.accounts.pendingDeletions(new Date(Date.now() - config.sweepPendingAfterSeconds * 1000), BATCH);
+    for (const userId of deletions) {
+      const jobId = jobIdFor['delete-account']({ userId });
+      const state = await producer.queue.getJobState(jobId);
+      if (state === 'unknown' || state === 'completed' || state === 'failed') {
+        if (state !== 'unknown') await producer.queue.remove(jobId).catch(() => 0);
+        await producer.enqueue('delete-account', { userId });
+        log.warn({ userId }, 'sweeper re-enqueued an account deletion');
+      }
+    }
     await store.idempotency.deleteOlderThan(new Date(Date.now() - IDEMPOTENCY_KEY_TTL_MS));
     const owed = await store.messages.findPendingRefunds(BATCH);
     for (const row of owed) {

@@ -24,6 +24,7 @@ import {
 import { createGeminiClient } from './gemini/gemini-client.js';
 import { createGenerateReplyHandler, RetryableReplyError, type JobContext } from './handlers/generate-reply.handler.js';
 import { createGenerateTitleHandler } from './handlers/generate-title.handler.js';
+import { createDeleteAccountHandler } from './handlers/delete-account.handler.js';
 import { createWorkerMetrics } from './metrics.js';
 import { createFilesSweeper } from './files-sweeper.js';
 import { createSweeper } from './sweeper.js';
@@ -87,6 +88,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const handlers = {
     'generate-reply': generateReply.handle,
     'generate-title': createGenerateTitleHandler({ store, gemini, listCache }),
+    'delete-account': createDeleteAccountHandler({ store, storage, log }),
   } satisfies JobHandlers;
 
   const worker = new Worker<JobPayloads[JobName], void, JobName>(

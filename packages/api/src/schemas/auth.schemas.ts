@@ -50,6 +50,18 @@ export const SignupResponseSchema = Type.Object(
 );
 
 export const MobileNumberBodySchema = Type.Object({ mobileNumber: MobileNumber }, { additionalProperties: false });
+export const SendOtpBodySchema = Type.Object(
+  {
+    mobileNumber: MobileNumber,
+    purpose: Type.Optional(
+      Type.Union([Type.Literal('login'), Type.Literal('delete_account')], {
+        description: '`login` (the default): a code for POST /auth/verify-otp. `delete_account`: a code for DELETE /user/me; it signs nobody in.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SendOtpBody = Static<typeof SendOtpBodySchema>;
 export const VerifyOtpBodySchema = Type.Object({ mobileNumber: MobileNumber, otp: OtpCode }, { additionalProperties: false });
 export const LoginBodySchema = Type.Object({ mobileNumber: MobileNumber, password: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
 export const RefreshBodySchema = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });

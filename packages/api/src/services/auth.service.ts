@@ -94,9 +94,11 @@ export function createAuthService(deps: {
       return { user: toUser(user), otpChallenge };
     },
 
-    async sendLoginOtp(input: string): Promise<OtpChallenge> {
+    /** A login code, or a code that confirms deleting the account (only of a verified account: DELETE /user/me). */
+    async sendOtp(input: string, purpose: 'login' | 'delete_account' = 'login'): Promise<OtpChallenge> {
       const user = await requireUser(normalize(input));
-      return otp.issue(user.mobile_number, 'login');
+      if (purpose === 'delete_account' && !user.mobile_verified_at) throw notFound('user');
+      return otp.issue(user.mobile_number, purpose);
     },
 
     async sendPasswordResetOtp(input: string): Promise<OtpChallenge> {

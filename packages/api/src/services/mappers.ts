@@ -3,6 +3,7 @@ import type { ApiKey } from '../schemas/api-key.schemas.js';
 import type { Chatroom, Message } from '../schemas/chatroom.schemas.js';
 import type { FileInfo, MessageAttachment } from '../schemas/file.schemas.js';
 import type { User } from '../schemas/user.schemas.js';
+import type { ExportedFile } from '../schemas/account.schemas.js';
 
 // Rows become wire objects here and nowhere else: what a client sees of a table is decided in one place.
 
@@ -84,5 +85,18 @@ export function toApiKey(row: ApiKeyRow): ApiKey {
     createdAt: row.created_at.toISOString(),
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
     expiresAt: row.expires_at?.toISOString() ?? null,
+  };
+}
+
+/** A file in the account export: deleted ones too, marked, since messages still name them. */
+export function toExportedFile(row: FileRow): ExportedFile {
+  return {
+    id: row.id,
+    name: row.name,
+    mimeType: row.mime_type,
+    sizeBytes: Number(row.size_bytes),
+    sha256: row.sha256,
+    createdAt: row.created_at.toISOString(),
+    deleted: row.deleted_at !== null,
   };
 }

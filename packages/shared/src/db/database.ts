@@ -5,7 +5,7 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 export type Tier = 'basic' | 'pro';
-export type OtpPurpose = 'login' | 'signup' | 'password_reset';
+export type OtpPurpose = 'login' | 'signup' | 'password_reset' | 'delete_account';
 export type TitleSource = 'default' | 'user' | 'auto';
 export type MessageRole = 'user' | 'assistant';
 export type MessageStatus = 'queued' | 'generating' | 'completed' | 'failed' | 'cancelled';
@@ -48,6 +48,8 @@ export interface UsersTable {
   tier_expires_at: NullableTimestamp;
   /** Bytes of the user's stored, not deleted files (int8 arrives as a string). */
   storage_used_bytes: ColumnType<string, string | number | bigint | undefined, string | number | bigint>;
+  /** Set when the account was deleted; the row itself goes once the deletion job has removed the user's files. */
+  deleted_at: NullableTimestamp;
 }
 
 export interface OtpChallengeTable {

@@ -8,6 +8,8 @@ export interface JobPayloads {
   'generate-reply': { assistantMessageId: string };
   /** Names a chatroom still titled by default after its first exchange. Low priority. */
   'generate-title': { chatroomId: string };
+  /** Removes a user marked deleted: stored files first, then the row (which cascades to everything else). */
+  'delete-account': { userId: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -20,6 +22,7 @@ export const bullPrefix = (redisKeyPrefix: string) => `${redisKeyPrefix}bull`;
 export const jobIdFor: { [N in JobName]: (payload: JobPayloads[N]) => string } = {
   'generate-reply': ({ assistantMessageId }) => `reply-${assistantMessageId}`,
   'generate-title': ({ chatroomId }) => `title-${chatroomId}`,
+  'delete-account': ({ userId }) => `delete-account-${userId}`,
 };
 
 /** Attempts, backoff and retention for each job, in one place. */
@@ -41,6 +44,15 @@ export function jobOptions(name: JobName, attempts: number): JobsOptions {
         backoff: { type: 'provider', delay: 2000 },
         removeOnComplete: true,
         removeOnFail: { age: 3600 },
+      };
+    case 'delete-account':
+      return {
+        // Retried for over a day (storage outages); the worker's sweep enqueues it again if it still gives up.
+        attempts: 16,
+        backoff: { type: 'exponential', delay: 2000 },
+        // Removed once done, so a later enqueue for the same user (the sweep) is not swallowed by its id.
+        removeOnComplete: true,
+        removeOnFail: { age: 24 * 3600 },
       };
   }
 }

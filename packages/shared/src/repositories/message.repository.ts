@@ -46,7 +46,7 @@ export type PathMessage = Pick<MessageRow, 'id' | 'role' | 'status' | 'content' 
  * creation order. Each row costs one index range scan (message_parent_seq_idx, or message_root_seq_idx for first
  * prompts), so a page of a branch gets its sibling info in the same query.
  */
-function siblingsOf(alias: string): RawBuilder<unknown> {
+export function siblingsOf(alias: string): RawBuilder<unknown> {
   const m = sql.raw(alias);
   return sql`cross join lateral (
     select w.sibling_index, w.sibling_count, w.previous_sibling_id, w.next_sibling_id

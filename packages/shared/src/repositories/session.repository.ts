@@ -38,6 +38,8 @@ export function createSessionRepository(db: Db) {
         .where('session.user_id', '=', userId)
         .where('session.revoked_at', 'is', null)
         .where('session.expires_at', '>', new Date())
+        // Deletion revokes every session, but one started by a request racing it must not outlive the account.
+        .where('users.deleted_at', 'is', null)
         .executeTakeFirst();
       return row && { sessionId: row.session_id, userId: row.user_id, tier: row.tier, expiresAt: row.expires_at };
     },

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
 import { createApiKeyRepository } from './api-key.repository.js';
+import { createAccountRepository } from './account.repository.js';
 import { createAttachmentRepository } from './attachment.repository.js';
 import { createBillingAccountRepository } from './billing-account.repository.js';
 import { createChatroomRepository } from './chatroom.repository.js';
@@ -32,6 +33,7 @@ function repositories(db: Db) {
     attachments: createAttachmentRepository(db),
     search: createSearchRepository(db),
     apiKeys: createApiKeyRepository(db),
+    accounts: createAccountRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;

@@ -3,8 +3,9 @@ import type { NewUser, UserRow, UserUpdate } from '../db/database.js';
 
 export function createUserRepository(db: Db) {
   return {
+    /** A live user: one whose account was deleted is gone for the application, though its row waits for the deletion job. */
     findById(id: string): Promise<UserRow | undefined> {
-      return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return db.selectFrom('users').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
     },
 
     findByMobileNumber(mobileNumber: string): Promise<UserRow | undefined> {

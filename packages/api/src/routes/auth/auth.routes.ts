@@ -13,6 +13,7 @@ import {
   OtpChallengeSchema,
   RefreshBodySchema,
   ResetPasswordBodySchema,
+  SendOtpBodySchema,
   SignupBodySchema,
   SignupResponseSchema,
   TokensSchema,
@@ -64,12 +65,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     preHandler: limited,
     schema: {
       operationId: 'sendOtp',
-      summary: 'Send a login OTP',
+      summary: 'Send a login OTP (or one confirming an account deletion)',
+      description:
+        'Each purpose has its own code: a login code cannot delete the account and a `delete_account` code signs nobody in. ' +
+        'A `delete_account` code is sent only for a verified account (404 otherwise); DELETE /user/me, with that account\'s ' +
+        'access token, consumes it.',
       tags,
-      body: MobileNumberBodySchema,
+      body: SendOtpBodySchema,
       response: { 200: OtpChallengeSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
     },
-  }, async (request) => auth.sendLoginOtp(request.body.mobileNumber));
+  }, async (request) => auth.sendOtp(request.body.mobileNumber, request.body.purpose));
 
   app.post('/auth/verify-otp', {
     preHandler: limited,
