@@ -65,6 +65,8 @@ export function createApiKeyRepository(db: Db) {
         .innerJoin('users', 'users.id', 'api_key.user_id')
         .select(['api_key.id', 'api_key.user_id', 'users.tier', 'api_key.expires_at'])
         .where('api_key.key_hash', '=', keyHash)
+        // A deleted account's keys die with the deletion, before the job removes the rows.
+        .where('users.deleted_at', 'is', null)
         .where((eb) => eb.or([eb('api_key.expires_at', 'is', null), eb('api_key.expires_at', '>', new Date())]))
         .executeTakeFirst();
       return row && { keyId: row.id, userId: row.user_id, tier: row.tier, expiresAt: row.expires_at };
