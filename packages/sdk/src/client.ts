@@ -82,6 +82,7 @@ export interface DownloadFileOptions {
 
 /** Options of `listMessages`: which branch (`leafId`, default the current one) and which page. */
 export type ListMessagesOptions = QueryParams<'listMessages'>;
+export type ListSharesOptions = QueryParams<'listShares'>;
 
 export interface GeminiChatClient {
   /** The typed openapi-fetch client for every operation: `api.GET('/chatroom/{id}', { params: { path: { id } } })`. */
@@ -190,6 +191,19 @@ export interface GeminiChatClient {
   getSubscriptionStatus(): Promise<Schemas['SubscriptionStatus']>;
   /** A Stripe Billing Portal link to manage or cancel the plan. */
   createBillingPortalSession(): Promise<Schemas['BillingPortalSession']>;
+
+  // Shares
+  /**
+   * A read-only link to a copy of the chatroom's current branch as it is now (finished messages only; later sends,
+   * edits and branch switches do not change it). Anyone with `url` can read it without signing in.
+   */
+  createShare(chatroomId: string): Promise<Schemas['Share']>;
+  /** The user's share links, newest first. */
+  listShares(query?: ListSharesOptions): Promise<Schemas['ShareList']>;
+  /** Revokes a share link: it answers 404 from then on. */
+  deleteShare(shareId: string): Promise<void>;
+  /** Reads a share as anyone with its link does (no sign-in needed): `{ title, messages, createdAt }`. */
+  getShare(shareId: string): Promise<Schemas['PublicShare']>;
 }
 
 // Responses that carry a new token pair: stored whichever way the call was made (helper or `api`).
@@ -349,6 +363,14 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     subscribePro: () => unwrap(api.POST('/subscribe/pro')),
     getSubscriptionStatus: () => unwrap(api.GET('/subscription/status')),
     createBillingPortalSession: () => unwrap(api.POST('/subscription/portal')),
+
+    createShare: (id) => unwrap(api.POST('/chatroom/{id}/shares', room(id))),
+    listShares: (query = {}) => unwrap(api.GET('/shares', { params: { query } })),
+    async deleteShare(id) {
+      await unwrap(api.DELETE('/shares/{id}', room(id)));
+    },
+    // JSON whatever default headers the client was given (a browser-like Accept would get the HTML page).
+    getShare: (shareId) => unwrap(api.GET('/s/{shareId}', { params: { path: { shareId } }, headers: { accept: 'application/json' } })),
   };
 }
 

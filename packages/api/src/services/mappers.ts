@@ -1,6 +1,7 @@
-import type { ChatroomRow, FileRow, MessageWithSiblings, UserRow } from '@gemini-chat/shared';
+import type { ChatroomRow, FileRow, MessageWithSiblings, SharedMessage, ShareSummary, UserRow } from '@gemini-chat/shared';
 import type { Chatroom, Message } from '../schemas/chatroom.schemas.js';
 import type { FileInfo, MessageAttachment } from '../schemas/file.schemas.js';
+import type { PublicShare, Share } from '../schemas/share.schemas.js';
 import type { User } from '../schemas/user.schemas.js';
 
 // Rows become wire objects here and nowhere else: what a client sees of a table is decided in one place.
@@ -73,4 +74,24 @@ export function toFile(row: FileRow): FileInfo {
 
 export function toAttachment(row: { id: string; name: string; mime_type: string; size_bytes: string; deleted_at: Date | null }): MessageAttachment {
   return { id: row.id, name: row.name, mimeType: row.mime_type, sizeBytes: Number(row.size_bytes), deleted: row.deleted_at !== null };
+}
+
+export function toShare(row: ShareSummary, publicBaseUrl: string): Share {
+  return {
+    id: row.id,
+    url: `${publicBaseUrl}/s/${row.id}`,
+    chatroomId: row.chatroom_id,
+    title: row.title,
+    messageCount: row.message_count,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+/** A share as the public reads it: field by field, so nothing about its owner can slip in. */
+export function toPublicShare(row: { title: string; messages: SharedMessage[]; created_at: Date }): PublicShare {
+  return {
+    title: row.title,
+    messages: row.messages.map((m) => ({ role: m.role, content: m.content, createdAt: m.createdAt })),
+    createdAt: row.created_at.toISOString(),
+  };
 }

@@ -232,6 +232,25 @@ export interface StripeEventTable {
   processed_at: Timestamp;
 }
 
+/** One message of a share's frozen copy of a branch. */
+export interface SharedMessage {
+  role: MessageRole;
+  content: string;
+  /** ISO 8601 in UTC with milliseconds, as the API writes every time. */
+  createdAt: string;
+}
+
+/** A share link: a frozen copy of a chatroom's branch, readable by anyone who has its id. */
+export interface ShareTable {
+  id: Generated<string>;
+  user_id: string;
+  chatroom_id: string;
+  title: string;
+  messages: ColumnType<SharedMessage[], string, never>;
+  message_count: number;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   otp_challenge: OtpChallengeTable;
@@ -247,6 +266,7 @@ export interface Database {
   stripe_event: StripeEventTable;
   file: FileTable;
   message_attachment: MessageAttachmentTable;
+  share: ShareTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -268,3 +288,4 @@ export type MessageWithSiblings = MessageRow & SiblingInfo;
 export type SubscriptionRow = Selectable<SubscriptionTable>;
 export type FileRow = Selectable<FileTable>;
 export type CheckoutSessionRow = Selectable<CheckoutSessionTable>;
+export type ShareRow = Selectable<ShareTable>;

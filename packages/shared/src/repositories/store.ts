@@ -10,6 +10,7 @@ import { createIdempotencyRepository } from './idempotency.repository.js';
 import { createMessageRepository } from './message.repository.js';
 import { createOtpRepository } from './otp.repository.js';
 import { createSessionRepository } from './session.repository.js';
+import { createShareRepository } from './share.repository.js';
 import { createStripeEventRepository } from './stripe-event.repository.js';
 import { createSubscriptionRepository } from './subscription.repository.js';
 import { createUserRepository } from './user.repository.js';
@@ -28,6 +29,7 @@ function repositories(db: Db) {
     stripeEvents: createStripeEventRepository(db),
     files: createFileRepository(db),
     attachments: createAttachmentRepository(db),
+    shares: createShareRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;

@@ -7,6 +7,7 @@ import * as quotaLedger from './2026-11-27T1000-quota-ledger.js';
 import * as messageTree from './2026-12-01T0900-message-tree.js';
 import * as modelSettings from './2026-12-07T0900-model-settings.js';
 import * as files from './2026-12-07T1000-files.js';
+import * as shares from './2026-12-07T1200-shares.js';
 
 // Listed explicitly (not read from disk) so migrations run the same from source, from a bundle and in tests.
 // Names sort in the order they must run.
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-01T0900-message-tree': messageTree,
   '2026-12-07T0900-model-settings': modelSettings,
   '2026-12-07T1000-files': files,
+  '2026-12-07T1200-shares': shares,
 };
