@@ -369,8 +369,10 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     async deleteShare(id) {
       await unwrap(api.DELETE('/shares/{id}', room(id)));
     },
-    // JSON whatever default headers the client was given (a browser-like Accept would get the HTML page).
-    getShare: (shareId) => unwrap(api.GET('/s/{shareId}', { params: { path: { shareId } }, headers: { accept: 'application/json' } })),
+    // Asks for JSON whatever default headers the client was given (a browser-like Accept would get the HTML page),
+    // so the answer is the JSON member of the contract's two media types.
+    getShare: (shareId) =>
+      unwrap(api.GET('/s/{shareId}', { params: { path: { shareId } }, headers: { accept: 'application/json' } })) as Promise<Schemas['PublicShare']>,
   };
 }
 
