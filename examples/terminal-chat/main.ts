@@ -27,6 +27,7 @@ const HELP = `Commands: /new [title]  a new chatroom · /rooms  switch chatroom 
           /model  the models your plan may use, default marked · /model ID  this chatroom's replies use model ID
           /attach PATH  upload a file (image, PDF, text, audio) for your next prompt · /attach  what is queued
           /detach  drop the queued files
+          /share  a public read-only link to this conversation as it is now (revoke it with DELETE /shares/{id})
           /upgrade  a Pro checkout link · /quit  leave (also Ctrl-D)
 Ctrl-C while a reply is being written cancels it.`;
 
@@ -277,7 +278,7 @@ async function send(room: Chatroom, prompt: string, edit?: { message: Message; n
   say(`[${reply.status}${failure}${tokens} · ${quota(usage)}]`);
 }
 
-/** A command line: /new, /rooms, /usage, /branch, /edit, /prev, /next, /model [ID], /attach [PATH], /detach, /upgrade, /help. Returns the chatroom to continue in. */
+/** A command line: /new, /rooms, /usage, /branch, /edit, /prev, /next, /model [ID], /attach [PATH], /detach, /share, /upgrade, /help. Returns the chatroom to continue in. */
 async function command(line: string, room: Chatroom): Promise<Chatroom | undefined> {
   const [name = '', ...rest] = line.slice(1).split(/\s+/);
   switch (name) {
@@ -352,6 +353,17 @@ async function command(line: string, room: Chatroom): Promise<Chatroom | undefin
         const can = [model.thinking && 'thinking', model.grounding && 'Google Search'].filter(Boolean).join(', ');
         const marks = [model.id === defaultModel && 'default', model.id === room.model && 'this chatroom'].filter(Boolean).join(', ');
         say(`  ${model.id === defaultModel ? '*' : ' '} ${model.id} · ${model.displayName}${can ? ` · ${can}` : ''}${marks ? ` (${marks})` : ''}`);
+      }
+      return room;
+    }
+    case 'share': {
+      // A copy of the branch as it is now: what is sent afterwards is not in it.
+      try {
+        const share = await client.createShare(room.id);
+        say(`[shared ${share.messageCount} messages; anyone with this link can read them: ${share.url}]`);
+      } catch (err) {
+        if (!(err instanceof GeminiChatError && err.code === 'NOTHING_TO_SHARE')) throw err;
+        say('[nothing to share yet: send a prompt first]');
       }
       return room;
     }

@@ -6,7 +6,7 @@ import type { ExampleBuilder } from './schema-example.js';
 import { json } from './source-text.js';
 import { stableId } from './stable-id.js';
 import { genericTest } from './test-snippets.js';
-import { PATH_VARIABLES } from './variables.js';
+import { PATH_VARIABLES, PREFIX_PATH_VARIABLES } from './variables.js';
 
 // Turns one converted request into a request of the run: what it sends, the examples saved with it and its
 // scripts. Without a scenario (an operation nobody wrote one for) it still sends a schema-built body and gets the
@@ -31,8 +31,9 @@ export function descriptionText(description: PmRequest['description']): string {
 function fillRequest(request: PmRequest, info: OperationInfo, scenario: Scenario | undefined, example: ExampleBuilder): void {
   // Path variables from the run's state; query parameters and headers enabled as the scenario says.
   for (const variable of request.url.variable ?? []) {
-    const fill = PATH_VARIABLES[variable.key];
-    if (fill && (info.path.startsWith('/chatroom') || variable.key !== 'id')) variable.value = fill;
+    const own = Object.entries(PREFIX_PATH_VARIABLES).find(([prefix]) => info.path.startsWith(prefix))?.[1][variable.key];
+    const fill = own ?? PATH_VARIABLES[variable.key];
+    if (fill && (own || info.path.startsWith('/chatroom') || variable.key !== 'id')) variable.value = fill;
   }
   for (const [name, value] of Object.entries(scenario?.query ?? {})) {
     const param = request.url.query?.find((q) => q.key === name);

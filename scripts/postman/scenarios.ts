@@ -597,6 +597,86 @@ export const SCENARIOS: Scenario[] = [
     expect: 200,
   },
 
+  // --- Shares: a public copy of the chatroom's branch (its replies finished in Messages), read without a token ------
+  {
+    op: 'createShare',
+    note: 'Shares the chatroom the run built (its replies are finished by now). Stores the share id in `shareId`.',
+    test: js`
+      ${statusTest(201)}
+      const body = pm.response.json();
+      pm.test('a v4 id, a public link to it, the finished messages of the branch', () => {
+        pm.expect(body.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        pm.expect(body.url).to.match(new RegExp('/s/' + body.id + '$'));
+        pm.expect(body.chatroomId).to.eql(pm.variables.get('chatroomId'));
+        pm.expect(body.messageCount).to.be.at.least(2);
+      });
+      if (body.id) pm.collectionVariables.set('shareId', body.id);
+    `,
+    expect: 201,
+  },
+  {
+    op: 'getPublicShare',
+    note: 'No token: anyone with the link reads it.',
+    headers: { accept: 'application/json' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('title, messages and time only: nothing about who shared it', () => {
+        pm.expect(Object.keys(body).sort()).to.eql(['createdAt', 'messages', 'title']);
+        pm.expect(body.messages).to.be.an('array').that.is.not.empty;
+        body.messages.forEach((m) => pm.expect(Object.keys(m).sort()).to.eql(['content', 'createdAt', 'role']));
+      });
+      pm.test('never cached, not indexed', () => {
+        pm.expect(pm.response.headers.get('Cache-Control')).to.eql('no-store');
+        pm.expect(pm.response.headers.get('X-Robots-Tag')).to.include('noindex');
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'getPublicShare',
+    key: 'getPublicShare:html',
+    name: 'Read a shared conversation as a browser does (HTML)',
+    note: 'With `Accept: text/html`: the read-only page.',
+    headers: { accept: 'text/html' },
+    test: js`
+      ${statusTest(200)}
+      pm.test('an HTML page with a strict Content-Security-Policy and no script', () => {
+        pm.expect(pm.response.headers.get('Content-Type')).to.include('text/html');
+        pm.expect(pm.response.headers.get('Content-Security-Policy')).to.include("default-src 'none'");
+        pm.expect(pm.response.text()).to.not.include('<script');
+        pm.expect(pm.response.text()).to.include('<meta name="robots" content="noindex');
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'listShares',
+    test: js`
+      ${statusTest(200)}
+      pm.test('the share is listed', () => {
+        pm.expect(pm.response.json().items.map((s) => s.id)).to.include(pm.variables.get('shareId'));
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'deleteShare',
+    note: 'Revokes `shareId`.',
+    test: js`
+      ${statusTest(204)}
+      pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));
+    `,
+    expect: 204,
+  },
+  {
+    op: 'getPublicShare',
+    key: 'getPublicShare:revoked',
+    name: 'The revoked share is gone (404)',
+    headers: { accept: 'application/json' },
+    ...expectProblem(404, 'SHARE_NOT_FOUND', 'Share not found.'),
+  },
+
   // --- Finish: deletes the chatroom, resets the password, signs out ------------------------------------------------
   {
     op: 'deleteChatroom',

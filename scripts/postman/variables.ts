@@ -18,6 +18,7 @@ export const VARIABLES: PmVariable[] = [
   { key: 'replyId', value: '', description: 'The reply of the latest send or regenerate.' },
   { key: 'editedMessageId', value: '', description: 'The edited first prompt stored by "Edit the first prompt".' },
   { key: 'editReplyId', value: '', description: 'The reply to the edited prompt.' },
+  { key: 'shareId', value: '', description: 'The share link made by "Share the current branch of a chatroom".' },
   {
     key: 'billingRequired',
     value: 'false',
@@ -26,4 +27,7 @@ export const VARIABLES: PmVariable[] = [
 ];
 
 /** Path parameters by name: the variable each one is filled from. */
-export const PATH_VARIABLES: Record<string, string> = { id: '{{chatroomId}}', messageId: '{{replyId}}' };
+export const PATH_VARIABLES: Record<string, string> = { id: '{{chatroomId}}', messageId: '{{replyId}}', shareId: '{{shareId}}' };
+
+/** Path parameters of the routes under a prefix whose `id` is not a chatroom's. */
+export const PREFIX_PATH_VARIABLES: Record<string, Record<string, string>> = { '/shares/': { id: '{{shareId}}' } };

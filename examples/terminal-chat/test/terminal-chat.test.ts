@@ -208,6 +208,35 @@ describe('the terminal chat client', () => {
     await client.logout();
   });
 
+  it('shares the conversation with /share and prints a link anyone can read', async () => {
+    const number = newMobileNumber();
+    const cli = runClient('--mobile', number);
+    let at = (await cli.waitFor(/Chatroom "New chat"\. Type a prompt; \/help for commands\.\nyou> /)).end;
+    cli.type('/share');
+    at = (await cli.waitFor(/\[nothing to share yet: send a prompt first\]\nyou> /, at)).end;
+    cli.type('Tell me about Lisbon');
+    at = (await cli.waitFor(/\[completed [^\n]*\]\nyou> /, at)).end;
+    cli.type('/share');
+    const shared = await cli.waitFor(/\[shared 2 messages; anyone with this link can read them: (\S+)\]\nyou> /, at);
+    at = shared.end;
+
+    // The printed link works without signing in, and holds the exchange.
+    const url = shared.match[1]!;
+    expect(url).toMatch(new RegExp(`^${stack.config.http.publicBaseUrl}/s/[0-9a-f-]{36}$`));
+    const res = await fetch(`${baseUrl}${new URL(url).pathname}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { messages: Array<{ role: string; content: string }> };
+    expect(body.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(body.messages[0]!.content).toBe('Tell me about Lisbon');
+    const client = await reader(number);
+    expect((await client.listShares()).items.map((s) => s.url)).toEqual([url]);
+
+    cli.type('/quit');
+    await cli.waitFor(/Bye\.\n/, at);
+    expect(await cli.exited).toBe(0);
+    await client.logout();
+  });
+
   it('uploads files with /attach, lists the queue, sends them with the next prompt and shows them on the branch', async () => {
     scratch = await mkdtemp(join(tmpdir(), 'terminal-chat-files-'));
     const png = pngFixture(64, 64);

@@ -39,6 +39,7 @@ import { healthRoutes } from './routes/health/health.routes.js';
 import { messageRoutes } from './routes/message/message.routes.js';
 import { modelRoutes } from './routes/model/model.routes.js';
 import { searchRoutes } from './routes/search/search.routes.js';
+import { publicShareRoutes, shareRoutes } from './routes/share/share.routes.js';
 import { userRoutes } from './routes/user/user.routes.js';
 import { createApiKeyService } from './services/api-key.service.js';
 import { accountRoutes } from './routes/user/account.routes.js';
@@ -52,6 +53,7 @@ import { createMessageService } from './services/message.service.js';
 import { createModelService } from './services/model.service.js';
 import { createReplyStreamService } from './services/reply-stream.service.js';
 import { createSearchService } from './services/search.service.js';
+import { createShareService } from './services/share.service.js';
 import { createGeminiModelCatalog, createGeminiModelsClient } from './lib/gemini-models.js';
 import { createLocalCache } from './lib/local-cache.js';
 import { createApiKeyCache } from './lib/api-keys.js';
@@ -248,6 +250,9 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   });
   await app.register(authRoutes, { auth, redis, config });
   await app.register(stripeWebhookRoutes, { billing }); // signed by Stripe, not bearer-authenticated
+  const shares = createShareService(store, config.http.publicBaseUrl);
+  // Share links are public: anyone with a link reads it, without a token.
+  await app.register(publicShareRoutes, { shares, redis, keyPrefix: config.redis.keyPrefix, rateLimitPerIp: config.shares.rateLimitPerIp });
   // Everything registered in this scope requires a valid bearer token.
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route) => {
@@ -279,6 +284,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     await scope.register(fileRoutes, { files, maxBytes: config.files.maxBytes });
     await scope.register(modelRoutes, { models });
     await scope.register(billingRoutes, { billing });
+    await scope.register(shareRoutes, { shares });
     await scope.register(messageRoutes, {
       messages,
       replyStreams,

@@ -88,6 +88,7 @@ export interface DownloadFileOptions {
 
 /** Options of `listMessages`: which branch (`leafId`, default the current one) and which page. */
 export type ListMessagesOptions = QueryParams<'listMessages'>;
+export type ListSharesOptions = QueryParams<'listShares'>;
 
 export interface GeminiChatClient {
   /** The typed openapi-fetch client for every operation: `api.GET('/chatroom/{id}', { params: { path: { id } } })`. */
@@ -231,6 +232,18 @@ export interface GeminiChatClient {
    * stored tokens (they no longer work).
    */
   deleteAccount(otp: string): Promise<void>;
+  // Shares
+  /**
+   * A read-only link to a copy of the chatroom's current branch as it is now (finished messages only; later sends,
+   * edits and branch switches do not change it). Anyone with `url` can read it without signing in.
+   */
+  createShare(chatroomId: string): Promise<Schemas['Share']>;
+  /** The user's share links, newest first. */
+  listShares(query?: ListSharesOptions): Promise<Schemas['ShareList']>;
+  /** Revokes a share link: it answers 404 from then on. */
+  deleteShare(shareId: string): Promise<void>;
+  /** Reads a share as anyone with its link does (no sign-in needed): `{ title, messages, createdAt }`. */
+  getShare(shareId: string): Promise<Schemas['PublicShare']>;
 }
 
 // Responses that carry a new token pair: stored whichever way the call was made (helper or `api`).
@@ -412,6 +425,15 @@ export function createClient(options: ClientOptions): GeminiChatClient {
       await unwrap(api.DELETE('/user/me', { body: { otp } }));
       await tokens.set(null);
     },
+    createShare: (id) => unwrap(api.POST('/chatroom/{id}/shares', room(id))),
+    listShares: (query = {}) => unwrap(api.GET('/shares', { params: { query } })),
+    async deleteShare(id) {
+      await unwrap(api.DELETE('/shares/{id}', room(id)));
+    },
+    // Asks for JSON whatever default headers the client was given (a browser-like Accept would get the HTML page),
+    // so the answer is the JSON member of the contract's two media types.
+    getShare: (shareId) =>
+      unwrap(api.GET('/s/{shareId}', { params: { path: { shareId } }, headers: { accept: 'application/json' } })) as Promise<Schemas['PublicShare']>,
   };
 }
 

@@ -8,6 +8,7 @@ export type {
   GeminiChatClient,
   ListFilesOptions,
   ListMessagesOptions,
+  ListSharesOptions,
   QueryParams,
   RequestBody,
   Schemas,

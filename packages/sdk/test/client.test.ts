@@ -603,6 +603,34 @@ describe('the SDK against a live API', () => {
     expect(again.user.id).not.toBe(exported.profile.id);
   });
 
+  it('shares a chatroom: a copy anyone can read without signing in, listed, then revoked', async () => {
+    const { client } = await signedIn();
+    const room = await client.createChatroom({ title: 'Lisbon <b>trip</b>' });
+    const { reply } = await client.sendMessage(room.id, 'Plan a day in Lisbon', { wait: 10 });
+    expect(reply.status).toBe('completed');
+    const share = await client.createShare(room.id);
+    expect(share).toMatchObject({ chatroomId: room.id, title: 'Lisbon <b>trip</b>', messageCount: 2 });
+    expect(share.url).toBe(`${stack.config.http.publicBaseUrl}/s/${share.id}`);
+
+    // A client with no tokens at all reads it.
+    const anonymous = createClient({ baseUrl, fetch: recording() });
+    const read = await anonymous.getShare(share.id);
+    expect(read).toEqual({
+      title: 'Lisbon <b>trip</b>',
+      messages: [
+        { role: 'user', content: 'Plan a day in Lisbon', createdAt: expect.any(String) },
+        { role: 'assistant', content: reply.content, createdAt: expect.any(String) },
+      ],
+      createdAt: share.createdAt,
+    });
+    expect((await client.listShares({ limit: 5 })).items.map((s) => s.id)).toEqual([share.id]);
+
+    await client.deleteShare(share.id);
+    expect(await failure(anonymous.getShare(share.id))).toMatchObject({ status: 404, code: 'SHARE_NOT_FOUND' });
+    expect(await failure(client.deleteShare(share.id))).toMatchObject({ status: 404, code: 'SHARE_NOT_FOUND' });
+    expect((await client.listShares()).items).toEqual([]);
+  });
+
   it('called every operation of the contract (the Stripe webhook is called by Stripe)', () => {
     const called = new Set(sent.map((r) => `${r.method} ${r.path}`));
     const missing: string[] = [];

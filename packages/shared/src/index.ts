@@ -15,12 +15,14 @@ export type {
   Citation,
   FileRow,
   ApiKeyRow,
+  SharedMessage,
 } from './db/database.js';
 export { isPending } from './db/database.js';
 export { createStore, type Store, type Repositories } from './repositories/store.js';
 export type { ActiveSession } from './repositories/session.repository.js';
 export type { ActiveApiKey, ApiKeyRepository } from './repositories/api-key.repository.js';
 export type { BillingAccountRow } from './repositories/billing-account.repository.js';
+export type { ShareSummary } from './repositories/share.repository.js';
 export { createRedis, closeRedis, waitForRedis, redisKeys } from './redis/create-redis.js';
 export { createQuota, type Quota, type ChargeResult } from './quota/quota.js';
 export { createChatroomListCache, type ChatroomListCache, type CachedPage } from './cache/chatroom-list-cache.js';

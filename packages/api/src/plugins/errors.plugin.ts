@@ -53,6 +53,11 @@ export function sendProblem(
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error.code === 'FST_ERR_BAD_URL') {
     sendProblem(request, reply, 400, 'BAD_REQUEST', 'The URL path is not valid percent-encoded UTF-8.');
+  } else if (error.code === 'FST_ERR_MAX_PARAM_LENGTH' && /^\/s\/[^/]*$/.test(request.url)) {
+    // A public share link answers every id it does not know alike (malformed ones included), so an over-long one
+    // is "not found" too, never a validation error.
+    reply.header('cache-control', 'no-store');
+    sendProblem(request, reply, 404, 'SHARE_NOT_FOUND', 'Share not found.');
   } else if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     // A path parameter over the router's limit (Fastify's default, 100 characters; every id is a 36-character
     // UUID). Answered exactly as a malformed id of legal length is, by the route's params validation: 400

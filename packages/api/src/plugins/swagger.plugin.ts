@@ -67,6 +67,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance, opts: { serverUrl?:
         { name: 'Files', description: 'Uploaded files (images, PDFs, text, audio) to attach to prompts' },
         { name: 'Search', description: 'Full-text search over the user\'s chatroom titles and messages' },
         { name: 'Messages', description: 'Prompts and the replies Gemini generates for them' },
+        { name: 'Shares', description: 'Read-only links to a copy of a conversation, and the public page behind them' },
         { name: 'Billing', description: 'The Pro plan through Stripe Checkout, its status, and Stripe\'s webhooks' },
         { name: 'Operations', description: 'Health, readiness' },
       ],

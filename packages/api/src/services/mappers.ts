@@ -1,7 +1,8 @@
-import type { ApiKeyRow, ChatroomRow, FileRow, MessageWithSiblings, UserRow } from '@gemini-chat/shared';
+import type { ApiKeyRow, ChatroomRow, FileRow, MessageWithSiblings, SharedMessage, ShareSummary, UserRow } from '@gemini-chat/shared';
 import type { ApiKey } from '../schemas/api-key.schemas.js';
 import type { Chatroom, Message } from '../schemas/chatroom.schemas.js';
 import type { FileInfo, MessageAttachment } from '../schemas/file.schemas.js';
+import type { PublicShare, Share } from '../schemas/share.schemas.js';
 import type { User } from '../schemas/user.schemas.js';
 import type { ExportedFile } from '../schemas/account.schemas.js';
 
@@ -98,5 +99,25 @@ export function toExportedFile(row: FileRow): ExportedFile {
     sha256: row.sha256,
     createdAt: row.created_at.toISOString(),
     deleted: row.deleted_at !== null,
+  };
+}
+
+export function toShare(row: ShareSummary, publicBaseUrl: string): Share {
+  return {
+    id: row.id,
+    url: `${publicBaseUrl}/s/${row.id}`,
+    chatroomId: row.chatroom_id,
+    title: row.title,
+    messageCount: row.message_count,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+/** A share as the public reads it: field by field, so nothing about its owner can slip in. */
+export function toPublicShare(row: { title: string; messages: SharedMessage[]; created_at: Date }): PublicShare {
+  return {
+    title: row.title,
+    messages: row.messages.map((m) => ({ role: m.role, content: m.content, createdAt: m.createdAt })),
+    createdAt: row.created_at.toISOString(),
   };
 }

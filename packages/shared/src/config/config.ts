@@ -74,6 +74,7 @@ export const EnvSchema = Type.Object({
   AUTH_RATE_LIMIT_PER_IP: Int({ minimum: 1, default: 30, description: 'Auth requests per IP per minute.' }),
   AUTH_RATE_LIMIT_PER_NUMBER: Int({ minimum: 1, default: 10, description: 'Auth requests per mobile number per 15 minutes.' }),
   API_KEY_RATE_LIMIT_PER_MINUTE: Int({ minimum: 1, default: 120, description: 'Requests per API key per minute (across all API instances).' }),
+  SHARE_RATE_LIMIT_PER_IP: Int({ minimum: 1, default: 60, description: 'Reads of public share links (GET /s/{shareId}) per IP per minute.' }),
 
   SSE_HEARTBEAT_SECONDS: Int({ minimum: 1, default: 15, description: 'Comment line sent on idle reply streams so proxies keep them open.' }),
   PREFER_WAIT_MAX_SECONDS: Int({ minimum: 0, maximum: 300, default: 60, description: 'Longest `Prefer: wait=N` honoured.' }),
@@ -228,6 +229,7 @@ export interface Config {
   localCacheSeconds: number;
   quota: { basic: number; pro: number };
   messages: { preferWaitMaxSeconds: number; sseHeartbeatSeconds: number };
+  shares: { rateLimitPerIp: number };
   gemini: {
     apiKey: string;
     baseUrl: string | undefined;
@@ -417,6 +419,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     localCacheSeconds: env.LOCAL_CACHE_SECONDS,
     quota: { basic: env.QUOTA_BASIC_DAILY, pro: env.QUOTA_PRO_DAILY },
     messages: { preferWaitMaxSeconds: env.PREFER_WAIT_MAX_SECONDS, sseHeartbeatSeconds: env.SSE_HEARTBEAT_SECONDS },
+    shares: { rateLimitPerIp: env.SHARE_RATE_LIMIT_PER_IP },
     gemini: {
       apiKey: env.GEMINI_API_KEY,
       baseUrl: env.GEMINI_BASE_URL || undefined,

@@ -247,6 +247,25 @@ export interface ApiKeyTable {
   expires_at: NullableTimestamp;
 }
 
+/** One message of a share's frozen copy of a branch. */
+export interface SharedMessage {
+  role: MessageRole;
+  content: string;
+  /** ISO 8601 in UTC with milliseconds, as the API writes every time. */
+  createdAt: string;
+}
+
+/** A share link: a frozen copy of a chatroom's branch, readable by anyone who has its id. */
+export interface ShareTable {
+  id: Generated<string>;
+  user_id: string;
+  chatroom_id: string;
+  title: string;
+  messages: ColumnType<SharedMessage[], string, never>;
+  message_count: number;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   otp_challenge: OtpChallengeTable;
@@ -263,6 +282,7 @@ export interface Database {
   file: FileTable;
   message_attachment: MessageAttachmentTable;
   api_key: ApiKeyTable;
+  share: ShareTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -285,3 +305,4 @@ export type SubscriptionRow = Selectable<SubscriptionTable>;
 export type FileRow = Selectable<FileTable>;
 export type CheckoutSessionRow = Selectable<CheckoutSessionTable>;
 export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type ShareRow = Selectable<ShareTable>;

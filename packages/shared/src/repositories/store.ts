@@ -13,6 +13,7 @@ import { createMessageRepository } from './message.repository.js';
 import { createOtpRepository } from './otp.repository.js';
 import { createSearchRepository } from './search.repository.js';
 import { createSessionRepository } from './session.repository.js';
+import { createShareRepository } from './share.repository.js';
 import { createStripeEventRepository } from './stripe-event.repository.js';
 import { createSubscriptionRepository } from './subscription.repository.js';
 import { createUserRepository } from './user.repository.js';
@@ -34,6 +35,7 @@ function repositories(db: Db) {
     search: createSearchRepository(db),
     apiKeys: createApiKeyRepository(db),
     accounts: createAccountRepository(db),
+    shares: createShareRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;

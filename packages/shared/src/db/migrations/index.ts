@@ -8,6 +8,7 @@ import * as messageTree from './2026-12-01T0900-message-tree.js';
 import * as modelSettings from './2026-12-07T0900-model-settings.js';
 import * as files from './2026-12-07T1000-files.js';
 import * as search from './2026-12-07T1100-search.js';
+import * as shares from './2026-12-07T1200-shares.js';
 import * as accountDeletion from './2026-12-07T1300-account-deletion.js';
 import * as apiKeys from './2026-12-07T1400-api-keys.js';
 
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '2026-12-07T0900-model-settings': modelSettings,
   '2026-12-07T1000-files': files,
   '2026-12-07T1100-search': search,
+  '2026-12-07T1200-shares': shares,
   '2026-12-07T1300-account-deletion': accountDeletion,
   '2026-12-07T1400-api-keys': apiKeys,
 };
