@@ -144,6 +144,27 @@ describe('DELETE /user/me', () => {
   });
 });
 
+describe('what an account gave out dies with it', () => {
+  it('its share links and API keys stop working the moment the deletion is accepted, before the job runs', async () => {
+    const user = await signIn(t.app);
+    const room = (await post(t.app, '/chatroom', { title: 'Shared' }, user.auth)).json().id as string;
+    const sent = await post(t.app, `/chatroom/${room}/message`, { content: 'Share me' }, user.auth);
+    expect(sent.statusCode).toBe(202);
+    // No worker here: finish the reply as one would.
+    await t.db.updateTable('message').set({ status: 'completed', content: 'Shared reply' }).where('id', '=', sent.json().reply.id).execute();
+    const share = await post(t.app, `/chatroom/${room}/shares`, {}, user.auth);
+    expect(share.statusCode).toBe(201);
+    const key = (await post(t.app, '/user/api-keys', { name: 'script' }, user.auth)).json().key as string;
+    const keyAuth = { authorization: `Bearer ${key}` };
+    expect((await t.app.inject({ url: `/s/${share.json().id}` })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/chatroom', headers: keyAuth })).statusCode).toBe(200);
+
+    expect((await deleteAccount(user, await deletionCode(user))).statusCode).toBe(204);
+    expectProblem(await t.app.inject({ url: `/s/${share.json().id}` }), 404, 'SHARE_NOT_FOUND');
+    expect((await t.app.inject({ url: '/chatroom', headers: keyAuth })).statusCode).toBe(401);
+  });
+});
+
 describe('GET /user/me/export', () => {
   it('holds the profile, subscription, usage, every chatroom with every branch and all file metadata, and nothing of anyone else', async () => {
     const user = await signIn(t.app, { name: 'Grace', password: 'correct horse battery' });

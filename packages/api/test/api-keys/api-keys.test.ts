@@ -83,7 +83,7 @@ describe('creating and listing keys', () => {
 });
 
 describe('what a key may do', () => {
-  it('works on chatroom, message, file and model routes: a server script chats with it', async () => {
+  it('works on chatroom, message, file, search and model routes: a server script chats with it', async () => {
     const user = await signIn(t.app);
     const { key, id } = await createKey(user);
 
@@ -99,6 +99,8 @@ describe('what a key may do', () => {
     const upload = fileUpload(pngFixture(), 'chart.png', 'image/png');
     const file = await t.app.inject({ method: 'POST', url: '/files', payload: upload.payload, headers: { ...upload.headers, ...bearer(key) } });
     expect(file.statusCode).toBe(201);
+    expect((await t.app.inject({ url: '/search?q=script', headers: bearer(key) })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: `/chatroom/${roomId}/export`, headers: bearer(key) })).statusCode).toBe(200);
 
     // It acts as its user: what the key made, the user's access token sees.
     const listed = await t.app.inject({ url: '/chatroom', headers: user.auth });

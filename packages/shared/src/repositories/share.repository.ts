@@ -51,7 +51,14 @@ export function createShareRepository(db: Db) {
 
     /** The share as anyone with its id reads it. */
     findPublic(id: string): Promise<Pick<ShareRow, 'title' | 'messages' | 'created_at'> | undefined> {
-      return db.selectFrom('share').select(['title', 'messages', 'created_at']).where('id', '=', id).executeTakeFirst();
+      return db
+        .selectFrom('share')
+        .innerJoin('users', 'users.id', 'share.user_id')
+        .select(['share.title', 'share.messages', 'share.created_at'])
+        .where('share.id', '=', id)
+        // An account being deleted shares nothing from the moment it is marked, before its rows are removed.
+        .where('users.deleted_at', 'is', null)
+        .executeTakeFirst();
     },
 
     /** The caller's shares, newest first, keyset-paginated on (created_at, id). */
