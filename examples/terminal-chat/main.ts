@@ -1,7 +1,7 @@
 // A terminal chat client built on the SDK: sign in with a one-time code, pick a chatroom, and chat, each reply
 // printed token by token as the model writes it. /attach PATH uploads a file for the next prompt. Conversations are trees: /edit rewrites a prompt into a new
-// branch, /prev and /next switch between the alternatives ("‹ 2 / 3 ›"). Ctrl-C during a reply cancels it; Ctrl-C
-// or Ctrl-D at the prompt quits.
+// branch, /prev and /next switch between the alternatives ("‹ 2 / 3 ›"). /search finds words in every chatroom and
+// /open N opens the chatroom of a hit. Ctrl-C during a reply cancels it; Ctrl-C or Ctrl-D at the prompt quits.
 //
 //   pnpm exec tsx examples/terminal-chat/main.ts --api http://127.0.0.1:3000 [--mobile +14155550100] [--name Ada]
 //
@@ -19,6 +19,7 @@ type Chatroom = Schemas['Chatroom'];
 type Message = Schemas['Message'];
 type Usage = Schemas['Usage'];
 type UploadedFile = Schemas['File'];
+type SearchHit = Schemas['SearchHit'];
 
 const HELP = `Commands: /new [title]  a new chatroom · /rooms  switch chatroom · /usage  today's usage
           /branch  show the conversation (the branch you are on; "‹ 2 / 3 ›" marks alternatives)
@@ -28,6 +29,8 @@ const HELP = `Commands: /new [title]  a new chatroom · /rooms  switch chatroom 
           /attach PATH  upload a file (image, PDF, text, audio) for your next prompt · /attach  what is queued
           /detach  drop the queued files
           /share  a public read-only link to this conversation as it is now (revoke it with DELETE /shares/{id})
+          /search WORDS  find words in all your chatrooms ("exact phrase", OR, -word), hits numbered
+          /open N  open the chatroom of hit N of the last /search
           /upgrade  a Pro checkout link · /quit  leave (also Ctrl-D)
 Ctrl-C while a reply is being written cancels it.`;
 
@@ -244,6 +247,62 @@ function drawBranch(messages: Message[]): void {
   }
 }
 
+/** How many hits /search prints (the best ones). */
+const SEARCH_LIMIT = 10;
+/** The hits of the last /search, numbered from 1 for /open. */
+let hits: SearchHit[] = [];
+
+// Matched words: bold in a terminal, between «» when the output is a file or a pipe (where escape codes are noise).
+const [markStart, markStop] = stdout.isTTY ? ['\x1b[1m', '\x1b[22m'] : ['«', '»'];
+
+/**
+ * One line of text from the API, safe to print: control characters (an escape sequence in a message could
+ * recolour or rewrite the terminal) become spaces, one for one, so the highlight indexes still point at the words.
+ */
+const printable = (text: string) => text.replace(/\p{Cc}/gu, ' ');
+
+/** The snippet with its highlighted ranges marked, on one line. */
+function marked(hit: SearchHit): string {
+  const text = printable(hit.snippet);
+  let out = '';
+  let at = 0;
+  for (const { start, end } of hit.highlights) {
+    if (start < at || end <= start) continue; // overlapping or empty: never garble the text
+    out += text.slice(at, start) + markStart + text.slice(start, end) + markStop;
+    at = end;
+  }
+  return (out + text.slice(at)).replace(/ {2,}/g, ' ').trim();
+}
+
+/** /search WORDS: the best hits, numbered, as "chatroom title · role · snippet". */
+async function search(words: string): Promise<void> {
+  if (!words) {
+    say('[usage: /search WORDS, e.g. /search lisbon "day trip" -museum]');
+    return;
+  }
+  const { items, nextCursor } = await client.search(words, { limit: SEARCH_LIMIT });
+  hits = items;
+  if (!items.length) {
+    say(`[no matches for ${words}]`);
+    return;
+  }
+  items.forEach((hit, i) => {
+    const role = hit.role === 'user' ? 'you' : hit.role === 'assistant' ? 'gemini' : 'title';
+    say(`  ${i + 1}) ${printable(hit.chatroomTitle)} · ${role} · ${marked(hit)}`);
+  });
+  say(`[${nextCursor ? `the ${items.length} best matches (add words to narrow it)` : `${items.length} match${items.length === 1 ? '' : 'es'}`}; /open N opens one's chatroom]`);
+}
+
+/** /open N: the chatroom of hit N of the last /search (undefined: stay where we are). */
+async function open(number: string): Promise<Chatroom | undefined> {
+  const hit = /^\d+$/.test(number) ? hits[Number(number) - 1] : undefined;
+  if (!hit) {
+    say(hits.length ? `[usage: /open N, N from 1 to ${hits.length} (the numbers of the last /search)]` : '[nothing to open: /search WORDS first]');
+    return undefined;
+  }
+  return client.getChatroom(hit.chatroomId);
+}
+
 /** Sends a prompt, or with `edit` the new text of that prompt (a new branch beside it), and prints the reply. */
 async function send(room: Chatroom, prompt: string, edit?: { message: Message; number: number }): Promise<void> {
   let sent: Schemas['SendMessageResult'];
@@ -278,7 +337,7 @@ async function send(room: Chatroom, prompt: string, edit?: { message: Message; n
   say(`[${reply.status}${failure}${tokens} · ${quota(usage)}]`);
 }
 
-/** A command line: /new, /rooms, /usage, /branch, /edit, /prev, /next, /model [ID], /attach [PATH], /detach, /share, /upgrade, /help. Returns the chatroom to continue in. */
+/** A command line: /new, /rooms, /usage, /branch, /edit, /prev, /next, /model [ID], /attach [PATH], /detach, /share, /search WORDS, /open N, /upgrade, /help. Returns the chatroom to continue in. */
 async function command(line: string, room: Chatroom): Promise<Chatroom | undefined> {
   const [name = '', ...rest] = line.slice(1).split(/\s+/);
   switch (name) {
@@ -367,6 +426,11 @@ async function command(line: string, room: Chatroom): Promise<Chatroom | undefin
       }
       return room;
     }
+    case 'search':
+      await search(line.slice('/search'.length).trim());
+      return room;
+    case 'open':
+      return (await open(rest.join(' ').trim())) ?? room;
     case 'new': {
       const title = rest.join(' ');
       return client.createChatroom(title ? { title } : {});

@@ -237,6 +237,71 @@ describe('the terminal chat client', () => {
     await client.logout();
   });
 
+  it('searches every chatroom with /search, marks the matched words and opens a hit\'s chatroom with /open N', async () => {
+    const number = newMobileNumber();
+    const cli = runClient('--mobile', number);
+    let at = (await cli.waitFor(/Chatroom "New chat"\. Type a prompt; \/help for commands\.\nyou> /)).end;
+    cli.type('Plan a day in Lisbon');
+    at = (await cli.waitFor(/\[completed [^\n]*\]\nyou> /, at)).end;
+    cli.type('/new Porto notes');
+    at = (await cli.waitFor(/Chatroom "Porto notes"\. Type a prompt; \/help for commands\.\nyou> /, at)).end;
+    cli.type('Where to eat in Porto');
+    at = (await cli.waitFor(/\[completed [^\n]*\]\nyou> /, at)).end;
+
+    cli.type('/open 1');
+    at = (await cli.waitFor(/\[nothing to open: \/search WORDS first\]\nyou> /, at)).end;
+    cli.type('/search');
+    at = (await cli.waitFor(/\[usage: \/search WORDS, e\.g\. [^\n]*\]\nyou> /, at)).end;
+
+    // Hits numbered, best first, as "title · role · snippet" with the matched word between «» (stdout is a pipe).
+    cli.type('/search lisbon');
+    const found = await cli.waitFor(/((?: {2}\d+\) [^\n]*\n)+)\[(\d+) match(?:es)?; \/open N opens one's chatroom\]\nyou> /, at);
+    at = found.end;
+    const lines = found.match[1]!.trimEnd().split('\n');
+    const client = await reader(number);
+    const { items } = await client.search('lisbon', { limit: 10 });
+    expect(items.length).toBeGreaterThanOrEqual(2); // the prompt and its reply
+    expect(lines).toHaveLength(items.length);
+    expect(Number(found.match[2])).toBe(items.length);
+    lines.forEach((line, i) => {
+      const hit = items[i]!;
+      const role = hit.role === 'user' ? 'you' : hit.role === 'assistant' ? 'gemini' : 'title';
+      const snippet = hit.snippet.replace(/\s+/g, ' ').trim();
+      expect(line.startsWith(`  ${i + 1}) ${hit.chatroomTitle} · ${role} · `)).toBe(true);
+      expect(line).toContain('«Lisbon»');
+      expect(line.replace(/[«»]/g, '')).toContain(snippet);
+    });
+    expect(found.match[1]).not.toContain('Porto');
+    expect(lines.some((line) => /· you · Plan a day in «Lisbon»$/.test(line))).toBe(true);
+
+    cli.type('/open 9');
+    at = (await cli.waitFor(new RegExp(`\\[usage: /open N, N from 1 to ${items.length} \\(the numbers of the last /search\\)\\]\\nyou> `), at)).end;
+    // /open 1: the Lisbon chatroom, its branch drawn, and prompts go there from now on.
+    cli.type('/open 1');
+    at = (await cli.waitFor(/1\) you> Plan a day in Lisbon\n {3}gemini> [^\n]*\nChatroom ".+"\. Type a prompt; \/help for commands\.\nyou> /, at)).end;
+    cli.type('/branch');
+    at = (await cli.waitFor(/1\) you> Plan a day in Lisbon\n {3}gemini> [^\n]*\nyou> /, at)).end;
+
+    cli.type('/search "no such words here"');
+    at = (await cli.waitFor(/\[no matches for "no such words here"\]\nyou> /, at)).end;
+
+    // Stored text with a terminal escape sequence (clear the screen) and a line break prints as one harmless line.
+    const lisbon = (await client.listChatrooms()).items.find((room) => room.title !== 'Porto notes')!;
+    await stack.db
+      .insertInto('message')
+      .values({ chatroom_id: lisbon.id, user_id: (await client.getMe()).id, role: 'user', status: 'completed', content: 'Sesame\x1b[2Jopen\nnow', parent_id: null })
+      .execute();
+    const before = cli.output.length;
+    cli.type('/search sesame');
+    at = (await cli.waitFor(/ {2}1\) .+ · you · «Sesame» \[2Jopen now\n\[1 match; \/open N opens one's chatroom\]\nyou> /, at)).end;
+    expect(cli.output.slice(before)).not.toContain('\x1b');
+
+    cli.type('/quit');
+    await cli.waitFor(/Bye\.\n/, at);
+    expect(await cli.exited).toBe(0);
+    await client.logout();
+  });
+
   it('uploads files with /attach, lists the queue, sends them with the next prompt and shows them on the branch', async () => {
     scratch = await mkdtemp(join(tmpdir(), 'terminal-chat-files-'));
     const png = pngFixture(64, 64);

@@ -799,8 +799,8 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AccountExport: {
-            /** @description Oldest first. */
-            chatrooms: components["schemas"]["ExportedChatroom"][];
+            /** @description Every chatroom, oldest first, each with every branch as GET /chatroom/{id}/export writes it: POST /chatroom/import takes any one of them. */
+            chatrooms: components["schemas"]["ChatroomExport"][];
             /** Format: date-time */
             exportedAt: string;
             /** @description Metadata of every uploaded file, deleted ones included; the bytes are at GET /files/{id}/content. */
@@ -968,26 +968,6 @@ export interface components {
             /** @description Hex sha256 of the bytes. */
             sha256?: string;
             sizeBytes: number;
-        };
-        ExportedChatroom: {
-            /** Format: date-time */
-            createdAt: string;
-            currentMessageId: string | null;
-            /** Format: uuid */
-            id: string;
-            /**
-             * Format: date-time
-             * @description Last message or creation; the list is ordered by it, newest first.
-             */
-            lastActivityAt: string;
-            /** @description Every message of every branch, oldest first; follow `parentId` (and `siblings`) to rebuild the branches. */
-            messages: components["schemas"]["Message"][];
-            model: string | null;
-            settings: components["schemas"]["ReplySettings"];
-            systemPrompt: string | null;
-            title: string;
-            /** Format: date-time */
-            updatedAt: string;
         };
         ExportedFile: {
             /** Format: date-time */

@@ -590,7 +590,10 @@ describe('the SDK against a live API', () => {
     const room = await client.createChatroom({ title: 'Keep me' });
     const exported = await client.exportAccount();
     expect(exported).toMatchObject({ format: 'gemini-chat.account-export', version: 1, profile: { mobileNumber, name: 'Ada' } });
-    expect(exported.chatrooms.map((c) => c.id)).toEqual([room.id]);
+    expect(exported.chatrooms.map((c) => c.chatroom.title)).toEqual([room.title]);
+    // Each chatroom of it is a chatroom export: it imports as it is.
+    const imported = await client.importChatrooms(exported.chatrooms[0]!);
+    expect(imported.chatrooms).toEqual([{ id: expect.any(String), title: 'Keep me', messageCount: 0 }]);
 
     // A login code does not delete; the delete_account code does.
     const login = await client.sendOtp({ mobileNumber });

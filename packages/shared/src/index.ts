@@ -23,6 +23,7 @@ export type { ActiveSession } from './repositories/session.repository.js';
 export type { ActiveApiKey, ApiKeyRepository } from './repositories/api-key.repository.js';
 export type { BillingAccountRow } from './repositories/billing-account.repository.js';
 export type { ShareSummary } from './repositories/share.repository.js';
+export type { ChatroomExportRows, ExportedAttachmentRow } from './repositories/chatroom-export.repository.js';
 export { createRedis, closeRedis, waitForRedis, redisKeys } from './redis/create-redis.js';
 export { createQuota, type Quota, type ChargeResult } from './quota/quota.js';
 export { createChatroomListCache, type ChatroomListCache, type CachedPage } from './cache/chatroom-list-cache.js';

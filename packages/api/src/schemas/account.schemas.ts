@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { OtpCode } from './auth.schemas.js';
 import { SubscriptionStatusSchema } from './billing.schemas.js';
-import { ChatroomSchema, MessageSchema } from './chatroom.schemas.js';
 import { Timestamp, Uuid } from './common.schemas.js';
+import { ChatroomExportSchema } from './export.schemas.js';
 import { DailyUsageSchema, UserSchema } from './user.schemas.js';
 
 export const DeleteAccountBodySchema = Type.Object(
@@ -10,17 +10,6 @@ export const DeleteAccountBodySchema = Type.Object(
   { additionalProperties: false },
 );
 export type DeleteAccountBody = Static<typeof DeleteAccountBodySchema>;
-
-export const ExportedChatroomSchema = Type.Object(
-  {
-    ...ChatroomSchema.properties,
-    messages: Type.Array(MessageSchema, {
-      description: 'Every message of every branch, oldest first; follow `parentId` (and `siblings`) to rebuild the branches.',
-    }),
-  },
-  { 'x-component-name': 'ExportedChatroom', additionalProperties: false },
-);
-export type ExportedChatroom = Static<typeof ExportedChatroomSchema>;
 
 export const ExportedFileSchema = Type.Object(
   {
@@ -44,7 +33,9 @@ export const AccountExportSchema = Type.Object(
     profile: UserSchema,
     subscription: SubscriptionStatusSchema,
     usage: DailyUsageSchema,
-    chatrooms: Type.Array(ExportedChatroomSchema, { description: 'Oldest first.' }),
+    chatrooms: Type.Array(ChatroomExportSchema, {
+      description: 'Every chatroom, oldest first, each with every branch as GET /chatroom/{id}/export writes it: POST /chatroom/import takes any one of them.',
+    }),
     files: Type.Array(ExportedFileSchema, { description: 'Metadata of every uploaded file, deleted ones included; the bytes are at GET /files/{id}/content.' }),
   },
   { 'x-component-name': 'AccountExport', additionalProperties: false },

@@ -1,40 +1,15 @@
 import type Stripe from 'stripe';
 import { AppError, notFound, type JobProducer, type Logger, type Repositories, type Store } from '@gemini-chat/shared';
-import type { AccountExport, ExportedChatroom } from '../schemas/account.schemas.js';
-import type { MessageAttachment } from '../schemas/file.schemas.js';
+import { toChatroomExports } from '../lib/chatroom-export.js';
+import type { AccountExport } from '../schemas/account.schemas.js';
 import { isStripeNotFound, StripeRequestError, stripeCall } from '../lib/stripe-client.js';
 import type { SessionChanges } from '../lib/session-cache.js';
 import type { BillingService } from './billing.service.js';
 import type { OtpService } from './otp.service.js';
 import type { UserService } from './user.service.js';
-import { toAttachment, toChatroom, toExportedFile, toMessage, toUser } from './mappers.js';
+import { toExportedFile, toUser } from './mappers.js';
 
 const ENDED_SUBSCRIPTION_STATUSES = new Set(['canceled', 'incomplete_expired']);
-
-/**
- * Every chatroom of the user with every message of every branch, in four queries whatever the size of the account.
- * Kept apart from the rest of the export: the chatroom export writes the same shape for one chatroom.
- */
-export async function exportChatrooms(repositories: Pick<Repositories, 'accounts'>, userId: string): Promise<ExportedChatroom[]> {
-  const [rooms, messages, attachments] = await Promise.all([
-    repositories.accounts.chatroomsOf(userId),
-    repositories.accounts.messagesOf(userId),
-    repositories.accounts.attachmentsOf(userId),
-  ]);
-  const attachmentsByMessage = new Map<string, MessageAttachment[]>();
-  for (const row of attachments) {
-    const list = attachmentsByMessage.get(row.message_id) ?? [];
-    list.push(toAttachment(row));
-    attachmentsByMessage.set(row.message_id, list);
-  }
-  const byRoom = new Map<string, ExportedChatroom['messages']>();
-  for (const row of messages) {
-    const list = byRoom.get(row.chatroom_id) ?? [];
-    list.push(toMessage(row, attachmentsByMessage.get(row.id) ?? []));
-    byRoom.set(row.chatroom_id, list);
-  }
-  return rooms.map((room) => ({ ...toChatroom(room), messages: byRoom.get(room.id) ?? [] }));
-}
 
 export function createAccountService(deps: {
   store: Store;
@@ -121,20 +96,21 @@ export function createAccountService(deps: {
     async exportAccount(userId: string): Promise<AccountExport> {
       const row = await store.users.findById(userId);
       if (!row) throw notFound('user');
+      const exportedAt = new Date();
       const [me, subscription, chatrooms, files] = await Promise.all([
         users.me(userId),
         billing.status(userId),
-        exportChatrooms(store, userId),
+        store.chatroomExports.allOf(userId),
         store.accounts.filesOf(userId),
       ]);
       return {
         format: 'gemini-chat.account-export',
         version: 1,
-        exportedAt: new Date().toISOString(),
+        exportedAt: exportedAt.toISOString(),
         profile: toUser(row),
         subscription,
         usage: me.usage,
-        chatrooms,
+        chatrooms: toChatroomExports(chatrooms, exportedAt),
         files: files.map(toExportedFile),
       };
     },

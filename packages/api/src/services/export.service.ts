@@ -2,15 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AppError, notFound, type ChatroomListCache, type Config, type Logger, type Store, type Tier } from '@gemini-chat/shared';
 import { checkModel } from '../lib/model-access.js';
 import { planFromChatGpt, planFromExport, type PlannedChatroom, type Skipped } from '../lib/chatroom-import.js';
-import {
-  EXPORT_FORMAT,
-  EXPORT_VERSION,
-  type ChatroomExport,
-  type ExportedAttachment,
-  type ExportedMessage,
-  type ImportBody,
-  type ImportResult,
-} from '../schemas/export.schemas.js';
+import { toChatroomExports } from '../lib/chatroom-export.js';
+import type { ChatroomExport, ExportedMessage, ImportBody, ImportResult } from '../schemas/export.schemas.js';
 
 export type ImportOutcome = { replayed: boolean; result: ImportResult };
 
@@ -87,49 +80,9 @@ export function createExportService(deps: {
      * Another user's chatroom is not found, exactly like a missing one.
      */
     async exportChatroom(userId: string, chatroomId: string): Promise<ChatroomExport> {
-      const room = await store.chatrooms.findOwned(userId, chatroomId);
-      if (!room) throw notFound('chatroom');
-      const rows = await store.messages.allInChatroom(room.id);
-      const attachments = new Map<string, ExportedAttachment[]>();
-      const prompts = rows.filter((row) => row.role === 'user').map((row) => row.id);
-      for (let i = 0; i < prompts.length; i += BATCH) {
-        for (const file of await store.attachments.forMessages(prompts.slice(i, i + BATCH))) {
-          const list = attachments.get(file.message_id) ?? [];
-          list.push({ id: file.id, name: file.name, mimeType: file.mime_type, sizeBytes: Number(file.size_bytes), sha256: file.sha256, deleted: file.deleted_at !== null });
-          attachments.set(file.message_id, list);
-        }
-      }
-      return {
-        format: EXPORT_FORMAT,
-        version: EXPORT_VERSION,
-        exportedAt: new Date().toISOString(),
-        chatroom: {
-          title: room.title,
-          systemPrompt: room.system_prompt,
-          model: room.model,
-          settings: room.settings,
-          createdAt: room.created_at.toISOString(),
-          currentMessageId: room.current_message_id,
-        },
-        messages: rows.map((row) => ({
-          id: row.id,
-          parentId: row.parent_id,
-          role: row.role,
-          status: row.status,
-          content: row.content,
-          error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
-          thoughts: row.thoughts,
-          citations: row.citations,
-          model: row.model,
-          settings: row.settings,
-          attachments: attachments.get(row.id) ?? [],
-          usage:
-            row.input_tokens !== null && row.output_tokens !== null
-              ? { inputTokens: row.input_tokens, outputTokens: row.output_tokens, thinkingTokens: row.thinking_tokens ?? 0 }
-              : null,
-          createdAt: row.created_at.toISOString(),
-        })),
-      };
+      const [file] = toChatroomExports(await store.chatroomExports.chatroom(userId, chatroomId), new Date());
+      if (!file) throw notFound('chatroom');
+      return file;
     },
 
     /**

@@ -208,15 +208,20 @@ describe('GET /user/me/export', () => {
     expect(doc.subscription).toMatchObject({ tier: 'basic', status: 'none' });
     expect(doc.usage).toMatchObject({ used: 1 });
     expect(doc.chatrooms).toHaveLength(1);
+    // Each chatroom is a chatroom export document, exactly as GET /chatroom/{id}/export writes it.
     const [exported] = doc.chatrooms;
-    expect(exported).toMatchObject({ id: room.id, title: 'Mine' });
+    expect(exported).toEqual({ ...(await t.app.inject({ url: `/chatroom/${room.id}/export`, headers: user.auth })).json(), exportedAt: doc.exportedAt });
+    expect(exported).toMatchObject({ format: 'gemini-chat.chatroom', version: 1, chatroom: { title: 'Mine' } });
     const roots = exported.messages.filter((m: { parentId: string | null }) => m.parentId === null);
-    expect(roots.map((m: { content: string }) => m.content).sort()).toEqual(['edited prompt', 'first prompt']);
-    expect(roots.every((m: { siblings: { count: number } }) => m.siblings.count === 2)).toBe(true);
+    expect(roots.map((m: { content: string }) => m.content)).toEqual(['first prompt', 'edited prompt']);
     const prompt = exported.messages.find((m: { content: string }) => m.content === 'first prompt');
-    expect(prompt.attachments).toEqual([{ id: kept.id, name: 'kept.png', mimeType: 'image/png', sizeBytes: pngFixture().length, deleted: false }]);
-    // The queued reply is there too, with every field a client sees.
-    expect(exported.messages.find((m: { role: string }) => m.role === 'assistant')).toMatchObject({ status: 'queued', replyToId: prompt.id });
+    expect(prompt.attachments).toEqual([
+      { id: kept.id, name: 'kept.png', mimeType: 'image/png', sizeBytes: pngFixture().length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), deleted: false },
+    ]);
+    // The queued reply is there too, under its prompt, and is the message the chatroom shows.
+    const reply = exported.messages.find((m: { role: string }) => m.role === 'assistant');
+    expect(reply).toMatchObject({ status: 'queued', parentId: prompt.id });
+    expect(exported.chatroom.currentMessageId).toBe(reply.id);
     expect(doc.files.map((f: { id: string; deleted: boolean }) => [f.id, f.deleted])).toEqual([
       [kept.id, false],
       [gone.id, true],

@@ -248,6 +248,42 @@ describe('POST /chatroom/import', () => {
   });
 });
 
+describe('GET /user/me/export and POST /chatroom/import', () => {
+  it('gives back an identical chatroom from an account export: tree, contents and current branch', async () => {
+    const room = await branchyChatroom();
+    const owns = (file: { messages: Array<{ id: string }> }, id: string) => file.messages.some((m) => m.id === id);
+    const account = (await call('GET', '/user/me/export', alice)).json();
+    const exported = account.chatrooms.find((file: { messages: Array<{ id: string }> }) => owns(file, room.first.prompt));
+    // Nothing of another user's comes with it, and an account export holds the same document as the chatroom's own.
+    expect(account.chatrooms.every((file: { format: string }) => file.format === 'gemini-chat.chatroom')).toBe(true);
+    expect(shape(exported)).toEqual(shape((await call('GET', `/chatroom/${room.id}/export`, alice)).json()));
+
+    const res = await importBody(exported);
+    expect(res.statusCode).toBe(201);
+    expect(res.json().skipped).toEqual([]);
+    const [created] = res.json().chatrooms;
+    expect(created).toMatchObject({ title: 'Tea / coffee: "notes"', messageCount: 7 });
+
+    // The copy, as the next account export holds it (found by the new ids of its messages).
+    const newIds = (await call('GET', `/chatroom/${created.id}/export`, alice)).json().messages.map((m: { id: string }) => m.id);
+    const again = (await call('GET', '/user/me/export', alice)).json();
+    const copy = again.chatrooms.find((file: { messages: Array<{ id: string }> }) => owns(file, newIds[0]));
+    expect(copy).toBeDefined();
+    expect(shape(copy)).toEqual(shape(exported));
+    const branch = (await call('GET', `/chatroom/${created.id}/messages`, alice)).json().items;
+    expect(branch.map((m: { content: string }) => m.content)).toEqual(['Too strong.', 'Why not black?', 'Green.', 'Green or black?']);
+  });
+
+  it('holds none of another user\'s chatrooms', async () => {
+    const room = await branchyChatroom();
+    const res = await call('GET', '/user/me/export', bob);
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain(room.id);
+    expect(res.body).not.toContain(room.first.prompt);
+    expect(res.body).not.toContain(room.file);
+  });
+});
+
 interface Node {
   id: string;
   parent: string | null;

@@ -1,8 +1,5 @@
-import { sql } from 'kysely';
 import type { Db } from './db.js';
-import type { CheckoutSessionRow, ChatroomRow, FileRow, MessageWithSiblings, SubscriptionRow, UserRow } from '../db/database.js';
-import type { AttachmentRow } from './file.repository.js';
-import { siblingsOf } from './message.repository.js';
+import type { CheckoutSessionRow, FileRow, SubscriptionRow, UserRow } from '../db/database.js';
 
 /** Subscription statuses Stripe never leaves: nothing left to cancel. */
 const ENDED_STATUSES = ['canceled', 'incomplete_expired'];
@@ -84,36 +81,7 @@ export function createAccountRepository(db: Db) {
       return Number(result.numDeletedRows) > 0;
     },
 
-    // The export: a fixed number of queries whatever the size of the account.
-
-    chatroomsOf(userId: string): Promise<ChatroomRow[]> {
-      return db.selectFrom('chatroom').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
-    },
-
-    /** Every message of every chatroom of the user, every branch, with sibling info; by chatroom, oldest first. */
-    async messagesOf(userId: string): Promise<MessageWithSiblings[]> {
-      const { rows } = await sql<MessageWithSiblings>`
-        select m.*, s.* from message m
-        join chatroom c on c.id = m.chatroom_id and c.user_id = ${userId}
-        ${siblingsOf('m')}
-        order by m.chatroom_id, m.seq`.execute(db);
-      return rows;
-    },
-
-    /** The attachments of every message of the user's chatrooms, in their order. */
-    attachmentsOf(userId: string): Promise<AttachmentRow[]> {
-      return db
-        .selectFrom('message_attachment as a')
-        .innerJoin('message as m', 'm.id', 'a.message_id')
-        .innerJoin('chatroom as c', 'c.id', 'm.chatroom_id')
-        .innerJoin('file as f', 'f.id', 'a.file_id')
-        .select(['a.message_id', 'a.position', 'f.id', 'f.name', 'f.mime_type', 'f.size_bytes', 'f.deleted_at'])
-        .where('c.user_id', '=', userId)
-        .orderBy('a.message_id')
-        .orderBy('a.position')
-        .execute();
-    },
-
+    /** Every file the user uploaded, deleted ones included, oldest first (for the account export). */
     filesOf(userId: string): Promise<FileRow[]> {
       return db.selectFrom('file').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
     },

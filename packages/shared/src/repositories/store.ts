@@ -5,6 +5,7 @@ import { createAccountRepository } from './account.repository.js';
 import { createAttachmentRepository } from './attachment.repository.js';
 import { createBillingAccountRepository } from './billing-account.repository.js';
 import { createChatroomRepository } from './chatroom.repository.js';
+import { createChatroomExportRepository } from './chatroom-export.repository.js';
 import { createCheckoutSessionRepository } from './checkout-session.repository.js';
 import type { Db } from './db.js';
 import { createFileRepository } from './file.repository.js';
@@ -36,6 +37,7 @@ function repositories(db: Db) {
     apiKeys: createApiKeyRepository(db),
     accounts: createAccountRepository(db),
     shares: createShareRepository(db),
+    chatroomExports: createChatroomExportRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositories>;
