@@ -66,7 +66,8 @@ export function createSearchRepository(db: Db) {
           select 'message', m.chatroom_id, c.title, m.id, m.role, m.content, m.created_at, m.id,
                  ts_rank(m.search_tsv, ${query})
           from message m
-          join chatroom c on c.id = m.chatroom_id
+          -- The user's own chatrooms only: the join reads them by the user index, never every user's rows.
+          join chatroom c on c.id = m.chatroom_id and c.user_id = ${userId}
           where m.user_id = ${userId} and m.status = 'completed' and m.search_tsv @@ ${query}
         ) hits
         ${afterClause}
