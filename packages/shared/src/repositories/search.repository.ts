@@ -66,8 +66,7 @@ export function createSearchRepository(db: Db) {
           select 'message', m.chatroom_id, c.title, m.id, m.role, m.content, m.created_at, m.id,
                  ts_rank(m.search_tsv, ${query})
           from message m
-          -- The user's own chatrooms only: the join reads them by the user index, never every user's rows.
-          join chatroom c on c.id = m.chatroom_id and c.user_id = ${userId}
+          join chatroom c on c.id = m.chatroom_id
           where m.user_id = ${userId} and m.status = 'completed' and m.search_tsv @@ ${query}
         ) hits
         ${afterClause}
