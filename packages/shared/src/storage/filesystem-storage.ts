@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, opendir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, opendir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,10 +27,9 @@ export function createFilesystemStorage(dir: string): ObjectStorage {
 
     async put(key, body: Readable) {
       const target = pathOf(key);
-      await mkdir(dirname(target), { recursive: true });
-      const temporary = join(dirname(target), `${PARTIAL}${randomUUID()}`);
+      const { path: temporary, handle } = await createTemporary(dirname(target));
       try {
-        await pipeline(body, createWriteStream(temporary, { flags: 'wx' }));
+        await pipeline(body, handle.createWriteStream());
         await rename(temporary, target);
       } catch (err) {
         await rm(temporary, { force: true });
@@ -60,7 +59,11 @@ export function createFilesystemStorage(dir: string): ObjectStorage {
     },
 
     async delete(key) {
-      await rm(pathOf(key), { force: true });
+      const path = pathOf(key);
+      await rm(path, { force: true });
+      // No empty directory is left behind (a user's directory goes with their last file). rmdir refuses a
+      // directory that is not empty, and a put racing this makes the directory again (createTemporary).
+      if (dirname(path) !== root) await rmdir(dirname(path)).catch(() => undefined);
     },
 
     async *list(prefix) {
@@ -95,6 +98,19 @@ async function* partials(dir: string): AsyncIterable<string> {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* partials(path);
     else if (entry.isFile() && entry.name.startsWith(PARTIAL)) yield path;
+  }
+}
+
+/** A new temporary file in `directory`, made if missing (again, if a delete removed it in between). */
+async function createTemporary(directory: string): Promise<{ path: string; handle: FileHandle }> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(directory, { recursive: true });
+    const path = join(directory, `${PARTIAL}${randomUUID()}`);
+    try {
+      return { path, handle: await open(path, 'wx') };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw err;
+    }
   }
 }
 

@@ -285,6 +285,21 @@ describe('filesystem driver', () => {
   it('refuses a key that would pass for a temporary file', async () => {
     await expect(h.storage.put('files/u/.partial-x', Readable.from([Buffer.from('x')]), 'text/plain')).rejects.toThrow(/temporary/);
   });
+
+  it('leaves no empty directory behind its last object, and a put racing the delete still lands', async () => {
+    await h.storage.put('files/gone/a', Readable.from([Buffer.from('a')]), 'text/plain');
+    await h.storage.delete('files/gone/a');
+    expect(existsSync(join(h.dir, 'files', 'gone'))).toBe(false);
+    expect(existsSync(join(h.dir, 'files'))).toBe(true);
+
+    await h.storage.put('files/busy/a', Readable.from([Buffer.from('a')]), 'text/plain');
+    for (let i = 0; i < 20; i++) {
+      await Promise.all([h.storage.delete('files/busy/a'), h.storage.put(`files/busy/b${i}`, Readable.from([Buffer.from('b')]), 'text/plain')]);
+      expect(await h.storage.stat(`files/busy/b${i}`)).toMatchObject({ sizeBytes: 1 });
+      await h.storage.put('files/busy/a', Readable.from([Buffer.from('a')]), 'text/plain');
+      await h.storage.delete(`files/busy/b${i}`);
+    }
+  });
 });
 
 describe('s3 driver', () => {
