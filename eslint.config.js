@@ -17,6 +17,15 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS files exist to prove the SDK can be required: `require` is their point.
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', Response: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Migrations are frozen history typed as Kysely<any>: they must not depend on today's Database type.
     files: ['packages/shared/src/db/migrations/**', 'packages/shared/src/db/migrate.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
