@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
 import { AppError, unauthorized, type Config, type Tier } from '@gemini-chat/shared';
 import type { AccessClaims } from '../services/auth.service.js';
+import { isUuid } from '../lib/cursor.js';
 import type { SessionCache } from '../lib/session-cache.js';
 import { API_KEY_PREFIX, hashApiKey, isWellFormedApiKey, type ApiKeyCache } from '../lib/api-keys.js';
 
@@ -42,7 +43,6 @@ declare module '@fastify/jwt' {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Verified access tokens remembered per process (bounded; the oldest goes first). */
 const MAX_VERIFIED_TOKENS = 10_000;
@@ -116,7 +116,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config
     const presented = presentedApiKey(request);
     if (presented !== undefined) return authenticateApiKey(request, presented);
     const claims = await verify(request);
-    if (!UUID.test(String(claims.sub)) || !UUID.test(String(claims.sid))) throw unauthorized('The access token is invalid.');
+    if (!isUuid(String(claims.sub)) || !isUuid(String(claims.sid))) throw unauthorized('The access token is invalid.');
     const session = await sessions.find(claims.sid, claims.sub);
     if (!session) throw unauthorized('This session has been signed out or revoked; sign in again.', 'SESSION_REVOKED');
     request.auth = { userId: session.userId, sessionId: session.sessionId, tier: session.tier };

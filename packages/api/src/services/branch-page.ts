@@ -1,9 +1,8 @@
 import { notFound, type ChatroomRow, type Store } from '@gemini-chat/shared';
 import type { MessageList } from '../schemas/message.schemas.js';
-import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
+import { decodeCursor, encodeCursor, invalidCursor, isUuid } from '../lib/cursor.js';
 import { toMessages } from './message-attachments.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * One page of a branch of the chatroom, leaf first: the current branch, the branch through `leafId` (the newest
@@ -17,7 +16,7 @@ export async function branchPage(
   let from: { leafId: string } | { before: string };
   if (page.cursor !== undefined) {
     const before = decodeCursor(page.cursor, ['m'] as const).m;
-    if (!UUID.test(before)) throw invalidCursor();
+    if (!isUuid(before)) throw invalidCursor();
     from = { before };
   } else if (page.leafId !== undefined) {
     const leafId = await store.messages.newestLeafUnder(room.id, page.leafId);

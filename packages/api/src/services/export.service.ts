@@ -126,7 +126,7 @@ export function createExportService(deps: {
         const result: ImportResult = { chatrooms: [], skipped };
         for (const [index, room] of rooms.entries()) {
           const lastActivityAt = room.messages.reduce((latest, m) => (m.createdAt > latest ? m.createdAt : latest), room.createdAt);
-          const created = await tx.chatrooms.insertImported(userId, { ...room, lastActivityAt });
+          const created = await tx.chatrooms.insert(userId, { ...room, lastActivityAt });
           const ids = new Map(room.messages.map((m) => [m.key, randomUUID()]));
           await tx.messages.insertImported(
             room.messages.map((m) => ({

@@ -15,7 +15,7 @@ import {
   type Store,
 } from '@gemini-chat/shared';
 import type { FileInfo, FileList } from '../schemas/file.schemas.js';
-import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
+import { decodeCreatedAtCursor, newestFirstPage } from '../lib/cursor.js';
 import { SNIFF_BYTES, classify, createInspector, emptyFile, sanitizeFileName } from '../lib/file-inspection.js';
 import { toFile } from './mappers.js';
 
@@ -30,7 +30,6 @@ export interface UploadPart {
   rest(): Promise<void>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A storage failure is an outage (503); what the client sent is already an AppError. */
 const storageFailure = (err: unknown): Error => (err instanceof AppError ? err : new DependencyUnavailableError('storage', err));
@@ -119,20 +118,8 @@ export function createFileService(deps: { store: Store; storage: ObjectStorage; 
     },
 
     async list(userId: string, limit: number, cursor?: string): Promise<FileList> {
-      let after: { createdAt: Date; id: string } | undefined;
-      if (cursor) {
-        const decoded = decodeCursor(cursor, ['t', 'id'] as const);
-        const createdAt = new Date(decoded.t);
-        if (Number.isNaN(createdAt.getTime()) || !UUID.test(decoded.id)) throw invalidCursor();
-        after = { createdAt, id: decoded.id };
-      }
-      const rows = await store.files.listOwned(userId, limit + 1, after);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        items: page.map(toFile),
-        nextCursor: rows.length > limit && last ? encodeCursor({ t: last.created_at.toISOString(), id: last.id }) : null,
-      };
+      const rows = await store.files.listOwned(userId, limit + 1, cursor ? decodeCreatedAtCursor(cursor) : undefined);
+      return newestFirstPage(rows, limit, toFile);
     },
 
     async get(userId: string, id: string): Promise<FileInfo> {

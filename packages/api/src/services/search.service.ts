@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, type Store } from '@gemini-chat/shared';
-import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
+import { decodeCursor, encodeCursor, invalidCursor, isUuid } from '../lib/cursor.js';
 import type { SearchHit, SearchResults } from '../schemas/search.schemas.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // The paging key as the repository wrote it: float4 text and microsecond UTC time.
 const RANK = /^\d+(\.\d+)?(e-?\d+)?$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -76,7 +75,7 @@ export function createSearchService(store: Store) {
       let after: { rank: string; createdAt: string; id: string } | undefined;
       if (cursor) {
         const decoded = decodeCursor(cursor, ['r', 't', 'id'] as const);
-        if (!RANK.test(decoded.r) || !TIME.test(decoded.t) || !UUID.test(decoded.id)) throw invalidCursor();
+        if (!RANK.test(decoded.r) || !TIME.test(decoded.t) || !isUuid(decoded.id)) throw invalidCursor();
         after = { rank: decoded.r, createdAt: decoded.t, id: decoded.id };
       }
 

@@ -2,9 +2,9 @@ import type Stripe from 'stripe';
 import type { Logger, Repositories, Store, Tier } from '@gemini-chat/shared';
 import type { Checkout } from '../schemas/billing.schemas.js';
 import { isStripeNotFound, stripeCall } from '../lib/stripe-client.js';
+import { isUuid } from '../lib/cursor.js';
 import type { SessionChanges } from '../lib/session-cache.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Ref = string | { id: string } | null | undefined;
 const idOf = (ref: Ref): string | undefined => (typeof ref === 'string' ? ref : (ref?.id ?? undefined));
@@ -72,7 +72,7 @@ export function createStripeSyncService(deps: {
     const byCustomer = await tx.billingAccounts.findByStripeCustomerId(customerId);
     if (byCustomer) return byCustomer.id;
     for (const candidate of candidates) {
-      if (candidate && UUID.test(candidate) && (await tx.billingAccounts.find(candidate))) return candidate;
+      if (candidate && isUuid(candidate) && (await tx.billingAccounts.find(candidate))) return candidate;
     }
     return undefined;
   }

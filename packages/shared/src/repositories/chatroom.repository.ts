@@ -42,9 +42,18 @@ export function createChatroomRepository(db: Db) {
       await db.updateTable('chatroom').set({ current_message_id: messageId }).where('id', '=', id).execute();
     },
 
+    /** A new chatroom; an import also gives its original creation time and the time of its last message. */
     insert(
       userId: string,
-      input: { title: string; titleSource: TitleSource; systemPrompt: string | null; model?: string | null; settings?: ReplySettings },
+      input: {
+        title: string;
+        titleSource: TitleSource;
+        systemPrompt: string | null;
+        model?: string | null;
+        settings?: ReplySettings;
+        createdAt?: Date;
+        lastActivityAt?: Date;
+      },
     ): Promise<ChatroomRow> {
       return db
         .insertInto('chatroom')
@@ -55,33 +64,7 @@ export function createChatroomRepository(db: Db) {
           system_prompt: input.systemPrompt,
           model: input.model ?? null,
           settings: JSON.stringify(input.settings ?? {}),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-    },
-
-    /** A chatroom brought in by an import, with its original creation time and the time of its last message. */
-    insertImported(
-      userId: string,
-      input: {
-        title: string;
-        titleSource: TitleSource;
-        systemPrompt: string | null;
-        model: string | null;
-        settings: ReplySettings;
-        createdAt: Date;
-        lastActivityAt: Date;
-      },
-    ): Promise<ChatroomRow> {
-      return db
-        .insertInto('chatroom')
-        .values({
-          user_id: userId,
-          title: input.title,
-          title_source: input.titleSource,
-          system_prompt: input.systemPrompt,
-          model: input.model,
-          settings: JSON.stringify(input.settings),
+          // Left out (undefined), the columns take their default: now.
           created_at: input.createdAt,
           last_activity_at: input.lastActivityAt,
         })

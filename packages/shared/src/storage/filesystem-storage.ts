@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dir } from 'node:fs';
 import { mkdir, open, opendir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -86,14 +86,19 @@ export function createFilesystemStorage(dir: string): ObjectStorage {
   };
 }
 
-async function* partials(dir: string): AsyncIterable<string> {
-  let handle;
+/** The directory's entries, or undefined when there is no such directory (nothing stored under it yet). */
+async function openDirIfExists(dir: string): Promise<Dir | undefined> {
   try {
-    handle = await opendir(dir);
+    return await opendir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+async function* partials(dir: string): AsyncIterable<string> {
+  const handle = await openDirIfExists(dir);
+  if (!handle) return;
   for await (const entry of handle) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* partials(path);
@@ -115,13 +120,8 @@ async function createTemporary(directory: string): Promise<{ path: string; handl
 }
 
 async function* walk(root: string, dir: string, prefix: string): AsyncIterable<StoredObject> {
-  let handle;
-  try {
-    handle = await opendir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
+  const handle = await openDirIfExists(dir);
+  if (!handle) return;
   for await (const entry of handle) {
     const path = join(dir, entry.name);
     const key = relative(root, path).split(sep).join('/');
