@@ -27,6 +27,7 @@ export {
 } from './billing.js';
 export {
   startStack,
+  timeUntil,
   waitFor,
   type Stack,
   type StackOptions,

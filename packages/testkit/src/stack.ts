@@ -83,3 +83,13 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, ti
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** Polls until the request answers `status`; returns how long that took (ms). Pub/sub is one hop, not zero. */
+export async function timeUntil(status: number, request: () => Promise<{ statusCode: number }>, limitMs = 1000): Promise<number> {
+  const started = Date.now();
+  while ((await request()).statusCode !== status) {
+    if (Date.now() - started > limitMs) throw new Error(`still not ${status} after ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return Date.now() - started;
+}

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { buildTestApp, expectProblem, fileUpload, pngFixture, post, signIn, type SignedIn, type TestApp } from '@gemini-chat/testkit';
+import { buildTestApp, expectProblem, fileUpload, pngFixture, post, signIn, timeUntil, type SignedIn, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
 /** A second API process on the same database and Redis. */
@@ -36,15 +36,6 @@ const listKeys = async (user: SignedIn) => {
 };
 const chatrooms = (app: FastifyInstance, key: string) => app.inject({ url: '/chatroom', headers: bearer(key) });
 
-/** Polls until the request answers `status`; returns how long that took. Pub/sub is one hop, not zero. */
-async function timeUntil(status: number, request: () => Promise<{ statusCode: number }>, limitMs = 1000): Promise<number> {
-  const started = Date.now();
-  while ((await request()).statusCode !== status) {
-    if (Date.now() - started > limitMs) throw new Error(`still not ${status} after ${limitMs} ms`);
-    await sleep(5);
-  }
-  return Date.now() - started;
-}
 
 describe('creating and listing keys', () => {
   it('shows the key once, stores only its hash, and never lists it', async () => {

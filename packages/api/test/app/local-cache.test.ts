@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActiveSession } from '@gemini-chat/shared';
 import { buildApp } from '../../src/app.js';
 import { createLocalCache } from '../../src/lib/local-cache.js';
-import { buildTestApp, expectProblem, post, signIn, type TestApp } from '@gemini-chat/testkit';
+import { buildTestApp, expectProblem, post, signIn, timeUntil, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
 /** A second API process on the same database and Redis. */
@@ -26,15 +26,6 @@ afterAll(async () => {
 const me = (app: FastifyInstance, authorization: string) => app.inject({ url: '/user/me', headers: { authorization } });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls until the request answers `status`; returns how long that took. Pub/sub is one hop, not zero. */
-async function timeUntil(status: number, request: () => Promise<{ statusCode: number }>, limitMs = 1000): Promise<number> {
-  const started = Date.now();
-  while ((await request()).statusCode !== status) {
-    if (Date.now() - started > limitMs) throw new Error(`still not ${status} after ${limitMs} ms`);
-    await sleep(5);
-  }
-  return Date.now() - started;
-}
 
 describe('session cache across API processes', () => {
   it('a logout on one process is refused on the other at once, though the other had the session cached', async () => {
