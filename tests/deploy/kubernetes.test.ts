@@ -88,6 +88,11 @@ describe('a broken manifest is caught', () => {
     expect(broken((set) => delete find(set, 'Secret', 'gemini-chat-secrets').stringData.DATABASE_URL)).toContainEqual(
       expect.stringMatching(/DATABASE_URL is not provided/),
     );
+    const job = (set: ManifestSet) => find(set, 'Job', 'gemini-chat-migrate').spec.template.spec.containers[0];
+    expect(broken((set) => (job(set).env = [{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'gemini-chat-secrets', key: 'DATABASE_URL' } } }]))).toEqual([]);
+    expect(broken((set) => (job(set).env = [{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'gemini-chat-db-direct', key: 'url' } } }]))).toContainEqual(
+      expect.stringMatching(/env DATABASE_URL names Secret gemini-chat-db-direct key url, which does not exist/),
+    );
   });
 
   it('a probe on a route the API does not have, or liveness on /ready', () => {

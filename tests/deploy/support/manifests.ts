@@ -139,9 +139,19 @@ export function environmentOf(set: ManifestSet, container: any, secrets: 'templa
       else Object.assign(env, secrets === 'filled' ? filledIn(secret) : { ...(secret.stringData ?? {}) });
     }
   }
+  // An env entry wins over envFrom (e.g. the migration Job's direct DATABASE_URL when the processes use a pooler).
   for (const entry of container.env ?? []) {
-    if (entry.value !== undefined) env[entry.name] = String(entry.value);
-    else problems.push(`container ${container.name}: env ${entry.name} must be a literal value or come from envFrom`);
+    const ref = entry.valueFrom?.secretKeyRef;
+    if (entry.value !== undefined) {
+      env[entry.name] = String(entry.value);
+    } else if (ref) {
+      const secret = ofKind(set, 'Secret').find((s) => s.metadata.name === ref.name);
+      const value = secret ? filledIn(secret)[ref.key] : undefined;
+      if (value === undefined) problems.push(`container ${container.name}: env ${entry.name} names Secret ${ref.name} key ${ref.key}, which does not exist`);
+      else env[entry.name] = value;
+    } else {
+      problems.push(`container ${container.name}: env ${entry.name} must be a value or a Secret key`);
+    }
   }
   return { env, problems };
 }
