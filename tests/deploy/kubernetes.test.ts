@@ -132,6 +132,7 @@ describe('a broken manifest is caught', () => {
       expect.stringMatching(/is not BullMQ's chat:bull:replies:wait/),
     );
     expect(broken((set) => (scaler(set).spec.advanced.scalingModifiers.formula = 'waiting'))).toContainEqual(expect.stringMatching(/formula must add every trigger/));
+    expect(broken((set) => (scaler(set).spec.minReplicaCount = 1))).toContainEqual('ScaledObject gemini-chat-worker: minReplicaCount below 2');
   });
 
   it('a manifest no kustomization applies, or the template applied', () => {

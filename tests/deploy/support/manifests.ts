@@ -285,6 +285,9 @@ export function structuralProblems(set: ManifestSet, sources: Sources): string[]
   for (const ref of scaled) if (!deployments.some((d) => d.metadata.name === ref.name)) problems.push(`an autoscaler targets ${ref.name}, which is no Deployment`);
   if (scaled.length !== new Set(scaled.map((r) => r.name)).size) problems.push('two autoscalers target the same Deployment');
   for (const deployment of deployments) if (deployment.spec.replicas !== undefined) problems.push(`Deployment ${deployment.metadata.name}: replicas is owned by its autoscaler`);
+  // With one replica, a budget of one unavailable pod lets a node drain take the whole component away.
+  for (const hpa of ofKind(set, 'HorizontalPodAutoscaler')) if (!((hpa.spec.minReplicas ?? 1) >= 2)) problems.push(`HorizontalPodAutoscaler ${hpa.metadata.name}: minReplicas below 2`);
+  for (const so of ofKind(set, 'ScaledObject')) if (!((so.spec.minReplicaCount ?? 0) >= 2)) problems.push(`ScaledObject ${so.metadata.name}: minReplicaCount below 2`);
 
   problems.push(...kustomizationProblems(set));
   return problems;
