@@ -988,7 +988,11 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             error?: {
-                code: string;
+                /**
+                 * @description Why the reply failed. MODEL_TIMEOUT: The model did not answer in time, on every attempt. MODEL_RATE_LIMITED: The model provider kept refusing for load or quota. MODEL_UNAVAILABLE: The model provider was unavailable on every attempt. MODEL_ERROR: The model provider failed with a server error on every attempt. MODEL_AUTH_FAILED: The server is not authorised to use the model (its own configuration). MODEL_REJECTED_REQUEST: The model refused the request as invalid (e.g. too long a conversation). MODEL_CONNECTION_FAILED: The connection to the model kept failing. MODEL_STREAM_INCOMPLETE: The model's answer stream kept ending early. PROMPT_BLOCKED: The model's safety filters blocked the prompt; rephrase it. RESPONSE_BLOCKED: The model stopped its answer for safety or recitation; what it wrote so far is kept. ATTACHMENT_UNAVAILABLE: The model could not read an attachment. ATTACHMENT_PROCESSING_TIMEOUT: Preparing an attachment for the model took too long. ATTACHMENT_PROCESSING_FAILED: An attachment could not be prepared for the model (e.g. it was deleted). WORKER_STOPPED: The worker stopped while generating, on every attempt. GENERATION_FAILED: The reply was given up on after its job could not run. SERVICE_UNAVAILABLE: A backing service was briefly unavailable on every attempt. INTERNAL_ERROR: An unexpected failure on the server.
+                 * @enum {string}
+                 */
+                code: "MODEL_TIMEOUT" | "MODEL_RATE_LIMITED" | "MODEL_UNAVAILABLE" | "MODEL_ERROR" | "MODEL_AUTH_FAILED" | "MODEL_REJECTED_REQUEST" | "MODEL_CONNECTION_FAILED" | "MODEL_STREAM_INCOMPLETE" | "PROMPT_BLOCKED" | "RESPONSE_BLOCKED" | "ATTACHMENT_UNAVAILABLE" | "ATTACHMENT_PROCESSING_TIMEOUT" | "ATTACHMENT_PROCESSING_FAILED" | "WORKER_STOPPED" | "GENERATION_FAILED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
                 message: string;
             } | null;
             /** @description Unique within the file; an import gives every message a new id. */
@@ -1079,7 +1083,15 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             error: {
-                code: string;
+                /**
+                 * @description Why the reply failed. MODEL_TIMEOUT: The model did not answer in time, on every attempt. MODEL_RATE_LIMITED: The model provider kept refusing for load or quota. MODEL_UNAVAILABLE: The model provider was unavailable on every attempt. MODEL_ERROR: The model provider failed with a server error on every attempt. MODEL_AUTH_FAILED: The server is not authorised to use the model (its own configuration). MODEL_REJECTED_REQUEST: The model refused the request as invalid (e.g. too long a conversation). MODEL_CONNECTION_FAILED: The connection to the model kept failing. MODEL_STREAM_INCOMPLETE: The model's answer stream kept ending early. PROMPT_BLOCKED: The model's safety filters blocked the prompt; rephrase it. RESPONSE_BLOCKED: The model stopped its answer for safety or recitation; what it wrote so far is kept. ATTACHMENT_UNAVAILABLE: The model could not read an attachment. ATTACHMENT_PROCESSING_TIMEOUT: Preparing an attachment for the model took too long. ATTACHMENT_PROCESSING_FAILED: An attachment could not be prepared for the model (e.g. it was deleted). WORKER_STOPPED: The worker stopped while generating, on every attempt. GENERATION_FAILED: The reply was given up on after its job could not run. SERVICE_UNAVAILABLE: A backing service was briefly unavailable on every attempt. INTERNAL_ERROR: An unexpected failure on the server.
+                 * @enum {string}
+                 */
+                code: "MODEL_TIMEOUT" | "MODEL_RATE_LIMITED" | "MODEL_UNAVAILABLE" | "MODEL_ERROR" | "MODEL_AUTH_FAILED" | "MODEL_REJECTED_REQUEST" | "MODEL_CONNECTION_FAILED" | "MODEL_STREAM_INCOMPLETE" | "PROMPT_BLOCKED" | "RESPONSE_BLOCKED" | "ATTACHMENT_UNAVAILABLE" | "ATTACHMENT_PROCESSING_TIMEOUT" | "ATTACHMENT_PROCESSING_FAILED" | "WORKER_STOPPED" | "GENERATION_FAILED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+                /**
+                 * @description Safe to show to the user.
+                 * @example The model took too long to answer.
+                 */
                 message: string;
             } | null;
             /** Format: uuid */
@@ -1172,10 +1184,11 @@ export interface components {
             /** @description OTP_INVALID: wrong tries left for this code. */
             attemptsRemaining?: number;
             /**
-             * @description Stable UPPER_SNAKE identifier clients switch on.
+             * @description Stable UPPER_SNAKE identifier clients switch on: one of a closed list (each operation states the ones it answers).
              * @example VALIDATION_FAILED
+             * @enum {string}
              */
-            code: string;
+            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ROUTE_NOT_FOUND" | "INVALID_PREFLIGHT" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "INVALID_JSON" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNAUTHORIZED" | "TOKEN_EXPIRED" | "SESSION_REVOKED" | "INVALID_API_KEY" | "API_KEY_NOT_ALLOWED" | "MOBILE_NUMBER_TAKEN" | "OTP_INVALID" | "OTP_EXPIRED" | "OTP_LOCKED" | "OTP_RESEND_TOO_SOON" | "OTP_SEND_LIMIT" | "INVALID_CREDENTIALS" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "CURRENT_PASSWORD_REQUIRED" | "CURRENT_PASSWORD_INCORRECT" | "USER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_LIMIT_REACHED" | "CHATROOM_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "INVALID_CURSOR" | "CHATROOM_BUSY" | "NOT_A_REPLY" | "PARENT_NOT_A_REPLY" | "REPLY_ALREADY_FINISHED" | "REPLY_NOT_FINISHED" | "ATTACHMENT_NOT_SUPPORTED" | "QUOTA_EXCEEDED" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "MODEL_UNKNOWN" | "MODEL_NOT_ALLOWED" | "IMPORT_FORMAT_UNKNOWN" | "IMPORT_INVALID" | "SEARCH_QUERY_EMPTY" | "SEARCH_QUERY_ONLY_EXCLUDES" | "SHARE_NOT_FOUND" | "NOTHING_TO_SHARE" | "FILE_NOT_FOUND" | "FILE_TOO_LARGE" | "FILE_TYPE_MISMATCH" | "EMPTY_FILE" | "PDF_TOO_MANY_PAGES" | "STORAGE_QUOTA_EXCEEDED" | "MULTIPART_INVALID" | "FILE_PART_MISSING" | "TOO_MANY_FILES" | "RANGE_NOT_SATISFIABLE" | "BILLING_NOT_CONFIGURED" | "ALREADY_SUBSCRIBED" | "NO_BILLING_ACCOUNT" | "WEBHOOK_SIGNATURE_INVALID";
             /** @description Human-readable explanation of this occurrence. */
             detail: string;
             errors?: components["schemas"]["FieldError"][];
@@ -2554,7 +2567,11 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         error?: {
-                            code: string;
+                            /**
+                             * @description Why the reply failed. MODEL_TIMEOUT: The model did not answer in time, on every attempt. MODEL_RATE_LIMITED: The model provider kept refusing for load or quota. MODEL_UNAVAILABLE: The model provider was unavailable on every attempt. MODEL_ERROR: The model provider failed with a server error on every attempt. MODEL_AUTH_FAILED: The server is not authorised to use the model (its own configuration). MODEL_REJECTED_REQUEST: The model refused the request as invalid (e.g. too long a conversation). MODEL_CONNECTION_FAILED: The connection to the model kept failing. MODEL_STREAM_INCOMPLETE: The model's answer stream kept ending early. PROMPT_BLOCKED: The model's safety filters blocked the prompt; rephrase it. RESPONSE_BLOCKED: The model stopped its answer for safety or recitation; what it wrote so far is kept. ATTACHMENT_UNAVAILABLE: The model could not read an attachment. ATTACHMENT_PROCESSING_TIMEOUT: Preparing an attachment for the model took too long. ATTACHMENT_PROCESSING_FAILED: An attachment could not be prepared for the model (e.g. it was deleted). WORKER_STOPPED: The worker stopped while generating, on every attempt. GENERATION_FAILED: The reply was given up on after its job could not run. SERVICE_UNAVAILABLE: A backing service was briefly unavailable on every attempt. INTERNAL_ERROR: An unexpected failure on the server.
+                             * @enum {string}
+                             */
+                            code: "MODEL_TIMEOUT" | "MODEL_RATE_LIMITED" | "MODEL_UNAVAILABLE" | "MODEL_ERROR" | "MODEL_AUTH_FAILED" | "MODEL_REJECTED_REQUEST" | "MODEL_CONNECTION_FAILED" | "MODEL_STREAM_INCOMPLETE" | "PROMPT_BLOCKED" | "RESPONSE_BLOCKED" | "ATTACHMENT_UNAVAILABLE" | "ATTACHMENT_PROCESSING_TIMEOUT" | "ATTACHMENT_PROCESSING_FAILED" | "WORKER_STOPPED" | "GENERATION_FAILED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
                             message: string;
                         } | null;
                         /** @description Unique within the file; an import gives every message a new id. */

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, dependencyOf, type FieldError, type QuotaState } from '@gemini-chat/shared';
+import { AppError, dependencyOf, ERROR_CODES, isErrorCode, type ErrorCode, type FieldError, type QuotaState } from '@gemini-chat/shared';
 import { rateLimitHeaders } from '../routes/rate-limit-headers.js';
 import type { Problem } from '../schemas/common.schemas.js';
 import { StripeRequestError, translateStripeError } from '../lib/stripe-client.js';
@@ -16,7 +16,7 @@ const RETRY_AFTER_ON_OUTAGE_SECONDS = 5;
 type ProblemExtra = { errors?: FieldError[]; retryAfterSeconds?: number; fields?: Record<string, unknown> };
 
 /** The problem document itself: shared by Fastify replies and the raw-socket answers of clientErrorHandler. */
-function problemBody(status: number, code: string, detail: string, requestId: string, extra: ProblemExtra = {}): Problem {
+function problemBody(status: number, code: ErrorCode, detail: string, requestId: string, extra: ProblemExtra = {}): Problem {
   return {
     type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replace(/_/g, '-')}`,
     title: STATUS_CODES[status] ?? 'Error',
@@ -34,10 +34,13 @@ export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
-  code: string,
+  code: ErrorCode,
   detail: string,
   extra: ProblemExtra & { quota?: QuotaState } = {},
 ): FastifyReply {
+  // The type already allows only catalogued codes; this catches a cast or a code built at run time, which the
+  // spec (and so every client) would not know.
+  if (!isErrorCode(code) || ERROR_CODES[code].status !== status) request.log.error({ code, status }, 'problem code or status not as catalogued');
   const body = problemBody(status, code, detail, String(request.id), extra);
   // The onRequest hook normally set it already; framework errors (below) are answered before any hook runs.
   reply.header('x-request-id', body.requestId);
@@ -74,12 +77,12 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 }
 
 /** What Node's HTTP parser rejects, by error code, as Node's own default answers them (anything else is 400). */
-const CLIENT_ERRORS: Record<string, [status: number, code: string, detail: string]> = {
+const CLIENT_ERRORS: Record<string, [status: number, code: ErrorCode, detail: string]> = {
   HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'The request line and headers are over 16 kB together.'],
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'PAYLOAD_TOO_LARGE', 'The chunk extensions of the body are too large.'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request did not arrive in time.'],
 };
-const NOT_HTTP: [number, string, string] = [400, 'BAD_REQUEST', 'The request is not valid HTTP/1.1 (e.g. a malformed request line or header).'];
+const NOT_HTTP: [number, ErrorCode, string] = [400, 'BAD_REQUEST', 'The request is not valid HTTP/1.1 (e.g. a malformed request line or header).'];
 
 /**
  * Fastify's `clientErrorHandler` option (`this` is the Fastify instance): a request Node's HTTP parser rejects
@@ -175,7 +178,7 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
   });
 });
 
-const FASTIFY_CODES: Record<string, string> = {
+const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',

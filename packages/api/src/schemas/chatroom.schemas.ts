@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Timestamp, Uuid } from './common.schemas.js';
+import { Nullable, ReplyFailureCodeSchema, Timestamp, Uuid } from './common.schemas.js';
 import { MessageAttachmentSchema } from './file.schemas.js';
 
 export const MAX_THINKING_BUDGET = 32_768;
@@ -108,7 +108,10 @@ export const MessageSchema = Type.Object(
       },
     ),
     error: Nullable(
-      Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false, description: 'Set when status is failed.' }),
+      Type.Object(
+        { code: ReplyFailureCodeSchema, message: Type.String({ description: 'Safe to show to the user.', examples: ['The model took too long to answer.'] }) },
+        { additionalProperties: false, description: 'Set when status is failed.' },
+      ),
     ),
     usage: Nullable(
       Type.Object(

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { ERROR_CODES, REPLY_FAILURE_CODES, type ErrorCode, type ReplyFailureCode } from '@gemini-chat/shared';
 
 // Shared wire shapes. A schema with an $id becomes a named component in openapi.json (see swagger.plugin.ts).
 
@@ -17,7 +18,12 @@ export const ProblemSchema = Type.Object(
     title: Type.String({ description: 'Short summary: the HTTP status text.' }),
     status: Type.Integer(),
     detail: Type.String({ description: 'Human-readable explanation of this occurrence.' }),
-    code: Type.String({ description: 'Stable UPPER_SNAKE identifier clients switch on.', examples: ['VALIDATION_FAILED'] }),
+    code: Type.Unsafe<ErrorCode>({
+      type: 'string',
+      enum: Object.keys(ERROR_CODES),
+      description: 'Stable UPPER_SNAKE identifier clients switch on: one of a closed list (each operation states the ones it answers).',
+      examples: ['VALIDATION_FAILED'],
+    }),
     requestId: Type.String(),
     errors: Type.Optional(Type.Array(FieldErrorSchema)),
     attemptsRemaining: Type.Optional(Type.Integer({ description: 'OTP_INVALID: wrong tries left for this code.' })),
@@ -74,5 +80,16 @@ export const PageQuerySchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The code a failed reply ends with (`error.code` of a Message whose status is failed): a closed list. */
+export const ReplyFailureCodeSchema = Type.Unsafe<ReplyFailureCode>({
+  type: 'string',
+  enum: Object.keys(REPLY_FAILURE_CODES),
+  description:
+    'Why the reply failed. ' +
+    Object.entries(REPLY_FAILURE_CODES)
+      .map(([code, { meaning }]) => `${code}: ${meaning}`)
+      .join(' '),
+});
 
 export const NoContentSchema = Type.Null({ description: 'No content' });

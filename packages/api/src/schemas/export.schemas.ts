@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { Nullable, Timestamp, Uuid } from './common.schemas.js';
+import { Nullable, ReplyFailureCodeSchema, Timestamp, Uuid } from './common.schemas.js';
 import { CitationSchema, ReplySettingsSchema } from './chatroom.schemas.js';
 
 // The chatroom export format (documented in docs/export-format.md). Its version changes whenever a reader of an older
@@ -49,7 +49,7 @@ export const ExportedMessageSchema = Type.Object(
       description: 'An import keeps completed, failed and cancelled; a reply exported while still pending is imported as cancelled.',
     }),
     content: Type.String(),
-    error: Type.Optional(Nullable(Type.Object({ code: Type.String({ maxLength: 100 }), message: Type.String({ maxLength: 2000 }) }, { additionalProperties: false }))),
+    error: Type.Optional(Nullable(Type.Object({ code: ReplyFailureCodeSchema, message: Type.String({ maxLength: 2000 }) }, { additionalProperties: false }))),
     thoughts: Nullable(Type.String()),
     citations: Nullable(Type.Array(CitationSchema)),
     model: Nullable(Type.String({ maxLength: 200 })),
