@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Change (or set) the password
-         * @description Revokes every session and returns tokens for a fresh one.
+         * @description Revokes every session and returns tokens for a fresh one. An account with a password must send `currentPassword` (400 CURRENT_PASSWORD_REQUIRED, or CURRENT_PASSWORD_INCORRECT when wrong); one without sets its first.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -33,7 +33,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a password-reset OTP */
+        /**
+         * Send a password-reset OTP
+         * @description A `password_reset` code for POST /auth/reset-password (in `otp` in `response` delivery mode). It signs nobody in. An unknown number is 404 USER_NOT_FOUND; the resend cooldown and hourly cap of every code apply.
+         */
         post: operations["forgotPassword"];
         delete?: never;
         options?: never;
@@ -70,7 +73,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke a refresh token and its session */
+        /**
+         * Revoke a refresh token and its session
+         * @description Signs the session out: its refresh token stops working at once and so do its access tokens (401 SESSION_REVOKED). An unknown or already revoked token is 204 as well, so a retry is safe.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -89,7 +95,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a refresh token
-         * @description Returns a new token pair. A refresh token works once; reusing one revokes its whole session.
+         * @description Returns a new token pair. A refresh token works once; reusing one revokes its whole session (401 REFRESH_TOKEN_REUSED). An unknown, expired or revoked one is 401 REFRESH_TOKEN_INVALID.
          */
         post: operations["refreshTokens"];
         delete?: never;
@@ -109,7 +115,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with a password-reset OTP
-         * @description Revokes every session of the account.
+         * @description Takes the code from POST /auth/forgot-password and sets `newPassword`. Revokes every session of the account.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -129,7 +135,7 @@ export interface paths {
         put?: never;
         /**
          * Send a login OTP (or one confirming an account deletion)
-         * @description Each purpose has its own code: a login code cannot delete the account and a `delete_account` code signs nobody in. A `delete_account` code is sent only for a verified account (404 otherwise); DELETE /user/me, with that account's access token, consumes it.
+         * @description Each purpose has its own code: a login code cannot delete the account and a `delete_account` code signs nobody in. A `delete_account` code is sent only for a verified account (404 otherwise); DELETE /user/me, with that account's access token, consumes it. An unknown number is 404 USER_NOT_FOUND. One code per number and purpose is live at a time; another can be asked for after `resendAfter` (429 OTP_RESEND_TOO_SOON before), and only a few per hour.
          */
         post: operations["sendOtp"];
         delete?: never;
@@ -149,7 +155,7 @@ export interface paths {
         put?: never;
         /**
          * Register a mobile number
-         * @description Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens. The name, email and password are kept only if this signup code is the first code to prove the number. A registered number, verified or not, is 409: sign in with POST /auth/send-otp instead.
+         * @description Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens. While OTP delivery is `response` (the default outside production) the code is in `otpChallenge.otp`; otherwise it is sent to the number (logged, until an SMS channel exists). The code expires after 5 minutes. The name, email and password are kept only if this signup code is the first code to prove the number. A registered number, verified or not, is 409: sign in with POST /auth/send-otp instead.
          */
         post: operations["signup"];
         delete?: never;
@@ -169,7 +175,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a login or signup OTP for tokens
-         * @description The first code verified proves the number. Unless it is the signup code, the name, email and password given at signup are dropped.
+         * @description The first code verified proves the number. Unless it is the signup code, the name, email and password given at signup are dropped. A wrong code is 400 OTP_INVALID with `attemptsRemaining`; after 5 wrong tries the code is dead (429 OTP_LOCKED); an expired one is 400 OTP_EXPIRED. Copy `accessToken` into Authorize (bearerAuth).
          */
         post: operations["verifyOtp"];
         delete?: never;
@@ -187,13 +193,13 @@ export interface paths {
         };
         /**
          * The user's chatrooms, newest activity first
-         * @description Cached per user (invalidated by every change). Send If-None-Match with the last ETag to get 304.
+         * @description Pages of `limit` (default 20), newest activity first; pass `nextCursor` as `cursor` for the next page (a cursor this API did not return is 400 INVALID_CURSOR). Cached per user (invalidated by every change). Send If-None-Match with the last ETag to get 304.
          */
         get: operations["listChatrooms"];
         put?: never;
         /**
          * Create a chatroom
-         * @description Optional `model` (null or omitted: the default of the user's tier at each send) and `settings` for its replies. A model the user's tier may not use is 403 MODEL_NOT_ALLOWED; an id GET /models does not offer, 400 MODEL_UNKNOWN.
+         * @description A new, empty conversation: send prompts to it with POST /chatroom/{id}/message. `systemPrompt` steers every reply. Optional `model` (null or omitted: the default of the user's tier at each send) and `settings` for its replies. A model the user's tier may not use is 403 MODEL_NOT_ALLOWED; an id GET /models does not offer, 400 MODEL_UNKNOWN.
          */
         post: operations["createChatroom"];
         delete?: never;
@@ -229,11 +235,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One chatroom with the newest messages of its current branch */
+        /**
+         * One chatroom with the newest messages of its current branch
+         * @description The chatroom and the newest messages of its current branch, oldest first (older ones: GET /chatroom/{id}/messages). Someone else's chatroom is 404 CHATROOM_NOT_FOUND, exactly as a missing one.
+         */
         get: operations["getChatroom"];
         put?: never;
         post?: never;
-        /** Delete a chatroom and its messages */
+        /**
+         * Delete a chatroom and its messages
+         * @description Deletes the chatroom and its messages; a reply being generated for it stops. Its attached files go too, unless another of the user's chatrooms uses them.
+         */
         delete: operations["deleteChatroom"];
         options?: never;
         head?: never;
@@ -293,7 +305,7 @@ export interface paths {
         };
         /**
          * The newest reply of the chatroom's current branch
-         * @description 200 when it is finished (completed, failed or cancelled); 202 with Retry-After while it is queued or generating.
+         * @description 200 when it is finished (completed, failed or cancelled); 202 with Retry-After while it is queued or generating. A chatroom with no reply yet is 404 MESSAGE_NOT_FOUND.
          */
         get: operations["getLatestReply"];
         put?: never;
@@ -351,7 +363,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One message: poll a reply here until its status is final */
+        /**
+         * One message: poll a reply here until its status is final
+         * @description A reply goes `queued` → `generating` → `completed`, `failed` (with `error.code`, one of a closed list) or `cancelled`; `content` grows while it is generated. Poll about once a second, or watch it live at `links.stream` of the send response.
+         */
         get: operations["getMessage"];
         put?: never;
         post?: never;
@@ -372,7 +387,7 @@ export interface paths {
         put?: never;
         /**
          * Stop a queued or generating reply
-         * @description The reply keeps the text produced so far and becomes `cancelled`; its stream ends with `done`. Cancelling a cancelled reply is a no-op; a reply that already completed or failed is 409.
+         * @description The reply keeps the text produced so far and becomes `cancelled`; its stream ends with `done`. Cancelling a cancelled reply is a no-op; a reply that already completed or failed is 409 REPLY_ALREADY_FINISHED, a prompt 400 NOT_A_REPLY. A cancelled reply is not refunded from the quota.
          */
         post: operations["cancelReply"];
         delete?: never;
@@ -448,7 +463,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's files, newest first */
+        /**
+         * The user's files, newest first
+         * @description Pages of `limit` (default 20); pass `nextCursor` as `cursor` for the next page. Deleted files are not listed.
+         */
         get: operations["listFiles"];
         put?: never;
         /**
@@ -469,7 +487,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A file's metadata */
+        /**
+         * A file's metadata
+         * @description Name, detected type, size, sha256 (and pages for a PDF). Another user's file is 404 FILE_NOT_FOUND, as a missing one.
+         */
         get: operations["getFile"];
         put?: never;
         post?: never;
@@ -510,7 +531,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process is up */
+        /**
+         * Liveness: the process is up
+         * @description Answers without touching any dependency: for a liveness probe. Readiness is GET /ready.
+         */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -607,7 +631,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's share links, newest first */
+        /**
+         * The user's share links, newest first
+         * @description Every live share of every chatroom, in pages of `limit` (default 20); pass `nextCursor` as `cursor` for the next page.
+         */
         get: operations["listShares"];
         put?: never;
         post?: never;
@@ -668,7 +695,7 @@ export interface paths {
         put?: never;
         /**
          * A Stripe Billing Portal link to manage or cancel the plan
-         * @description 409 NO_BILLING_ACCOUNT until the user has started a checkout once.
+         * @description A one-time link to Stripe's Billing Portal for the user's Stripe customer: change the card, see invoices, cancel. 409 NO_BILLING_ACCOUNT until the user has started a checkout once; 503 BILLING_NOT_CONFIGURED when this server takes no payments.
          */
         post: operations["createBillingPortalSession"];
         delete?: never;
@@ -684,7 +711,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's tier, subscription and today's quota */
+        /**
+         * The user's tier, subscription and today's quota
+         * @description The tier as the quota applies it now, the Stripe subscription behind it (status, period end, whether it cancels at period end) and today's usage. Works when the server takes no payments too (always basic then).
+         */
         get: operations["getSubscriptionStatus"];
         put?: never;
         post?: never;
@@ -701,12 +731,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's API keys (never the keys themselves) */
+        /**
+         * The user's API keys (never the keys themselves)
+         * @description Each key's name, prefix, expiry and last use; revoked keys are not listed.
+         */
         get: operations["listApiKeys"];
         put?: never;
         /**
          * Create an API key (the key is in this response only)
-         * @description At most 10 keys that have not expired at once (409 API_KEY_LIMIT_REACHED).
+         * @description The key (`gck_…`) is shown in this response only: store it then. Send it as `Authorization: Bearer gck_…` on the routes that list apiKeyAuth (chatrooms, messages, files, search, models); elsewhere it is 403 API_KEY_NOT_ALLOWED. Managing keys needs an access token. At most 10 keys that have not expired at once (409 API_KEY_LIMIT_REACHED).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -725,7 +758,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key: refused at once on every API instance */
+        /**
+         * Revoke an API key: refused at once on every API instance
+         * @description From the moment this returns, the key answers 401 INVALID_API_KEY everywhere. An unknown id is 404 API_KEY_NOT_FOUND.
+         */
         delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
@@ -739,7 +775,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user and today's quota usage */
+        /**
+         * The signed-in user and today's quota usage
+         * @description The profile, the tier (`basic` or `pro`) and `usage`: prompts used today, the daily limit (null on Pro) and when it resets (midnight UTC).
+         */
         get: operations["getMe"];
         put?: never;
         post?: never;
@@ -750,7 +789,10 @@ export interface paths {
         delete: operations["deleteAccount"];
         options?: never;
         head?: never;
-        /** Update name or email (null clears) */
+        /**
+         * Update name or email (null clears)
+         * @description Only the fields sent change; `null` clears one. The mobile number cannot be changed.
+         */
         patch: operations["updateMe"];
         trace?: never;
     };
@@ -1379,6 +1421,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "currentPassword": "correct-horse-42",
+                 *       "newPassword": "a-new-passphrase-7"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Required when the account has a password. */
                     currentPassword?: string;
@@ -1388,7 +1436,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Tokens for a fresh session (every other session is signed out) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1397,7 +1445,17 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `CURRENT_PASSWORD_INCORRECT`: `currentPassword` is wrong.
+             *
+             *     `CURRENT_PASSWORD_REQUIRED`: Changing an existing password needs `currentPassword`.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1406,7 +1464,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1415,7 +1479,34 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1424,7 +1515,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1433,7 +1524,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1442,7 +1533,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1451,7 +1542,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1460,7 +1551,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1480,6 +1571,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -1490,7 +1586,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The code challenge (with the code itself in `response` delivery mode) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1499,7 +1595,13 @@ export interface operations {
                     "application/json": components["schemas"]["OtpChallenge"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1508,7 +1610,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1517,7 +1628,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1526,7 +1646,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1535,7 +1655,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_RESEND_TOO_SOON`: A code was sent moments ago; wait Retry-After seconds before asking again.
+             *
+             *     `OTP_SEND_LIMIT`: The hourly number of codes for this number is used up.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1544,7 +1670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1553,7 +1679,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1562,7 +1688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1582,6 +1708,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100",
+                 *       "password": "correct-horse-42"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -1593,7 +1725,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description An access token, a refresh token and the user */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1602,7 +1734,13 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1611,7 +1749,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /** @description `INVALID_CREDENTIALS`: Mobile number or password is wrong (or the account has no password). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1620,7 +1758,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1629,7 +1785,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1638,7 +1794,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1647,7 +1803,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1656,7 +1812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1665,7 +1821,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1685,20 +1841,32 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "refreshToken": "Jx0d6cXq3bW1o9mQvT2y8kRzL4nHfA7sPuE5gC0iVwY"
+                 *     }
+                 */
                 "application/json": {
+                    /** @description The refreshToken of the last token pair. */
                     refreshToken: string;
                 };
             };
         };
         responses: {
-            /** @description No content */
+            /** @description Signed out */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1707,7 +1875,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1716,7 +1902,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1725,7 +1911,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1734,7 +1920,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1743,7 +1929,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1752,7 +1938,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1772,13 +1958,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "refreshToken": "Jx0d6cXq3bW1o9mQvT2y8kRzL4nHfA7sPuE5gC0iVwY"
+                 *     }
+                 */
                 "application/json": {
+                    /** @description The refreshToken of the last token pair. */
                     refreshToken: string;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description A new access token and a new refresh token */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1787,7 +1979,13 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1796,7 +1994,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `REFRESH_TOKEN_INVALID`: The refresh token is unknown, expired or revoked; sign in again.
+             *
+             *     `REFRESH_TOKEN_REUSED`: A refresh token was used twice: the whole session is revoked; sign in again.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1805,7 +2007,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1814,7 +2034,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1823,7 +2043,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1832,7 +2052,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1841,7 +2061,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1850,7 +2070,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1870,6 +2090,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100",
+                 *       "newPassword": "a-new-passphrase-7",
+                 *       "otp": "123456"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -1887,14 +2114,24 @@ export interface operations {
             };
         };
         responses: {
-            /** @description No content */
+            /** @description The password is set; every session is signed out */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `OTP_EXPIRED`: The code has expired; request a new one.
+             *
+             *     `OTP_INVALID`: Wrong or no active code; `attemptsRemaining` says how many tries are left.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1903,7 +2140,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1912,7 +2158,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1921,7 +2176,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1930,7 +2185,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_LOCKED`: Too many wrong tries: the code is dead; request a new one.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1939,7 +2198,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1948,7 +2207,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1957,7 +2216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1977,6 +2236,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100",
+                 *       "purpose": "login"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -1989,7 +2254,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The code challenge (with the code itself in `response` delivery mode) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1998,7 +2263,13 @@ export interface operations {
                     "application/json": components["schemas"]["OtpChallenge"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2007,7 +2278,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2016,7 +2296,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2025,7 +2314,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2034,7 +2323,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_RESEND_TOO_SOON`: A code was sent moments ago; wait Retry-After seconds before asking again.
+             *
+             *     `OTP_SEND_LIMIT`: The hourly number of codes for this number is used up.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2043,7 +2338,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2052,7 +2347,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2061,7 +2356,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2081,6 +2376,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "mobileNumber": "+14155550100",
+                 *       "name": "Ada Lovelace",
+                 *       "password": "correct-horse-42"
+                 *     }
+                 */
                 "application/json": {
                     /** Format: email */
                     email?: string;
@@ -2096,7 +2399,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The new account and its signup code challenge */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2105,7 +2408,13 @@ export interface operations {
                     "application/json": components["schemas"]["SignupResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2114,7 +2423,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `MOBILE_NUMBER_TAKEN`: An account with this mobile number exists already; sign in with POST /auth/send-otp. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2123,7 +2450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2132,7 +2459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2141,7 +2468,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_RESEND_TOO_SOON`: A code was sent moments ago; wait Retry-After seconds before asking again.
+             *
+             *     `OTP_SEND_LIMIT`: The hourly number of codes for this number is used up.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2150,7 +2483,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2159,7 +2492,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2168,7 +2501,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2186,8 +2519,15 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description Put the code from the signup or send-otp response (`otp`, in `response` delivery mode) in place of 123456. */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100",
+                 *       "otp": "123456"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -2203,7 +2543,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description An access token, a refresh token and the user */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2212,7 +2552,17 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `OTP_EXPIRED`: The code has expired; request a new one.
+             *
+             *     `OTP_INVALID`: Wrong or no active code; `attemptsRemaining` says how many tries are left.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2221,7 +2571,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2230,7 +2589,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2239,7 +2607,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2248,7 +2616,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_LOCKED`: Too many wrong tries: the code is dead; request a new one.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2257,7 +2629,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2266,7 +2638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2275,7 +2647,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2295,6 +2667,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description The ETag of an earlier answer: 304 while the page is unchanged. */
                 "if-none-match"?: string;
             };
             path?: never;
@@ -2302,7 +2675,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of chatrooms */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2318,7 +2691,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2327,7 +2706,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2336,7 +2723,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2345,7 +2741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2354,7 +2750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2363,7 +2759,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2383,6 +2779,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "systemPrompt": "Be brief.",
+                 *       "title": "Trip ideas"
+                 *     }
+                 */
                 "application/json": {
                     model?: string | null;
                     /** @description Settings of the chatroom's replies (each may be overridden per send). */
@@ -2408,7 +2810,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The created chatroom */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2417,7 +2819,15 @@ export interface operations {
                     "application/json": components["schemas"]["Chatroom"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MODEL_UNKNOWN`: No model GET /models offers has this id.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2426,7 +2836,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2435,7 +2853,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `MODEL_NOT_ALLOWED`: The user's tier may not use this model; upgrade to Pro or choose another. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2444,7 +2862,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2453,7 +2880,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2462,7 +2889,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2471,7 +2898,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2480,7 +2907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2489,7 +2916,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2513,6 +2940,55 @@ export interface operations {
         /** @description A chatroom export (GET /chatroom/{id}/export?format=json) or a ChatGPT conversations.json. */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "chatroom": {
+                 *         "createdAt": "2026-12-07T09:00:00.000Z",
+                 *         "currentMessageId": "m2",
+                 *         "model": null,
+                 *         "settings": {},
+                 *         "systemPrompt": "Be brief.",
+                 *         "title": "Trip ideas"
+                 *       },
+                 *       "exportedAt": "2026-12-07T09:30:00.000Z",
+                 *       "format": "gemini-chat.chatroom",
+                 *       "messages": [
+                 *         {
+                 *           "attachments": [],
+                 *           "citations": null,
+                 *           "content": "Plan a day in Lisbon",
+                 *           "createdAt": "2026-12-07T09:00:05.000Z",
+                 *           "id": "m1",
+                 *           "model": null,
+                 *           "parentId": null,
+                 *           "role": "user",
+                 *           "settings": null,
+                 *           "status": "completed",
+                 *           "thoughts": null,
+                 *           "usage": null
+                 *         },
+                 *         {
+                 *           "attachments": [],
+                 *           "citations": null,
+                 *           "content": "Morning in Alfama, lunch in Baixa, sunset at Belém.",
+                 *           "createdAt": "2026-12-07T09:00:07.000Z",
+                 *           "id": "m2",
+                 *           "model": "gemini-2.5-flash",
+                 *           "parentId": "m1",
+                 *           "role": "assistant",
+                 *           "settings": {},
+                 *           "status": "completed",
+                 *           "thoughts": null,
+                 *           "usage": {
+                 *             "inputTokens": 12,
+                 *             "outputTokens": 14,
+                 *             "thinkingTokens": 0
+                 *           }
+                 *         }
+                 *       ],
+                 *       "version": 1
+                 *     }
+                 */
                 "application/json": {
                     chatroom: {
                         /** Format: date-time */
@@ -2631,7 +3107,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The chatrooms created, and what was left out */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2640,7 +3116,17 @@ export interface operations {
                     "application/json": components["schemas"]["ImportResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `IMPORT_FORMAT_UNKNOWN`: The import is neither a chatroom export nor a ChatGPT conversations.json.
+             *
+             *     `IMPORT_INVALID`: The import has the right format but breaks a rule (e.g. a message whose parent is missing).
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2649,7 +3135,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2658,7 +3152,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_IN_USE`: A request with this Idempotency-Key is still running; retry shortly. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2667,7 +3170,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2676,7 +3179,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2685,7 +3188,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Idempotency-Key reused with a different request. */
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was used before with a different request; use a new key. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2694,7 +3197,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2703,7 +3206,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2712,7 +3215,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2721,7 +3224,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2744,7 +3247,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The chatroom and its latest messages */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2753,7 +3256,11 @@ export interface operations {
                     "application/json": components["schemas"]["ChatroomDetail"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2762,7 +3269,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2771,7 +3286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2780,7 +3295,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2789,7 +3313,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2798,7 +3322,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2807,7 +3331,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2830,14 +3354,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Deleted */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2846,7 +3374,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2855,7 +3391,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2864,7 +3400,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2873,7 +3418,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2882,7 +3427,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2891,7 +3436,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2914,6 +3459,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "systemPrompt": "Answer in three bullet points.",
+                 *       "title": "Lisbon in May"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -2942,7 +3493,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The updated chatroom */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2951,7 +3502,15 @@ export interface operations {
                     "application/json": components["schemas"]["Chatroom"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MODEL_UNKNOWN`: No model GET /models offers has this id.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2960,7 +3519,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2969,7 +3536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `MODEL_NOT_ALLOWED`: The user's tier may not use this model; upgrade to Pro or choose another. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2978,7 +3545,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2987,7 +3558,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2996,7 +3576,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3005,7 +3585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3014,7 +3594,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3023,7 +3603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3032,7 +3612,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3068,7 +3648,11 @@ export interface operations {
                     "text/markdown": string;
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3077,7 +3661,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3086,7 +3678,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3095,7 +3687,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3104,7 +3705,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3113,7 +3714,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3122,7 +3723,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3145,6 +3746,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "messageId": "0193f6a2-7c41-7d3e-9b8a-2f4e6c1d5a90"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -3155,7 +3761,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The new chatroom, with the copied messages */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3164,7 +3770,15 @@ export interface operations {
                     "application/json": components["schemas"]["ChatroomDetail"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `NOT_A_REPLY`: The message is a prompt where a reply is needed (to stream, cancel, regenerate or fork).
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3173,7 +3787,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3182,7 +3804,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3191,7 +3817,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REPLY_NOT_FINISHED`: The reply is still queued or generating. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3200,7 +3835,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3209,7 +3844,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3218,7 +3853,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3227,7 +3862,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3236,7 +3871,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3245,7 +3880,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3268,7 +3903,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The finished reply */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3277,7 +3912,7 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Default Response */
+            /** @description The reply, still queued or generating (Retry-After: 1) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3286,7 +3921,11 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3295,7 +3934,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3304,7 +3951,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3313,7 +3964,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3322,7 +3982,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3331,7 +3991,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3340,7 +4000,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3357,7 +4017,10 @@ export interface operations {
             header?: {
                 /** @description Retrying with the same key returns the original result: never a second message or quota charge (kept 24 h). */
                 "idempotency-key"?: string;
-                /** @description `wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202). */
+                /**
+                 * @description `wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202).
+                 * @example wait=30
+                 */
                 prefer?: string;
             };
             path: {
@@ -3368,6 +4031,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "content": "Plan a day in Lisbon"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Files from POST /files to send with the prompt, in order (at most 10, each once). A file that is not the caller's or was deleted: 404 FILE_NOT_FOUND; one the reply's model cannot read (GET /models inputModalities): 400 ATTACHMENT_NOT_SUPPORTED. */
                     attachments?: string[];
@@ -3395,7 +4063,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The prompt and its finished reply (Prefer: wait, done in time) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3404,7 +4072,7 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Default Response */
+            /** @description The prompt and its queued reply: poll links.reply or watch links.stream */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3413,7 +4081,19 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `ATTACHMENT_NOT_SUPPORTED`: The chatroom's model cannot read an attached file's type; choose a model that can (GET /models).
+             *
+             *     `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MODEL_UNKNOWN`: No model GET /models offers has this id.
+             *
+             *     `PARENT_NOT_A_REPLY`: `parentId` is not a reply of this chatroom.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3422,7 +4102,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3431,7 +4119,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `MODEL_NOT_ALLOWED`: The user's tier may not use this model; upgrade to Pro or choose another. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3440,7 +4128,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `FILE_NOT_FOUND`: No file of this user has this id.
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3449,7 +4143,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `CHATROOM_BUSY`: A reply of this chatroom is still being generated; wait for it or cancel it.
+             *
+             *     `IDEMPOTENCY_KEY_IN_USE`: A request with this Idempotency-Key is still running; retry shortly.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3458,7 +4165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3467,7 +4174,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3476,7 +4183,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Idempotency-Key reused with a different request. */
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was used before with a different request; use a new key. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3485,7 +4192,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `QUOTA_EXCEEDED`: The daily prompt quota of the user's tier is used up; it resets at midnight UTC (Retry-After).
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3494,7 +4205,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3503,7 +4214,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3512,7 +4223,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3542,7 +4253,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of the branch, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3551,7 +4262,13 @@ export interface operations {
                     "application/json": components["schemas"]["MessageList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3560,7 +4277,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3569,7 +4294,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3578,7 +4307,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3587,7 +4325,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3596,7 +4334,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3605,7 +4343,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3630,7 +4368,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The message */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3639,7 +4377,11 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3648,7 +4390,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3657,7 +4407,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3666,7 +4420,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3675,7 +4438,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3684,7 +4447,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3693,7 +4456,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3718,7 +4481,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The cancelled reply */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3727,7 +4490,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `NOT_A_REPLY`: The message is a prompt where a reply is needed (to stream, cancel, regenerate or fork).
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3736,7 +4505,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3745,7 +4522,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3754,7 +4535,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REPLY_ALREADY_FINISHED`: The reply is completed, failed or cancelled already. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3763,7 +4553,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3772,7 +4562,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3781,7 +4571,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3790,7 +4580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3807,7 +4597,10 @@ export interface operations {
             header?: {
                 /** @description Retrying with the same key returns the original result: never a second message or quota charge (kept 24 h). */
                 "idempotency-key"?: string;
-                /** @description `wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202). */
+                /**
+                 * @description `wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202).
+                 * @example wait=30
+                 */
                 prefer?: string;
             };
             path: {
@@ -3818,8 +4611,16 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description Optional: leave it out (or send `{}`) to answer again with the same model and settings. */
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "settings": {
+                 *         "thinking": "low"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @description This reply only: the model to use instead of the chatroom's. A model id from GET /models. A model the caller's tier may not use is 403 MODEL_NOT_ALLOWED; an id not offered at all 400 MODEL_UNKNOWN. */
                     model?: string;
@@ -3842,7 +4643,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The prompt and its new, finished reply (Prefer: wait, done in time) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3851,7 +4652,7 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Default Response */
+            /** @description The prompt and its new, queued reply */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3860,7 +4661,17 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MODEL_UNKNOWN`: No model GET /models offers has this id.
+             *
+             *     `NOT_A_REPLY`: The message is a prompt where a reply is needed (to stream, cancel, regenerate or fork).
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3869,7 +4680,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3878,7 +4697,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `MODEL_NOT_ALLOWED`: The user's tier may not use this model; upgrade to Pro or choose another. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3887,7 +4706,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3896,7 +4719,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `CHATROOM_BUSY`: A reply of this chatroom is still being generated; wait for it or cancel it.
+             *
+             *     `IDEMPOTENCY_KEY_IN_USE`: A request with this Idempotency-Key is still running; retry shortly.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3905,7 +4741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3914,7 +4750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3923,7 +4759,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Idempotency-Key reused with a different request. */
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was used before with a different request; use a new key. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3932,7 +4768,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `QUOTA_EXCEEDED`: The daily prompt quota of the user's tier is used up; it resets at midnight UTC (Retry-After).
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3941,7 +4781,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3950,7 +4790,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3959,7 +4799,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3973,9 +4813,11 @@ export interface operations {
     streamReply: {
         parameters: {
             query?: {
+                /** @description As the Last-Event-ID header, for clients that cannot set headers. */
                 lastEventId?: string;
             };
             header?: {
+                /** @description The `id` of the last event received: resume right after it. */
                 "last-event-id"?: string;
             };
             path: {
@@ -4004,7 +4846,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `NOT_A_REPLY`: The message is a prompt where a reply is needed (to stream, cancel, regenerate or fork).
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4013,7 +4861,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4022,7 +4878,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4031,7 +4891,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4040,7 +4909,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4049,7 +4918,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4058,7 +4927,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4081,7 +4950,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The share, with its public url */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4090,7 +4959,11 @@ export interface operations {
                     "application/json": components["schemas"]["Share"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4099,7 +4972,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4108,7 +4987,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4117,7 +5005,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOTHING_TO_SHARE`: The chatroom has no finished reply on its current branch to share. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4126,16 +5023,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4144,7 +5032,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4153,7 +5041,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4178,7 +5066,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of files */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4187,7 +5075,13 @@ export interface operations {
                     "application/json": components["schemas"]["FileList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4196,7 +5090,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4205,7 +5107,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4214,7 +5125,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4223,7 +5134,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4232,7 +5143,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4262,7 +5173,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The stored file: attach its id to a prompt */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4271,7 +5182,19 @@ export interface operations {
                     "application/json": components["schemas"]["File"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `EMPTY_FILE`: The uploaded file has no bytes.
+             *
+             *     `FILE_PART_MISSING`: The multipart body has no part named `file`.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MULTIPART_INVALID`: The multipart/form-data body is malformed, cut short or has too many parts.
+             *
+             *     `TOO_MANY_FILES`: More than one file part in one upload.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4280,7 +5203,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4289,7 +5220,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `STORAGE_QUOTA_EXCEEDED`: The user's files would exceed their storage allowance; delete some first. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4298,7 +5238,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /**
+             * @description `FILE_TOO_LARGE`: The upload is over the per-file size limit.
+             *
+             *     `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route.
+             */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4307,7 +5251,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /**
+             * @description `FILE_TYPE_MISMATCH`: The declared type or file name extension disagrees with the file's bytes.
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted.
+             */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4316,7 +5264,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Idempotency-Key reused with a different request. */
+            /** @description `PDF_TOO_MANY_PAGES`: The PDF has more pages than a prompt may carry. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4325,7 +5273,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4334,7 +5282,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4343,7 +5291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4352,7 +5300,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4375,7 +5323,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The file's metadata */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4384,7 +5332,11 @@ export interface operations {
                     "application/json": components["schemas"]["File"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4393,7 +5345,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4402,7 +5362,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `FILE_NOT_FOUND`: No file of this user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4411,7 +5371,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4420,7 +5389,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4429,7 +5398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4438,7 +5407,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4461,14 +5430,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Deleted */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4477,7 +5450,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4486,7 +5467,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `FILE_NOT_FOUND`: No file of this user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4495,7 +5476,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4504,7 +5494,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4513,7 +5503,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4522,7 +5512,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4574,7 +5564,11 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4583,7 +5577,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4592,7 +5594,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `FILE_NOT_FOUND`: No file of this user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4601,7 +5603,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem details (RFC 9457). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RANGE_NOT_SATISFIABLE`: The Range header asks for bytes outside the file. */
             416: {
                 headers: {
                     [name: string]: unknown;
@@ -4610,7 +5621,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4619,7 +5630,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4628,7 +5639,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4637,7 +5648,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4657,7 +5668,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The process is up */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4669,7 +5680,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4678,8 +5689,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4698,7 +5736,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The models the caller may choose, and the default */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4707,7 +5745,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModelList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4716,7 +5754,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4725,7 +5771,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4734,7 +5789,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4743,7 +5798,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4752,7 +5807,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4772,7 +5827,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Postgres and Redis answer */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4781,7 +5836,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4790,7 +5845,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4799,7 +5872,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency does not answer (see checks) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4832,7 +5914,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4841,7 +5923,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SHARE_NOT_FOUND`: No live share has this id (never existed, or deleted). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4850,7 +5941,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4859,7 +5959,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4868,7 +5968,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4877,7 +5977,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4907,7 +6007,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of matches, best first, with highlighted snippets */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4916,7 +6016,17 @@ export interface operations {
                     "application/json": components["schemas"]["SearchResults"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `SEARCH_QUERY_EMPTY`: `q` has no words to search for.
+             *
+             *     `SEARCH_QUERY_ONLY_EXCLUDES`: `q` only leaves words out (-word); add one to find.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4925,7 +6035,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4934,7 +6052,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4943,7 +6070,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4952,7 +6079,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4961,7 +6088,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4986,7 +6113,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of shares */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4995,7 +6122,13 @@ export interface operations {
                     "application/json": components["schemas"]["ShareList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5004,7 +6137,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5013,8 +6152,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5022,7 +6161,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5031,7 +6179,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5040,7 +6188,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5063,14 +6211,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Revoked */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5079,7 +6231,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5088,7 +6246,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SHARE_NOT_FOUND`: No live share has this id (never existed, or deleted). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5097,8 +6264,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5106,7 +6273,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5115,7 +6282,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5124,7 +6291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5144,7 +6311,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The Checkout Session: send the customer to checkoutUrl */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5153,7 +6320,7 @@ export interface operations {
                     "application/json": components["schemas"]["Checkout"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5162,7 +6329,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5171,7 +6344,34 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `ALREADY_SUBSCRIBED`: The user is on Pro already; manage it at POST /subscription/portal. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5180,16 +6380,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5198,7 +6389,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5207,7 +6398,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /**
+             * @description `BILLING_NOT_CONFIGURED`: This server has no Stripe configuration, so payments are off.
+             *
+             *     `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5227,7 +6422,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The portal link */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5236,7 +6431,7 @@ export interface operations {
                     "application/json": components["schemas"]["BillingPortalSession"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5245,7 +6440,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5254,7 +6455,34 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NO_BILLING_ACCOUNT`: The user has never paid, so there is no Stripe customer to manage. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5263,16 +6491,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5281,7 +6500,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5290,7 +6509,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /**
+             * @description `BILLING_NOT_CONFIGURED`: This server has no Stripe configuration, so payments are off.
+             *
+             *     `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5310,7 +6533,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The tier, subscription and usage */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5319,7 +6542,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubscriptionStatus"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5328,7 +6551,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5337,8 +6566,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5346,7 +6575,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5355,7 +6602,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5364,7 +6611,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5384,7 +6631,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The user's keys */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5393,7 +6640,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5402,7 +6649,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5411,7 +6664,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5420,8 +6673,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5429,7 +6682,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5438,7 +6691,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5447,7 +6700,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5467,6 +6720,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "expiresInDays": 90,
+                 *       "name": "Nightly report script"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Left out: the key never expires. */
                     expiresInDays?: number;
@@ -5476,7 +6735,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The new key, with the secret shown this once */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5485,7 +6744,13 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedApiKey"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5494,7 +6759,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5503,7 +6774,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5512,7 +6783,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `API_KEY_LIMIT_REACHED`: The user has as many active API keys as allowed; revoke one first. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5521,7 +6810,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5530,7 +6819,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5539,16 +6828,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5557,7 +6837,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5566,7 +6846,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5589,14 +6869,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Revoked */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5605,7 +6889,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5614,7 +6904,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5623,7 +6913,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_FOUND`: No API key of this user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5632,8 +6922,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5641,7 +6931,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5650,7 +6940,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5659,7 +6949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5679,7 +6969,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The user and today's usage */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5688,7 +6978,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5697,7 +6987,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5706,8 +7002,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5715,7 +7011,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5724,7 +7038,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5733,7 +7047,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5753,6 +7067,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "otp": "123456"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description A code from POST /auth/send-otp with purpose `delete_account`, sent to this account's number.
@@ -5763,14 +7082,24 @@ export interface operations {
             };
         };
         responses: {
-            /** @description No content */
+            /** @description The account is deleted; its records follow in the background */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `OTP_EXPIRED`: The code has expired; request a new one.
+             *
+             *     `OTP_INVALID`: Wrong or no active code; `attemptsRemaining` says how many tries are left.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5779,7 +7108,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5788,7 +7123,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5797,7 +7141,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5806,7 +7159,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5815,7 +7168,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `OTP_LOCKED`: Too many wrong tries: the code is dead; request a new one. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5824,7 +7177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5833,7 +7186,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5842,7 +7195,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /**
+             * @description `BILLING_NOT_CONFIGURED`: This server has no Stripe configuration, so payments are off.
+             *
+             *     `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5862,6 +7219,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada.king@example.com",
+                 *       "name": "Ada King"
+                 *     }
+                 */
                 "application/json": {
                     email?: string | null;
                     name?: string | null;
@@ -5869,7 +7232,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The updated user and today's usage */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5878,7 +7241,13 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5887,7 +7256,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5896,7 +7271,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5905,7 +7289,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5914,7 +7307,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5923,16 +7316,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5941,7 +7325,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5950,7 +7334,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5970,7 +7354,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The account export (a download) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5979,7 +7363,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountExport"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5988,7 +7372,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5997,7 +7387,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6006,8 +7405,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6015,7 +7414,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -6024,7 +7423,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6033,7 +7432,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6061,7 +7460,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The event is handled (or was already) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6070,7 +7469,11 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookAck"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `WEBHOOK_SIGNATURE_INVALID`: The Stripe-Signature header does not match the body (or is missing or stale).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6079,7 +7482,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6088,7 +7509,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6097,7 +7518,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -6106,7 +7527,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6115,7 +7536,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /**
+             * @description `BILLING_NOT_CONFIGURED`: This server has no Stripe configuration, so payments are off.
+             *
+             *     `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;

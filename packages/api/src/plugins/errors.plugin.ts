@@ -6,11 +6,11 @@ import fp from 'fastify-plugin';
 import { AppError, dependencyOf, ERROR_CODES, isErrorCode, type ErrorCode, type FieldError, type QuotaState } from '@gemini-chat/shared';
 import { rateLimitHeaders } from '../routes/rate-limit-headers.js';
 import type { Problem } from '../schemas/common.schemas.js';
+import { problemTypeOf } from '../lib/problem-type.js';
 import { StripeRequestError, translateStripeError } from '../lib/stripe-client.js';
 
 // The single error handler: every error leaves as an RFC 9457 problem; 5xx never leak internals.
 
-const PROBLEM_TYPE_BASE = 'urn:gemini-chat:problem:';
 const RETRY_AFTER_ON_OUTAGE_SECONDS = 5;
 
 type ProblemExtra = { errors?: FieldError[]; retryAfterSeconds?: number; fields?: Record<string, unknown> };
@@ -18,7 +18,7 @@ type ProblemExtra = { errors?: FieldError[]; retryAfterSeconds?: number; fields?
 /** The problem document itself: shared by Fastify replies and the raw-socket answers of clientErrorHandler. */
 function problemBody(status: number, code: ErrorCode, detail: string, requestId: string, extra: ProblemExtra = {}): Problem {
   return {
-    type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replace(/_/g, '-')}`,
+    type: problemTypeOf(code),
     title: STATUS_CODES[status] ?? 'Error',
     status,
     detail,
