@@ -1213,7 +1213,10 @@ export interface components {
              * @description When the code stops working.
              */
             expiresAt: string;
-            /** @description The code itself, only when OTP delivery mode is `response` (offline/dev). */
+            /**
+             * @description The code itself, only when OTP delivery mode is `response` (offline/dev).
+             * @example 482913
+             */
             otp?: string;
             /**
              * Format: date-time

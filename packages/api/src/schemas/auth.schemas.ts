@@ -15,7 +15,7 @@ export const OtpChallengeSchema = Type.Object(
   {
     expiresAt: Timestamp('When the code stops working.'),
     resendAfter: Timestamp('Earliest time another code can be requested.'),
-    otp: Type.Optional(Type.String({ description: 'The code itself, only when OTP delivery mode is `response` (offline/dev).' })),
+    otp: Type.Optional(Type.String({ description: 'The code itself, only when OTP delivery mode is `response` (offline/dev).', examples: ['482913'] })),
   },
   { 'x-component-name': 'OtpChallenge', additionalProperties: false },
 );
