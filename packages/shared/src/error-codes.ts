@@ -67,7 +67,7 @@ export const ERROR_CODES = {
   MODEL_NOT_ALLOWED: entry(403, 'The user\'s tier may not use this model; upgrade to Pro or choose another.', 'The basic tier may not use gemini-2.5-pro; GET /models lists the models you may use.'),
   // Export and import.
   IMPORT_FORMAT_UNKNOWN: entry(400, 'The import is neither a chatroom export nor a ChatGPT conversations.json.', 'Send a chatroom export (an object with "format": "gemini-chat.chatroom") or a ChatGPT conversations.json (an array of conversations).'),
-  IMPORT_INVALID: entry(400, 'The import has the right format but breaks a rule (e.g. a message whose parent is missing).', 'The import is invalid: body.messages.1.parentId names no earlier message.'),
+  IMPORT_INVALID: entry(400, 'The import has the right format but breaks a rule (e.g. a message whose parent is missing).', 'The import is invalid: body.messages.1.parentId names no earlier message of the file.'),
   // Search.
   SEARCH_QUERY_EMPTY: entry(400, '`q` has no words to search for.', 'q has no words to search for (only spaces, punctuation or operators).'),
   SEARCH_QUERY_ONLY_EXCLUDES: entry(400, '`q` only leaves words out (-word); add one to find.', 'q needs at least one word to find, not only words to leave out (-word).'),

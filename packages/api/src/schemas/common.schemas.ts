@@ -60,7 +60,7 @@ export const JSON_BODY_CODES = ['INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTE
 /** Members beyond the core a realistic problem of this code carries. */
 const EXAMPLE_MEMBERS: Partial<Record<ErrorCode, Record<string, unknown>>> = {
   VALIDATION_FAILED: { errors: [{ in: 'body', field: 'mobileNumber', message: 'is required' }] },
-  IMPORT_INVALID: { errors: [{ in: 'body', field: 'messages.1.parentId', message: 'names no earlier message' }] },
+  IMPORT_INVALID: { errors: [{ in: 'body', field: 'messages.1.parentId', message: 'names no earlier message of the file' }] },
   IMPORT_FORMAT_UNKNOWN: { errors: [{ in: 'body', field: '', message: 'is neither a chatroom export nor a ChatGPT conversations.json' }] },
   INVALID_CURSOR: { errors: [{ in: 'query', field: 'cursor', message: 'is not a value this API returned' }] },
   SEARCH_QUERY_EMPTY: { errors: [{ in: 'query', field: 'q', message: 'q has no words to search for (only spaces, punctuation or operators).' }] },

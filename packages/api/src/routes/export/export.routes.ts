@@ -124,7 +124,14 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ exports: ExportService; i
       body: ImportBodySchema,
       response: {
         201: described('The chatrooms created, and what was left out', ImportResultSchema),
-        ...errorCodes(TOKEN_OR_KEY_CODES, JSON_BODY_CODES, 'IMPORT_FORMAT_UNKNOWN', 'IMPORT_INVALID', 'IDEMPOTENCY_KEY_IN_USE', 'IDEMPOTENCY_KEY_REUSED'),
+        ...errorCodes(
+          TOKEN_OR_KEY_CODES,
+          JSON_BODY_CODES,
+          'IMPORT_FORMAT_UNKNOWN',
+          'IMPORT_INVALID',
+          'IDEMPOTENCY_KEY_IN_USE',
+          'IDEMPOTENCY_KEY_REUSED',
+        ),
       },
     },
   }, async (request, reply) => {
