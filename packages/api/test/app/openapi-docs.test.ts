@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, REPLY_FAILURE_CODES, ROUTELESS_ERROR_CODES, loadConfig } from '@gemini-chat/shared';
 import { buildApp } from '../../src/app.js';
+import { buildTestApp, type TestApp } from '@gemini-chat/testkit';
 
 // The spec is the API's manual (Swagger UI at /docs): this fails when an operation stops teaching what a client
 // needs, or when its error responses drift from the code catalog.
@@ -38,8 +39,6 @@ beforeAll(async () => {
     Object.entries(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path} (${op.operationId})`, op })),
   );
 });
-
-afterAll(() => undefined);
 
 const errorStatuses = (op: Operation) => Object.keys(op.responses).filter((s) => Number(s) >= 400);
 const codesOf = (op: Operation) =>
@@ -164,5 +163,53 @@ describe('the OpenAPI spec as documentation', () => {
     for (const [, method, path] of intro.matchAll(/\b(GET|POST|PATCH|DELETE) (\/[\w/{}-]*)/g)) {
       expect(paths, `${method} ${path}`).toContain(`${method} ${path}`);
     }
+  });
+});
+
+describe('the request-body examples, tried in order as the page says', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp();
+  });
+  afterAll(async () => t?.close());
+
+  const example = (path: string, method: string): Record<string, unknown> => {
+    const content = spec.paths[path]?.[method]?.requestBody?.content['application/json'];
+    return structuredClone(content?.example) as Record<string, unknown>;
+  };
+  const call = async (method: string, path: string, url: string, auth?: string, patch: Record<string, unknown> = {}) => {
+    const res = await t.app.inject({
+      method: method.toUpperCase() as 'POST',
+      url,
+      payload: { ...example(path, method), ...patch },
+      headers: auth ? { authorization: `Bearer ${auth}` } : {},
+    });
+    return { status: res.statusCode, body: res.json() as Record<string, unknown> };
+  };
+
+  it('signs up, verifies, creates and renames a chatroom, sends a message, makes a key, updates the profile, signs in by password', async () => {
+    // Only what the page tells the reader to paste is replaced: the code, the token, ids from earlier answers.
+    const signup = await call('post', '/auth/signup', '/auth/signup');
+    expect(signup.status, JSON.stringify(signup.body)).toBe(201);
+    const otp = (signup.body.otpChallenge as { otp: string }).otp;
+    const verified = await call('post', '/auth/verify-otp', '/auth/verify-otp', undefined, { otp });
+    expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+    const token = verified.body.accessToken as string;
+
+    const room = await call('post', '/chatroom', '/chatroom', token);
+    expect(room.status, JSON.stringify(room.body)).toBe(201);
+    const id = room.body.id as string;
+    expect((await call('patch', '/chatroom/{id}', `/chatroom/${id}`, token)).status).toBe(200);
+    const sent = await call('post', '/chatroom/{id}/message', `/chatroom/${id}/message`, token);
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+
+    expect((await call('post', '/user/api-keys', '/user/api-keys', token)).status).toBe(201);
+    expect((await call('patch', '/user/me', '/user/me', token)).status).toBe(200);
+    const imported = await call('post', '/chatroom/import', '/chatroom/import', token);
+    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+    const login = await call('post', '/auth/login', '/auth/login');
+    expect(login.status, JSON.stringify(login.body)).toBe(200);
+    const refreshed = await call('post', '/auth/refresh', '/auth/refresh', undefined, { refreshToken: login.body.refreshToken });
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
   });
 });
