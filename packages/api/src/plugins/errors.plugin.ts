@@ -39,8 +39,13 @@ export function sendProblem(
   extra: ProblemExtra & { quota?: QuotaState } = {},
 ): FastifyReply {
   // The type already allows only catalogued codes; this catches a cast or a code built at run time, which the
-  // spec (and so every client) would not know.
-  if (!isErrorCode(code) || ERROR_CODES[code].status !== status) request.log.error({ code, status }, 'problem code or status not as catalogued');
+  // spec (and so every client) would not know. Under test it is a 500, so the test that provoked it fails.
+  if (!isErrorCode(code) || ERROR_CODES[code].status !== status) {
+    request.log.error({ code, status }, 'problem code or status not as catalogued');
+    if (!isErrorCode(code) && request.server.strictProblemCodes) {
+      return sendProblem(request, reply, 500, 'INTERNAL_ERROR', `The code ${String(code)} is not in the error catalog.`);
+    }
+  }
   const body = problemBody(status, code, detail, String(request.id), extra);
   // The onRequest hook normally set it already; framework errors (below) are answered before any hook runs.
   reply.header('x-request-id', body.requestId);
@@ -134,7 +139,15 @@ function toFieldErrors(error: FastifyError): FieldError[] {
   });
 }
 
-export const errorsPlugin = fp(async (app: FastifyInstance) => {
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Answer an uncatalogued problem code as a 500 rather than only logging it (set under test). */
+    strictProblemCodes: boolean;
+  }
+}
+
+export const errorsPlugin = fp(async (app: FastifyInstance, opts: { strictCodes?: boolean }) => {
+  app.decorate('strictProblemCodes', opts.strictCodes === true);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, 404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`),
   );

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, REPLY_FAILURE_CODES } from '@gemini-chat/shared';
+import { AppError, ERROR_CODES, REPLY_FAILURE_CODES, loadConfig, type ErrorCode } from '@gemini-chat/shared';
+import { buildApp } from '../../src/app.js';
 
 // The types already refuse an uncatalogued code; this reads the source as text, so a cast, a code built from a
 // string or a tuple table that slipped past the types is caught too, and so is a status the catalog disagrees with.
@@ -78,6 +79,23 @@ describe('error code catalog', () => {
       expect(entry.status, code).toBeGreaterThanOrEqual(400);
       expect(entry.meaning.length, code).toBeGreaterThan(10);
       expect(entry.example.length, code).toBeGreaterThan(5);
+    }
+  });
+});
+
+describe('an uncatalogued code at run time', () => {
+  it('is a 500 under test, so whatever sent it fails', async () => {
+    const app = await buildApp({ config: loadConfig({ NODE_ENV: 'test' }), logger: false, specOnly: true });
+    app.get('/uncatalogued', { schema: { hide: true } }, async () => {
+      throw new AppError(409, 'NOT_IN_THE_CATALOG' as ErrorCode, 'A code no client knows.');
+    });
+    await app.ready();
+    try {
+      const res = await app.inject({ url: '/uncatalogued' });
+      expect(res.statusCode).toBe(500);
+      expect(res.json()).toMatchObject({ code: 'INTERNAL_ERROR', detail: 'The code NOT_IN_THE_CATALOG is not in the error catalog.' });
+    } finally {
+      await app.close();
     }
   });
 });
