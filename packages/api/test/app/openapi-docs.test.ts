@@ -99,6 +99,7 @@ describe('the OpenAPI spec as documentation', () => {
   });
 
   it('lists, for every error status, its codes with one example problem per code at that status', () => {
+    const check = bodyValidator();
     const wrong: string[] = [];
     for (const { name, op } of operations) {
       if (errorStatuses(op).length === 0) wrong.push(`${name}: no error responses`);
@@ -115,6 +116,7 @@ describe('the OpenAPI spec as documentation', () => {
           else if (String(ERROR_CODES[code as keyof typeof ERROR_CODES].status) !== status) wrong.push(`${name} ${status}: ${code} is a ${ERROR_CODES[code as keyof typeof ERROR_CODES].status}`);
           if (value?.code !== code || String(value.status) !== status || !value.detail) wrong.push(`${name} ${status}: example ${code} is not a problem of its code`);
           if (!response.description.includes(`\`${code}\``)) wrong.push(`${name} ${status}: the description does not list ${code}`);
+          wrong.push(...check(media?.schema, value).map((e) => `${name} ${status}: example ${code} ${e}`));
         }
       }
     }
