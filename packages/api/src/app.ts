@@ -175,7 +175,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   });
 
   const metrics = createApiMetrics(jobs.queue);
-  await app.register(errorsPlugin);
+  await app.register(errorsPlugin, { strictCodes: config.env === 'test' });
   await app.register(metricsPlugin, { metrics });
   // The CORS plugin answers a preflight without Origin or Access-Control-Request-Method in plain text; refuse it
   // first, as a problem like every other error.

@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Change (or set) the password
-         * @description Revokes every session and returns tokens for a fresh one.
+         * @description Revokes every session and returns tokens for a fresh one. An account with a password must send `currentPassword` (400 CURRENT_PASSWORD_REQUIRED, or CURRENT_PASSWORD_INCORRECT when wrong); one without sets its first.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -33,7 +33,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a password-reset OTP */
+        /**
+         * Send a password-reset OTP
+         * @description A `password_reset` code for POST /auth/reset-password (in `otp` in `response` delivery mode). It signs nobody in. An unknown number is 404 USER_NOT_FOUND; the resend cooldown and hourly cap of every code apply.
+         */
         post: operations["forgotPassword"];
         delete?: never;
         options?: never;
@@ -70,7 +73,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke a refresh token and its session */
+        /**
+         * Revoke a refresh token and its session
+         * @description Signs the session out: its refresh token stops working at once and so do its access tokens (401 SESSION_REVOKED). An unknown or already revoked token is 204 as well, so a retry is safe.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -89,7 +95,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a refresh token
-         * @description Returns a new token pair. A refresh token works once; reusing one revokes its whole session.
+         * @description Returns a new token pair. A refresh token works once; reusing one revokes its whole session (401 REFRESH_TOKEN_REUSED). An unknown, expired or revoked one is 401 REFRESH_TOKEN_INVALID.
          */
         post: operations["refreshTokens"];
         delete?: never;
@@ -109,7 +115,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with a password-reset OTP
-         * @description Revokes every session of the account.
+         * @description Takes the code from POST /auth/forgot-password and sets `newPassword`. Revokes every session of the account.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -129,7 +135,7 @@ export interface paths {
         put?: never;
         /**
          * Send a login OTP (or one confirming an account deletion)
-         * @description Each purpose has its own code: a login code cannot delete the account and a `delete_account` code signs nobody in. A `delete_account` code is sent only for a verified account (404 otherwise); DELETE /user/me, with that account's access token, consumes it.
+         * @description Each purpose has its own code: a login code cannot delete the account and a `delete_account` code signs nobody in. A `delete_account` code is sent only for a verified account (404 otherwise); DELETE /user/me, with that account's access token, consumes it. An unknown number is 404 USER_NOT_FOUND. One code per number and purpose is live at a time; another can be asked for after `resendAfter` (429 OTP_RESEND_TOO_SOON before), and only a few per hour.
          */
         post: operations["sendOtp"];
         delete?: never;
@@ -149,7 +155,7 @@ export interface paths {
         put?: never;
         /**
          * Register a mobile number
-         * @description Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens. The name, email and password are kept only if this signup code is the first code to prove the number. A registered number, verified or not, is 409: sign in with POST /auth/send-otp instead.
+         * @description Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens. While OTP delivery is `response` (the default outside production) the code is in `otpChallenge.otp`; otherwise it is sent to the number (logged, until an SMS channel exists). The code expires after 5 minutes. The name, email and password are kept only if this signup code is the first code to prove the number. A registered number, verified or not, is 409: sign in with POST /auth/send-otp instead.
          */
         post: operations["signup"];
         delete?: never;
@@ -169,7 +175,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a login or signup OTP for tokens
-         * @description The first code verified proves the number. Unless it is the signup code, the name, email and password given at signup are dropped.
+         * @description The first code verified proves the number. Unless it is the signup code, the name, email and password given at signup are dropped. A wrong code is 400 OTP_INVALID with `attemptsRemaining`; after 5 wrong tries the code is dead (429 OTP_LOCKED); an expired one is 400 OTP_EXPIRED. Copy `accessToken` into Authorize (bearerAuth).
          */
         post: operations["verifyOtp"];
         delete?: never;
@@ -187,13 +193,13 @@ export interface paths {
         };
         /**
          * The user's chatrooms, newest activity first
-         * @description Cached per user (invalidated by every change). Send If-None-Match with the last ETag to get 304.
+         * @description Pages of `limit` (default 20), newest activity first; pass `nextCursor` as `cursor` for the next page (a cursor this API did not return is 400 INVALID_CURSOR). Cached per user (invalidated by every change). Send If-None-Match with the last ETag to get 304.
          */
         get: operations["listChatrooms"];
         put?: never;
         /**
          * Create a chatroom
-         * @description Optional `model` (null or omitted: the default of the user's tier at each send) and `settings` for its replies. A model the user's tier may not use is 403 MODEL_NOT_ALLOWED; an id GET /models does not offer, 400 MODEL_UNKNOWN.
+         * @description A new, empty conversation: send prompts to it with POST /chatroom/{id}/message. `systemPrompt` steers every reply. Optional `model` (null or omitted: the default of the user's tier at each send) and `settings` for its replies. A model the user's tier may not use is 403 MODEL_NOT_ALLOWED; an id GET /models does not offer, 400 MODEL_UNKNOWN.
          */
         post: operations["createChatroom"];
         delete?: never;
@@ -229,11 +235,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One chatroom with the newest messages of its current branch */
+        /**
+         * One chatroom with the newest messages of its current branch
+         * @description The chatroom and the newest messages of its current branch, oldest first (older ones: GET /chatroom/{id}/messages). Someone else's chatroom is 404 CHATROOM_NOT_FOUND, exactly as a missing one.
+         */
         get: operations["getChatroom"];
         put?: never;
         post?: never;
-        /** Delete a chatroom and its messages */
+        /**
+         * Delete a chatroom and its messages
+         * @description Deletes the chatroom and its messages; a reply being generated for it stops. Its attached files go too, unless another of the user's chatrooms uses them.
+         */
         delete: operations["deleteChatroom"];
         options?: never;
         head?: never;
@@ -293,7 +305,7 @@ export interface paths {
         };
         /**
          * The newest reply of the chatroom's current branch
-         * @description 200 when it is finished (completed, failed or cancelled); 202 with Retry-After while it is queued or generating.
+         * @description 200 when it is finished (completed, failed or cancelled); 202 with Retry-After while it is queued or generating. A chatroom with no reply yet is 404 MESSAGE_NOT_FOUND.
          */
         get: operations["getLatestReply"];
         put?: never;
@@ -351,7 +363,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One message: poll a reply here until its status is final */
+        /**
+         * One message: poll a reply here until its status is final
+         * @description A reply goes `queued` → `generating` → `completed`, `failed` (with `error.code`, one of a closed list) or `cancelled`; `content` grows while it is generated. Poll about once a second, or watch it live at `links.stream` of the send response.
+         */
         get: operations["getMessage"];
         put?: never;
         post?: never;
@@ -372,7 +387,7 @@ export interface paths {
         put?: never;
         /**
          * Stop a queued or generating reply
-         * @description The reply keeps the text produced so far and becomes `cancelled`; its stream ends with `done`. Cancelling a cancelled reply is a no-op; a reply that already completed or failed is 409.
+         * @description The reply keeps the text produced so far and becomes `cancelled`; its stream ends with `done`. Cancelling a cancelled reply is a no-op; a reply that already completed or failed is 409 REPLY_ALREADY_FINISHED, a prompt 400 NOT_A_REPLY. A cancelled reply is not refunded from the quota.
          */
         post: operations["cancelReply"];
         delete?: never;
@@ -448,7 +463,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's files, newest first */
+        /**
+         * The user's files, newest first
+         * @description Pages of `limit` (default 20); pass `nextCursor` as `cursor` for the next page. Deleted files are not listed.
+         */
         get: operations["listFiles"];
         put?: never;
         /**
@@ -469,7 +487,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A file's metadata */
+        /**
+         * A file's metadata
+         * @description Name, detected type, size, sha256 (and pages for a PDF). Another user's file is 404 FILE_NOT_FOUND, as a missing one.
+         */
         get: operations["getFile"];
         put?: never;
         post?: never;
@@ -510,7 +531,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process is up */
+        /**
+         * Liveness: the process is up
+         * @description Answers without touching any dependency: for a liveness probe. Readiness is GET /ready.
+         */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -607,7 +631,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's share links, newest first */
+        /**
+         * The user's share links, newest first
+         * @description Every live share of every chatroom, in pages of `limit` (default 20); pass `nextCursor` as `cursor` for the next page.
+         */
         get: operations["listShares"];
         put?: never;
         post?: never;
@@ -668,7 +695,7 @@ export interface paths {
         put?: never;
         /**
          * A Stripe Billing Portal link to manage or cancel the plan
-         * @description 409 NO_BILLING_ACCOUNT until the user has started a checkout once.
+         * @description A one-time link to Stripe's Billing Portal for the user's Stripe customer: change the card, see invoices, cancel. 409 NO_BILLING_ACCOUNT until the user has started a checkout once; 503 BILLING_NOT_CONFIGURED when this server takes no payments.
          */
         post: operations["createBillingPortalSession"];
         delete?: never;
@@ -684,7 +711,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's tier, subscription and today's quota */
+        /**
+         * The user's tier, subscription and today's quota
+         * @description The tier as the quota applies it now, the Stripe subscription behind it (status, period end, whether it cancels at period end) and today's usage. Works when the server takes no payments too (always basic then).
+         */
         get: operations["getSubscriptionStatus"];
         put?: never;
         post?: never;
@@ -701,12 +731,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's API keys (never the keys themselves) */
+        /**
+         * The user's API keys (never the keys themselves)
+         * @description Each key's name, prefix, expiry and last use; revoked keys are not listed.
+         */
         get: operations["listApiKeys"];
         put?: never;
         /**
          * Create an API key (the key is in this response only)
-         * @description At most 10 keys that have not expired at once (409 API_KEY_LIMIT_REACHED).
+         * @description The key (`gck_…`) is shown in this response only: store it then. Send it as `Authorization: Bearer gck_…` on the routes that list apiKeyAuth (chatrooms, messages, files, search, models); elsewhere it is 403 API_KEY_NOT_ALLOWED. Managing keys needs an access token. At most 10 keys that have not expired at once (409 API_KEY_LIMIT_REACHED).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -725,7 +758,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key: refused at once on every API instance */
+        /**
+         * Revoke an API key: refused at once on every API instance
+         * @description From the moment this returns, the key answers 401 INVALID_API_KEY everywhere. An unknown id is 404 API_KEY_NOT_FOUND.
+         */
         delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
@@ -739,7 +775,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user and today's quota usage */
+        /**
+         * The signed-in user and today's quota usage
+         * @description The profile, the tier (`basic` or `pro`) and `usage`: prompts used today, the daily limit (null on Pro) and when it resets (midnight UTC).
+         */
         get: operations["getMe"];
         put?: never;
         post?: never;
@@ -750,7 +789,10 @@ export interface paths {
         delete: operations["deleteAccount"];
         options?: never;
         head?: never;
-        /** Update name or email (null clears) */
+        /**
+         * Update name or email (null clears)
+         * @description Only the fields sent change; `null` clears one. The mobile number cannot be changed.
+         */
         patch: operations["updateMe"];
         trace?: never;
     };
@@ -988,7 +1030,11 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             error?: {
-                code: string;
+                /**
+                 * @description Why the reply failed. MODEL_TIMEOUT: The model did not answer in time, on every attempt. MODEL_RATE_LIMITED: The model provider kept refusing for load or quota. MODEL_UNAVAILABLE: The model provider was unavailable on every attempt. MODEL_ERROR: The model provider failed with a server error on every attempt. MODEL_AUTH_FAILED: The server is not authorised to use the model (its own configuration). MODEL_REJECTED_REQUEST: The model refused the request as invalid (e.g. too long a conversation). MODEL_CONNECTION_FAILED: The connection to the model kept failing. MODEL_STREAM_INCOMPLETE: The model's answer stream kept ending early. PROMPT_BLOCKED: The model's safety filters blocked the prompt; rephrase it. RESPONSE_BLOCKED: The model stopped its answer for safety or recitation; what it wrote so far is kept. ATTACHMENT_UNAVAILABLE: The model could not read an attachment. ATTACHMENT_PROCESSING_TIMEOUT: Preparing an attachment for the model took too long. ATTACHMENT_PROCESSING_FAILED: An attachment could not be prepared for the model (e.g. it was deleted). WORKER_STOPPED: The worker stopped while generating, on every attempt. GENERATION_FAILED: The reply was given up on after its job could not run. SERVICE_UNAVAILABLE: A backing service was briefly unavailable on every attempt. INTERNAL_ERROR: An unexpected failure on the server.
+                 * @enum {string}
+                 */
+                code: "MODEL_TIMEOUT" | "MODEL_RATE_LIMITED" | "MODEL_UNAVAILABLE" | "MODEL_ERROR" | "MODEL_AUTH_FAILED" | "MODEL_REJECTED_REQUEST" | "MODEL_CONNECTION_FAILED" | "MODEL_STREAM_INCOMPLETE" | "PROMPT_BLOCKED" | "RESPONSE_BLOCKED" | "ATTACHMENT_UNAVAILABLE" | "ATTACHMENT_PROCESSING_TIMEOUT" | "ATTACHMENT_PROCESSING_FAILED" | "WORKER_STOPPED" | "GENERATION_FAILED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
                 message: string;
             } | null;
             /** @description Unique within the file; an import gives every message a new id. */
@@ -1079,7 +1125,15 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             error: {
-                code: string;
+                /**
+                 * @description Why the reply failed. MODEL_TIMEOUT: The model did not answer in time, on every attempt. MODEL_RATE_LIMITED: The model provider kept refusing for load or quota. MODEL_UNAVAILABLE: The model provider was unavailable on every attempt. MODEL_ERROR: The model provider failed with a server error on every attempt. MODEL_AUTH_FAILED: The server is not authorised to use the model (its own configuration). MODEL_REJECTED_REQUEST: The model refused the request as invalid (e.g. too long a conversation). MODEL_CONNECTION_FAILED: The connection to the model kept failing. MODEL_STREAM_INCOMPLETE: The model's answer stream kept ending early. PROMPT_BLOCKED: The model's safety filters blocked the prompt; rephrase it. RESPONSE_BLOCKED: The model stopped its answer for safety or recitation; what it wrote so far is kept. ATTACHMENT_UNAVAILABLE: The model could not read an attachment. ATTACHMENT_PROCESSING_TIMEOUT: Preparing an attachment for the model took too long. ATTACHMENT_PROCESSING_FAILED: An attachment could not be prepared for the model (e.g. it was deleted). WORKER_STOPPED: The worker stopped while generating, on every attempt. GENERATION_FAILED: The reply was given up on after its job could not run. SERVICE_UNAVAILABLE: A backing service was briefly unavailable on every attempt. INTERNAL_ERROR: An unexpected failure on the server.
+                 * @enum {string}
+                 */
+                code: "MODEL_TIMEOUT" | "MODEL_RATE_LIMITED" | "MODEL_UNAVAILABLE" | "MODEL_ERROR" | "MODEL_AUTH_FAILED" | "MODEL_REJECTED_REQUEST" | "MODEL_CONNECTION_FAILED" | "MODEL_STREAM_INCOMPLETE" | "PROMPT_BLOCKED" | "RESPONSE_BLOCKED" | "ATTACHMENT_UNAVAILABLE" | "ATTACHMENT_PROCESSING_TIMEOUT" | "ATTACHMENT_PROCESSING_FAILED" | "WORKER_STOPPED" | "GENERATION_FAILED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+                /**
+                 * @description Safe to show to the user.
+                 * @example The model took too long to answer.
+                 */
                 message: string;
             } | null;
             /** Format: uuid */
@@ -1159,7 +1213,10 @@ export interface components {
              * @description When the code stops working.
              */
             expiresAt: string;
-            /** @description The code itself, only when OTP delivery mode is `response` (offline/dev). */
+            /**
+             * @description The code itself, only when OTP delivery mode is `response` (offline/dev).
+             * @example 482913
+             */
             otp?: string;
             /**
              * Format: date-time
@@ -1172,10 +1229,11 @@ export interface components {
             /** @description OTP_INVALID: wrong tries left for this code. */
             attemptsRemaining?: number;
             /**
-             * @description Stable UPPER_SNAKE identifier clients switch on.
+             * @description Stable UPPER_SNAKE identifier clients switch on: one of a closed list (each operation states the ones it answers).
              * @example VALIDATION_FAILED
+             * @enum {string}
              */
-            code: string;
+            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ROUTE_NOT_FOUND" | "INVALID_PREFLIGHT" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "INVALID_JSON" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNAUTHORIZED" | "TOKEN_EXPIRED" | "SESSION_REVOKED" | "INVALID_API_KEY" | "API_KEY_NOT_ALLOWED" | "MOBILE_NUMBER_TAKEN" | "OTP_INVALID" | "OTP_EXPIRED" | "OTP_LOCKED" | "OTP_RESEND_TOO_SOON" | "OTP_SEND_LIMIT" | "INVALID_CREDENTIALS" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "CURRENT_PASSWORD_REQUIRED" | "CURRENT_PASSWORD_INCORRECT" | "USER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_LIMIT_REACHED" | "CHATROOM_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "INVALID_CURSOR" | "CHATROOM_BUSY" | "NOT_A_REPLY" | "PARENT_NOT_A_REPLY" | "REPLY_ALREADY_FINISHED" | "REPLY_NOT_FINISHED" | "ATTACHMENT_NOT_SUPPORTED" | "QUOTA_EXCEEDED" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "MODEL_UNKNOWN" | "MODEL_NOT_ALLOWED" | "IMPORT_FORMAT_UNKNOWN" | "IMPORT_INVALID" | "SEARCH_QUERY_EMPTY" | "SEARCH_QUERY_ONLY_EXCLUDES" | "SHARE_NOT_FOUND" | "NOTHING_TO_SHARE" | "FILE_NOT_FOUND" | "FILE_TOO_LARGE" | "FILE_TYPE_MISMATCH" | "EMPTY_FILE" | "PDF_TOO_MANY_PAGES" | "STORAGE_QUOTA_EXCEEDED" | "MULTIPART_INVALID" | "FILE_PART_MISSING" | "TOO_MANY_FILES" | "RANGE_NOT_SATISFIABLE" | "BILLING_NOT_CONFIGURED" | "ALREADY_SUBSCRIBED" | "NO_BILLING_ACCOUNT" | "WEBHOOK_SIGNATURE_INVALID";
             /** @description Human-readable explanation of this occurrence. */
             detail: string;
             errors?: components["schemas"]["FieldError"][];
@@ -1366,6 +1424,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "currentPassword": "correct-horse-42",
+                 *       "newPassword": "a-new-passphrase-7"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Required when the account has a password. */
                     currentPassword?: string;
@@ -1375,7 +1439,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Tokens for a fresh session (every other session is signed out) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1384,7 +1448,17 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `CURRENT_PASSWORD_INCORRECT`: `currentPassword` is wrong.
+             *
+             *     `CURRENT_PASSWORD_REQUIRED`: Changing an existing password needs `currentPassword`.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1393,7 +1467,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1402,7 +1482,34 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1411,7 +1518,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1420,7 +1527,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1429,7 +1536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1438,7 +1545,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1447,7 +1554,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1467,6 +1574,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -1477,7 +1589,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The code challenge (with the code itself in `response` delivery mode) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1486,7 +1598,13 @@ export interface operations {
                     "application/json": components["schemas"]["OtpChallenge"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1495,7 +1613,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1504,7 +1631,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1513,7 +1649,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1522,7 +1658,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_RESEND_TOO_SOON`: A code was sent moments ago; wait Retry-After seconds before asking again.
+             *
+             *     `OTP_SEND_LIMIT`: The hourly number of codes for this number is used up.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1531,7 +1673,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1540,7 +1682,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1549,7 +1691,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1569,6 +1711,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100",
+                 *       "password": "correct-horse-42"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -1580,7 +1728,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description An access token, a refresh token and the user */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1589,7 +1737,13 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1598,7 +1752,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /** @description `INVALID_CREDENTIALS`: Mobile number or password is wrong (or the account has no password). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1607,7 +1761,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1616,7 +1788,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1625,7 +1797,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1634,7 +1806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1643,7 +1815,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1652,7 +1824,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1672,20 +1844,32 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "refreshToken": "Jx0d6cXq3bW1o9mQvT2y8kRzL4nHfA7sPuE5gC0iVwY"
+                 *     }
+                 */
                 "application/json": {
+                    /** @description The refreshToken of the last token pair. */
                     refreshToken: string;
                 };
             };
         };
         responses: {
-            /** @description No content */
+            /** @description Signed out */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1694,7 +1878,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1703,7 +1905,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1712,7 +1914,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1721,7 +1923,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1730,7 +1932,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1739,7 +1941,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1759,13 +1961,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "refreshToken": "Jx0d6cXq3bW1o9mQvT2y8kRzL4nHfA7sPuE5gC0iVwY"
+                 *     }
+                 */
                 "application/json": {
+                    /** @description The refreshToken of the last token pair. */
                     refreshToken: string;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description A new access token and a new refresh token */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1774,7 +1982,13 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1783,7 +1997,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `REFRESH_TOKEN_INVALID`: The refresh token is unknown, expired or revoked; sign in again.
+             *
+             *     `REFRESH_TOKEN_REUSED`: A refresh token was used twice: the whole session is revoked; sign in again.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1792,7 +2010,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1801,7 +2037,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1810,7 +2046,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1819,7 +2055,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1828,7 +2064,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1837,7 +2073,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1857,6 +2093,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100",
+                 *       "newPassword": "a-new-passphrase-7",
+                 *       "otp": "123456"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -1874,14 +2117,24 @@ export interface operations {
             };
         };
         responses: {
-            /** @description No content */
+            /** @description The password is set; every session is signed out */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `OTP_EXPIRED`: The code has expired; request a new one.
+             *
+             *     `OTP_INVALID`: Wrong or no active code; `attemptsRemaining` says how many tries are left.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1890,7 +2143,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1899,7 +2161,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1908,7 +2179,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1917,7 +2188,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_LOCKED`: Too many wrong tries: the code is dead; request a new one.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1926,7 +2201,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -1935,7 +2210,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1944,7 +2219,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1964,6 +2239,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100",
+                 *       "purpose": "login"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -1976,7 +2257,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The code challenge (with the code itself in `response` delivery mode) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1985,7 +2266,13 @@ export interface operations {
                     "application/json": components["schemas"]["OtpChallenge"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1994,7 +2281,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2003,7 +2299,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2012,7 +2317,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2021,7 +2326,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_RESEND_TOO_SOON`: A code was sent moments ago; wait Retry-After seconds before asking again.
+             *
+             *     `OTP_SEND_LIMIT`: The hourly number of codes for this number is used up.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2030,7 +2341,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2039,7 +2350,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2048,7 +2359,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2068,6 +2379,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "mobileNumber": "+14155550100",
+                 *       "name": "Ada Lovelace",
+                 *       "password": "correct-horse-42"
+                 *     }
+                 */
                 "application/json": {
                     /** Format: email */
                     email?: string;
@@ -2083,7 +2402,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The new account and its signup code challenge */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2092,7 +2411,13 @@ export interface operations {
                     "application/json": components["schemas"]["SignupResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2101,7 +2426,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `MOBILE_NUMBER_TAKEN`: An account with this mobile number exists already; sign in with POST /auth/send-otp. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2110,7 +2453,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2119,7 +2462,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2128,7 +2471,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_RESEND_TOO_SOON`: A code was sent moments ago; wait Retry-After seconds before asking again.
+             *
+             *     `OTP_SEND_LIMIT`: The hourly number of codes for this number is used up.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2137,7 +2486,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2146,7 +2495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2155,7 +2504,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2173,8 +2522,15 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description Put the code from the signup or send-otp response (`otp`, in `response` delivery mode) in place of 123456. */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "mobileNumber": "+14155550100",
+                 *       "otp": "123456"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description Phone number in E.164 (e.g. +14155550100); normalised before use.
@@ -2190,7 +2546,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description An access token, a refresh token and the user */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2199,7 +2555,17 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `OTP_EXPIRED`: The code has expired; request a new one.
+             *
+             *     `OTP_INVALID`: Wrong or no active code; `attemptsRemaining` says how many tries are left.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2208,7 +2574,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2217,7 +2592,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2226,7 +2610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2235,7 +2619,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `OTP_LOCKED`: Too many wrong tries: the code is dead; request a new one.
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2244,7 +2632,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2253,7 +2641,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2262,7 +2650,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2282,6 +2670,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description The ETag of an earlier answer: 304 while the page is unchanged. */
                 "if-none-match"?: string;
             };
             path?: never;
@@ -2289,7 +2678,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of chatrooms */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2305,7 +2694,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2314,7 +2709,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2323,7 +2726,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2332,7 +2744,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2341,7 +2753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2350,7 +2762,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2370,6 +2782,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "systemPrompt": "Be brief.",
+                 *       "title": "Trip ideas"
+                 *     }
+                 */
                 "application/json": {
                     model?: string | null;
                     /** @description Settings of the chatroom's replies (each may be overridden per send). */
@@ -2395,7 +2813,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The created chatroom */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2404,7 +2822,15 @@ export interface operations {
                     "application/json": components["schemas"]["Chatroom"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MODEL_UNKNOWN`: No model GET /models offers has this id.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2413,7 +2839,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2422,7 +2856,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `MODEL_NOT_ALLOWED`: The user's tier may not use this model; upgrade to Pro or choose another. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2431,7 +2865,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2440,7 +2883,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2449,7 +2892,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2458,7 +2901,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2467,7 +2910,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2476,7 +2919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2500,6 +2943,55 @@ export interface operations {
         /** @description A chatroom export (GET /chatroom/{id}/export?format=json) or a ChatGPT conversations.json. */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "chatroom": {
+                 *         "createdAt": "2026-12-07T09:00:00.000Z",
+                 *         "currentMessageId": "m2",
+                 *         "model": null,
+                 *         "settings": {},
+                 *         "systemPrompt": "Be brief.",
+                 *         "title": "Trip ideas"
+                 *       },
+                 *       "exportedAt": "2026-12-07T09:30:00.000Z",
+                 *       "format": "gemini-chat.chatroom",
+                 *       "messages": [
+                 *         {
+                 *           "attachments": [],
+                 *           "citations": null,
+                 *           "content": "Plan a day in Lisbon",
+                 *           "createdAt": "2026-12-07T09:00:05.000Z",
+                 *           "id": "m1",
+                 *           "model": null,
+                 *           "parentId": null,
+                 *           "role": "user",
+                 *           "settings": null,
+                 *           "status": "completed",
+                 *           "thoughts": null,
+                 *           "usage": null
+                 *         },
+                 *         {
+                 *           "attachments": [],
+                 *           "citations": null,
+                 *           "content": "Morning in Alfama, lunch in Baixa, sunset at Belém.",
+                 *           "createdAt": "2026-12-07T09:00:07.000Z",
+                 *           "id": "m2",
+                 *           "model": "gemini-2.5-flash",
+                 *           "parentId": "m1",
+                 *           "role": "assistant",
+                 *           "settings": {},
+                 *           "status": "completed",
+                 *           "thoughts": null,
+                 *           "usage": {
+                 *             "inputTokens": 12,
+                 *             "outputTokens": 14,
+                 *             "thinkingTokens": 0
+                 *           }
+                 *         }
+                 *       ],
+                 *       "version": 1
+                 *     }
+                 */
                 "application/json": {
                     chatroom: {
                         /** Format: date-time */
@@ -2554,7 +3046,11 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         error?: {
-                            code: string;
+                            /**
+                             * @description Why the reply failed. MODEL_TIMEOUT: The model did not answer in time, on every attempt. MODEL_RATE_LIMITED: The model provider kept refusing for load or quota. MODEL_UNAVAILABLE: The model provider was unavailable on every attempt. MODEL_ERROR: The model provider failed with a server error on every attempt. MODEL_AUTH_FAILED: The server is not authorised to use the model (its own configuration). MODEL_REJECTED_REQUEST: The model refused the request as invalid (e.g. too long a conversation). MODEL_CONNECTION_FAILED: The connection to the model kept failing. MODEL_STREAM_INCOMPLETE: The model's answer stream kept ending early. PROMPT_BLOCKED: The model's safety filters blocked the prompt; rephrase it. RESPONSE_BLOCKED: The model stopped its answer for safety or recitation; what it wrote so far is kept. ATTACHMENT_UNAVAILABLE: The model could not read an attachment. ATTACHMENT_PROCESSING_TIMEOUT: Preparing an attachment for the model took too long. ATTACHMENT_PROCESSING_FAILED: An attachment could not be prepared for the model (e.g. it was deleted). WORKER_STOPPED: The worker stopped while generating, on every attempt. GENERATION_FAILED: The reply was given up on after its job could not run. SERVICE_UNAVAILABLE: A backing service was briefly unavailable on every attempt. INTERNAL_ERROR: An unexpected failure on the server.
+                             * @enum {string}
+                             */
+                            code: "MODEL_TIMEOUT" | "MODEL_RATE_LIMITED" | "MODEL_UNAVAILABLE" | "MODEL_ERROR" | "MODEL_AUTH_FAILED" | "MODEL_REJECTED_REQUEST" | "MODEL_CONNECTION_FAILED" | "MODEL_STREAM_INCOMPLETE" | "PROMPT_BLOCKED" | "RESPONSE_BLOCKED" | "ATTACHMENT_UNAVAILABLE" | "ATTACHMENT_PROCESSING_TIMEOUT" | "ATTACHMENT_PROCESSING_FAILED" | "WORKER_STOPPED" | "GENERATION_FAILED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
                             message: string;
                         } | null;
                         /** @description Unique within the file; an import gives every message a new id. */
@@ -2614,7 +3110,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The chatrooms created, and what was left out */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2623,7 +3119,17 @@ export interface operations {
                     "application/json": components["schemas"]["ImportResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `IMPORT_FORMAT_UNKNOWN`: The import is neither a chatroom export nor a ChatGPT conversations.json.
+             *
+             *     `IMPORT_INVALID`: The import has the right format but breaks a rule (e.g. a message whose parent is missing).
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2632,7 +3138,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2641,7 +3155,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_IN_USE`: A request with this Idempotency-Key is still running; retry shortly. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2650,7 +3173,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2659,7 +3182,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2668,7 +3191,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Idempotency-Key reused with a different request. */
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was used before with a different request; use a new key. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2677,7 +3200,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2686,7 +3209,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2695,7 +3218,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2704,7 +3227,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2727,7 +3250,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The chatroom and its latest messages */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2736,7 +3259,11 @@ export interface operations {
                     "application/json": components["schemas"]["ChatroomDetail"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2745,7 +3272,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2754,7 +3289,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2763,7 +3298,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2772,7 +3316,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2781,7 +3325,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2790,7 +3334,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2813,14 +3357,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Deleted */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2829,7 +3377,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2838,7 +3394,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2847,7 +3403,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2856,7 +3421,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -2865,7 +3430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2874,7 +3439,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2897,6 +3462,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "systemPrompt": "Answer in three bullet points.",
+                 *       "title": "Lisbon in May"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -2925,7 +3496,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The updated chatroom */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2934,7 +3505,15 @@ export interface operations {
                     "application/json": components["schemas"]["Chatroom"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MODEL_UNKNOWN`: No model GET /models offers has this id.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2943,7 +3522,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2952,7 +3539,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `MODEL_NOT_ALLOWED`: The user's tier may not use this model; upgrade to Pro or choose another. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2961,7 +3548,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2970,7 +3561,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2979,7 +3579,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2988,7 +3588,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2997,7 +3597,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3006,7 +3606,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3015,7 +3615,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3051,7 +3651,11 @@ export interface operations {
                     "text/markdown": string;
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3060,7 +3664,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3069,7 +3681,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3078,7 +3690,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3087,7 +3708,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3096,7 +3717,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3105,7 +3726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3128,6 +3749,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "messageId": "0193f6a2-7c41-7d3e-9b8a-2f4e6c1d5a90"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -3138,7 +3764,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The new chatroom, with the copied messages */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3147,7 +3773,15 @@ export interface operations {
                     "application/json": components["schemas"]["ChatroomDetail"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `NOT_A_REPLY`: The message is a prompt where a reply is needed (to stream, cancel, regenerate or fork).
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3156,7 +3790,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3165,7 +3807,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3174,7 +3820,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REPLY_NOT_FINISHED`: The reply is still queued or generating. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3183,7 +3838,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3192,7 +3847,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3201,7 +3856,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3210,7 +3865,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3219,7 +3874,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3228,7 +3883,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3251,7 +3906,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The finished reply */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3260,7 +3915,7 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Default Response */
+            /** @description The reply, still queued or generating (Retry-After: 1) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3269,7 +3924,11 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3278,7 +3937,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3287,7 +3954,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3296,7 +3967,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3305,7 +3985,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3314,7 +3994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3323,7 +4003,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3340,7 +4020,10 @@ export interface operations {
             header?: {
                 /** @description Retrying with the same key returns the original result: never a second message or quota charge (kept 24 h). */
                 "idempotency-key"?: string;
-                /** @description `wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202). */
+                /**
+                 * @description `wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202).
+                 * @example wait=30
+                 */
                 prefer?: string;
             };
             path: {
@@ -3351,6 +4034,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "content": "Plan a day in Lisbon"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Files from POST /files to send with the prompt, in order (at most 10, each once). A file that is not the caller's or was deleted: 404 FILE_NOT_FOUND; one the reply's model cannot read (GET /models inputModalities): 400 ATTACHMENT_NOT_SUPPORTED. */
                     attachments?: string[];
@@ -3378,7 +4066,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The prompt and its finished reply (Prefer: wait, done in time) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3387,7 +4075,7 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Default Response */
+            /** @description The prompt and its queued reply: poll links.reply or watch links.stream */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3396,7 +4084,19 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `ATTACHMENT_NOT_SUPPORTED`: The chatroom's model cannot read an attached file's type; choose a model that can (GET /models).
+             *
+             *     `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MODEL_UNKNOWN`: No model GET /models offers has this id.
+             *
+             *     `PARENT_NOT_A_REPLY`: `parentId` is not a reply of this chatroom.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3405,7 +4105,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3414,7 +4122,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `MODEL_NOT_ALLOWED`: The user's tier may not use this model; upgrade to Pro or choose another. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3423,7 +4131,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `FILE_NOT_FOUND`: No file of this user has this id.
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3432,7 +4146,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `CHATROOM_BUSY`: A reply of this chatroom is still being generated; wait for it or cancel it.
+             *
+             *     `IDEMPOTENCY_KEY_IN_USE`: A request with this Idempotency-Key is still running; retry shortly.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3441,7 +4168,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3450,7 +4177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3459,7 +4186,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Idempotency-Key reused with a different request. */
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was used before with a different request; use a new key. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3468,7 +4195,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `QUOTA_EXCEEDED`: The daily prompt quota of the user's tier is used up; it resets at midnight UTC (Retry-After).
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3477,7 +4208,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3486,7 +4217,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3495,7 +4226,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3525,7 +4256,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of the branch, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3534,7 +4265,13 @@ export interface operations {
                     "application/json": components["schemas"]["MessageList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3543,7 +4280,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3552,7 +4297,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3561,7 +4310,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3570,7 +4328,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3579,7 +4337,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3588,7 +4346,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3613,7 +4371,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The message */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3622,7 +4380,11 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3631,7 +4393,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3640,7 +4410,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3649,7 +4423,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3658,7 +4441,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3667,7 +4450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3676,7 +4459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3701,7 +4484,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The cancelled reply */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3710,7 +4493,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `NOT_A_REPLY`: The message is a prompt where a reply is needed (to stream, cancel, regenerate or fork).
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3719,7 +4508,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3728,7 +4525,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3737,7 +4538,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REPLY_ALREADY_FINISHED`: The reply is completed, failed or cancelled already. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3746,7 +4556,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3755,7 +4565,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3764,7 +4574,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3773,7 +4583,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3790,7 +4600,10 @@ export interface operations {
             header?: {
                 /** @description Retrying with the same key returns the original result: never a second message or quota charge (kept 24 h). */
                 "idempotency-key"?: string;
-                /** @description `wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202). */
+                /**
+                 * @description `wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202).
+                 * @example wait=30
+                 */
                 prefer?: string;
             };
             path: {
@@ -3801,8 +4614,16 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description Optional: leave it out (or send `{}`) to answer again with the same model and settings. */
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "settings": {
+                 *         "thinking": "low"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @description This reply only: the model to use instead of the chatroom's. A model id from GET /models. A model the caller's tier may not use is 403 MODEL_NOT_ALLOWED; an id not offered at all 400 MODEL_UNKNOWN. */
                     model?: string;
@@ -3825,7 +4646,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The prompt and its new, finished reply (Prefer: wait, done in time) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3834,7 +4655,7 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Default Response */
+            /** @description The prompt and its new, queued reply */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3843,7 +4664,17 @@ export interface operations {
                     "application/json": components["schemas"]["SendMessageResult"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MODEL_UNKNOWN`: No model GET /models offers has this id.
+             *
+             *     `NOT_A_REPLY`: The message is a prompt where a reply is needed (to stream, cancel, regenerate or fork).
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3852,7 +4683,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3861,7 +4700,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `MODEL_NOT_ALLOWED`: The user's tier may not use this model; upgrade to Pro or choose another. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3870,7 +4709,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3879,7 +4722,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `CHATROOM_BUSY`: A reply of this chatroom is still being generated; wait for it or cancel it.
+             *
+             *     `IDEMPOTENCY_KEY_IN_USE`: A request with this Idempotency-Key is still running; retry shortly.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3888,7 +4744,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3897,7 +4753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3906,7 +4762,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Idempotency-Key reused with a different request. */
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was used before with a different request; use a new key. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3915,7 +4771,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /**
+             * @description `QUOTA_EXCEEDED`: The daily prompt quota of the user's tier is used up; it resets at midnight UTC (Retry-After).
+             *
+             *     `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3924,7 +4784,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -3933,7 +4793,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3942,7 +4802,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3956,9 +4816,11 @@ export interface operations {
     streamReply: {
         parameters: {
             query?: {
+                /** @description As the Last-Event-ID header, for clients that cannot set headers. */
                 lastEventId?: string;
             };
             header?: {
+                /** @description The `id` of the last event received: resume right after it. */
                 "last-event-id"?: string;
             };
             path: {
@@ -3987,7 +4849,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `NOT_A_REPLY`: The message is a prompt where a reply is needed (to stream, cancel, regenerate or fork).
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3996,7 +4864,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4005,7 +4881,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /**
+             * @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either).
+             *
+             *     `MESSAGE_NOT_FOUND`: No message of this chatroom has this id, or the chatroom has no reply yet.
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4014,7 +4894,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4023,7 +4912,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4032,7 +4921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4041,7 +4930,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4064,7 +4953,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The share, with its public url */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4073,7 +4962,11 @@ export interface operations {
                     "application/json": components["schemas"]["Share"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4082,7 +4975,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4091,7 +4990,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `CHATROOM_NOT_FOUND`: No chatroom of this user has this id (someone else's is not found either). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4100,7 +5008,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOTHING_TO_SHARE`: The chatroom has no finished reply on its current branch to share. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4109,16 +5026,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4127,7 +5035,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4136,7 +5044,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4161,7 +5069,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of files */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4170,7 +5078,13 @@ export interface operations {
                     "application/json": components["schemas"]["FileList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4179,7 +5093,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4188,7 +5110,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4197,7 +5128,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4206,7 +5137,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4215,7 +5146,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4245,7 +5176,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The stored file: attach its id to a prompt */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4254,7 +5185,19 @@ export interface operations {
                     "application/json": components["schemas"]["File"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `EMPTY_FILE`: The uploaded file has no bytes.
+             *
+             *     `FILE_PART_MISSING`: The multipart body has no part named `file`.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `MULTIPART_INVALID`: The multipart/form-data body is malformed, cut short or has too many parts.
+             *
+             *     `TOO_MANY_FILES`: More than one file part in one upload.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4263,7 +5206,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4272,7 +5223,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `STORAGE_QUOTA_EXCEEDED`: The user's files would exceed their storage allowance; delete some first. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4281,7 +5241,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /**
+             * @description `FILE_TOO_LARGE`: The upload is over the per-file size limit.
+             *
+             *     `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route.
+             */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4290,7 +5254,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /**
+             * @description `FILE_TYPE_MISMATCH`: The declared type or file name extension disagrees with the file's bytes.
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted.
+             */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4299,7 +5267,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Idempotency-Key reused with a different request. */
+            /** @description `PDF_TOO_MANY_PAGES`: The PDF has more pages than a prompt may carry. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4308,7 +5276,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4317,7 +5285,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4326,7 +5294,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4335,7 +5303,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4358,7 +5326,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The file's metadata */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4367,7 +5335,11 @@ export interface operations {
                     "application/json": components["schemas"]["File"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4376,7 +5348,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4385,7 +5365,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `FILE_NOT_FOUND`: No file of this user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4394,7 +5374,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4403,7 +5392,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4412,7 +5401,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4421,7 +5410,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4444,14 +5433,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Deleted */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4460,7 +5453,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4469,7 +5470,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `FILE_NOT_FOUND`: No file of this user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4478,7 +5479,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4487,7 +5497,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4496,7 +5506,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4505,7 +5515,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4557,7 +5567,11 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4566,7 +5580,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4575,7 +5597,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `FILE_NOT_FOUND`: No file of this user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4584,7 +5606,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem details (RFC 9457). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RANGE_NOT_SATISFIABLE`: The Range header asks for bytes outside the file. */
             416: {
                 headers: {
                     [name: string]: unknown;
@@ -4593,7 +5624,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4602,7 +5633,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4611,7 +5642,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4620,7 +5651,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4640,7 +5671,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The process is up */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4652,7 +5683,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4661,8 +5692,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4681,7 +5739,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The models the caller may choose, and the default */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4690,7 +5748,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModelList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4699,7 +5757,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4708,7 +5774,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4717,7 +5792,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4726,7 +5801,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4735,7 +5810,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4755,7 +5830,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Postgres and Redis answer */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4764,7 +5839,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4773,7 +5848,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4782,7 +5875,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency does not answer (see checks) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4815,7 +5917,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4824,7 +5926,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SHARE_NOT_FOUND`: No live share has this id (never existed, or deleted). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4833,7 +5944,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4842,7 +5962,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4851,7 +5971,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4860,7 +5980,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4890,7 +6010,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of matches, best first, with highlighted snippets */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4899,7 +6019,17 @@ export interface operations {
                     "application/json": components["schemas"]["SearchResults"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `SEARCH_QUERY_EMPTY`: `q` has no words to search for.
+             *
+             *     `SEARCH_QUERY_ONLY_EXCLUDES`: `q` only leaves words out (-word); add one to find.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4908,7 +6038,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `INVALID_API_KEY`: The API key is malformed, unknown, expired or revoked.
+             *
+             *     `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4917,7 +6055,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests from this address, number or API key; wait Retry-After seconds. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4926,7 +6073,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -4935,7 +6082,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4944,7 +6091,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4969,7 +6116,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of shares */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4978,7 +6125,13 @@ export interface operations {
                     "application/json": components["schemas"]["ShareList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_CURSOR`: `cursor` is not a value this API returned for this list.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4987,7 +6140,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4996,8 +6155,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5005,7 +6164,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5014,7 +6182,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5023,7 +6191,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5046,14 +6214,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Revoked */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5062,7 +6234,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5071,7 +6249,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SHARE_NOT_FOUND`: No live share has this id (never existed, or deleted). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5080,8 +6267,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5089,7 +6276,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5098,7 +6285,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5107,7 +6294,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5127,7 +6314,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The Checkout Session: send the customer to checkoutUrl */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5136,7 +6323,7 @@ export interface operations {
                     "application/json": components["schemas"]["Checkout"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5145,7 +6332,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5154,7 +6347,34 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `ALREADY_SUBSCRIBED`: The user is on Pro already; manage it at POST /subscription/portal. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5163,16 +6383,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5181,7 +6392,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5190,7 +6401,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /**
+             * @description `BILLING_NOT_CONFIGURED`: This server has no Stripe configuration, so payments are off.
+             *
+             *     `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5210,7 +6425,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The portal link */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5219,7 +6434,7 @@ export interface operations {
                     "application/json": components["schemas"]["BillingPortalSession"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5228,7 +6443,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5237,7 +6458,34 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NO_BILLING_ACCOUNT`: The user has never paid, so there is no Stripe customer to manage. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5246,16 +6494,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5264,7 +6503,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5273,7 +6512,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /**
+             * @description `BILLING_NOT_CONFIGURED`: This server has no Stripe configuration, so payments are off.
+             *
+             *     `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5293,7 +6536,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The tier, subscription and usage */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5302,7 +6545,7 @@ export interface operations {
                     "application/json": components["schemas"]["SubscriptionStatus"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5311,7 +6554,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5320,8 +6569,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5329,7 +6578,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5338,7 +6605,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5347,7 +6614,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5367,7 +6634,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The user's keys */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5376,7 +6643,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5385,7 +6652,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5394,7 +6667,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5403,8 +6676,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5412,7 +6685,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5421,7 +6694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5430,7 +6703,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5450,6 +6723,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "expiresInDays": 90,
+                 *       "name": "Nightly report script"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Left out: the key never expires. */
                     expiresInDays?: number;
@@ -5459,7 +6738,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The new key, with the secret shown this once */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5468,7 +6747,13 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedApiKey"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5477,7 +6762,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5486,7 +6777,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5495,7 +6786,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state (e.g. CHATROOM_BUSY, MOBILE_NUMBER_TAKEN). */
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `API_KEY_LIMIT_REACHED`: The user has as many active API keys as allowed; revoke one first. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5504,7 +6813,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5513,7 +6822,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5522,16 +6831,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5540,7 +6840,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5549,7 +6849,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5572,14 +6872,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Revoked */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5588,7 +6892,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5597,7 +6907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5606,7 +6916,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_FOUND`: No API key of this user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5615,8 +6925,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5624,7 +6934,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5633,7 +6943,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5642,7 +6952,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5662,7 +6972,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The user and today's usage */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5671,7 +6981,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5680,7 +6990,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5689,8 +7005,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5698,7 +7014,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5707,7 +7041,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5716,7 +7050,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5736,6 +7070,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "otp": "123456"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description A code from POST /auth/send-otp with purpose `delete_account`, sent to this account's number.
@@ -5746,14 +7085,24 @@ export interface operations {
             };
         };
         responses: {
-            /** @description No content */
+            /** @description The account is deleted; its records follow in the background */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `OTP_EXPIRED`: The code has expired; request a new one.
+             *
+             *     `OTP_INVALID`: Wrong or no active code; `attemptsRemaining` says how many tries are left.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5762,7 +7111,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5771,7 +7126,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5780,7 +7144,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5789,7 +7162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5798,7 +7171,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
+            /** @description `OTP_LOCKED`: Too many wrong tries: the code is dead; request a new one. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5807,7 +7180,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5816,7 +7189,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5825,7 +7198,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /**
+             * @description `BILLING_NOT_CONFIGURED`: This server has no Stripe configuration, so payments are off.
+             *
+             *     `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5845,6 +7222,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada.king@example.com",
+                 *       "name": "Ada King"
+                 *     }
+                 */
                 "application/json": {
                     email?: string | null;
                     name?: string | null;
@@ -5852,7 +7235,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The updated user and today's usage */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5861,7 +7244,13 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `INVALID_JSON`: The body is empty or not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: A parameter, header or body field breaks the schema; `errors` lists each one.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5870,7 +7259,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5879,7 +7274,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5888,7 +7292,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5897,7 +7310,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5906,16 +7319,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -5924,7 +7328,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5933,7 +7337,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5953,7 +7357,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The account export (a download) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5962,7 +7366,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountExport"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /** @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5971,7 +7375,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials (UNAUTHORIZED, TOKEN_EXPIRED, SESSION_REVOKED, ...). */
+            /**
+             * @description `SESSION_REVOKED`: The session behind the token was signed out or revoked; sign in again.
+             *
+             *     `TOKEN_EXPIRED`: The access token has expired; get a new one at POST /auth/refresh.
+             *
+             *     `UNAUTHORIZED`: No access token, or one that is malformed or not ours.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5980,7 +7390,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found — also for someone else's resource. */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `USER_NOT_FOUND`: No account has this mobile number, or the signed-in account is gone. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5989,8 +7408,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (RATE_LIMITED, QUOTA_EXCEEDED, OTP_*): see Retry-After. */
-            429: {
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5998,7 +7417,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -6007,7 +7426,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6016,7 +7435,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /** @description `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6044,7 +7463,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The event is handled (or was already) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6053,7 +7472,11 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookAck"];
                 };
             };
-            /** @description Invalid request (VALIDATION_FAILED with `errors`, a rule such as OTP_INVALID, or BAD_REQUEST for malformed HTTP or URL). */
+            /**
+             * @description `BAD_REQUEST`: The request is not valid HTTP, or its URL is not valid percent-encoded UTF-8.
+             *
+             *     `WEBHOOK_SIGNATURE_INVALID`: The Stripe-Signature header does not match the body (or is missing or stale).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6062,7 +7485,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description `API_KEY_NOT_ALLOWED`: An API key on a route that accepts only an access token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is over the size limit of the route. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6071,7 +7512,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body not sent as `application/json` (UNSUPPORTED_MEDIA_TYPE). */
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not in a media type the route accepts (JSON, or multipart for uploads), or an upload is not a kind of file accepted. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6080,7 +7521,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request line and headers over 16 kB together (HEADERS_TOO_LARGE); the connection is closed. */
+            /** @description `HEADERS_TOO_LARGE`: The request line and headers are over 16 kB together; the connection is closed. */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -6089,7 +7530,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unexpected error (INTERNAL_ERROR); quote requestId. */
+            /** @description `INTERNAL_ERROR`: Something failed on the server; quote requestId when reporting it. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6098,7 +7539,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency is unavailable (SERVICE_UNAVAILABLE); see Retry-After. */
+            /**
+             * @description `BILLING_NOT_CONFIGURED`: This server has no Stripe configuration, so payments are off.
+             *
+             *     `SERVICE_UNAVAILABLE`: A backing service (database, cache, queue, Stripe) is briefly unavailable; retry after Retry-After.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,7 @@
 // One typed error for everything a client may see; the API's single error handler turns it into an
 // RFC 9457 problem response. Anything that is not an AppError is a 500 (or a 503 for a dependency outage).
+import type { ErrorCode } from './error-codes.js';
+
 export interface FieldError {
   in: 'body' | 'query' | 'params' | 'headers';
   field: string;
@@ -16,7 +18,7 @@ export interface QuotaState {
 export class AppError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly extra: {
       errors?: FieldError[];
@@ -32,13 +34,23 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: string) =>
-  new AppError(404, `${what.toUpperCase().replace(/ /g, '_')}_NOT_FOUND`, `${what.charAt(0).toUpperCase()}${what.slice(1)} not found.`);
-export const unauthorized = (message = 'Missing or invalid access token.', code = 'UNAUTHORIZED') => new AppError(401, code, message);
-export const conflict = (code: string, message: string) => new AppError(409, code, message);
-export const badRequest = (code: string, message: string, fields?: Record<string, unknown>) =>
+/** What can be "not found", each with its catalogued code. */
+const NOT_FOUND_CODES = {
+  chatroom: 'CHATROOM_NOT_FOUND',
+  message: 'MESSAGE_NOT_FOUND',
+  user: 'USER_NOT_FOUND',
+  file: 'FILE_NOT_FOUND',
+  share: 'SHARE_NOT_FOUND',
+  'API key': 'API_KEY_NOT_FOUND',
+} as const satisfies Record<string, ErrorCode>;
+
+export const notFound = (what: keyof typeof NOT_FOUND_CODES) =>
+  new AppError(404, NOT_FOUND_CODES[what], `${what.charAt(0).toUpperCase()}${what.slice(1)} not found.`);
+export const unauthorized = (message = 'Missing or invalid access token.', code: ErrorCode = 'UNAUTHORIZED') => new AppError(401, code, message);
+export const conflict = (code: ErrorCode, message: string) => new AppError(409, code, message);
+export const badRequest = (code: ErrorCode, message: string, fields?: Record<string, unknown>) =>
   new AppError(400, code, message, fields ? { fields } : {});
-export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number, fields?: Record<string, unknown>) =>
+export const tooManyRequests = (code: ErrorCode, message: string, retryAfterSeconds: number, fields?: Record<string, unknown>) =>
   new AppError(429, code, message, { retryAfterSeconds, ...(fields ? { fields } : {}) });
 
 /** Raised where we know a dependency is down; the error handler also recognises raw driver errors. */

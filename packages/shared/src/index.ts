@@ -64,3 +64,15 @@ export {
   type StoredObject,
   type ByteRange,
 } from './storage/object-storage.js';
+export {
+  ERROR_CODES,
+  ROUTELESS_ERROR_CODES,
+  REPLY_FAILURE_CODES,
+  isErrorCode,
+  isReplyFailureCode,
+  asReplyFailureCode,
+  type ErrorCode,
+  type ErrorCodeEntry,
+  type ReplyFailureCode,
+  type ReplyFailureEntry,
+} from './error-codes.js';

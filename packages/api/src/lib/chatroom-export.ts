@@ -1,4 +1,5 @@
 import type { ChatroomExportRows } from '@gemini-chat/shared';
+import { asReplyFailureCode } from '@gemini-chat/shared';
 import { EXPORT_FORMAT, EXPORT_VERSION, type ChatroomExport, type ExportedAttachment, type ExportedMessage } from '../schemas/export.schemas.js';
 
 /**
@@ -22,7 +23,7 @@ export function toChatroomExports(rows: ChatroomExportRows, exportedAt: Date): C
       role: row.role,
       status: row.status,
       content: row.content,
-      error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+      error: row.error_code ? { code: asReplyFailureCode(row.error_code), message: row.error_message ?? '' } : null,
       thoughts: row.thoughts,
       citations: row.citations,
       model: row.model,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
-import { AppError, unauthorized, type Config, type Tier } from '@gemini-chat/shared';
+import { AppError, unauthorized, type Config, type ErrorCode, type Tier } from '@gemini-chat/shared';
 import type { AccessClaims } from '../services/auth.service.js';
 import { isUuid } from '../lib/cursor.js';
 import type { SessionCache } from '../lib/session-cache.js';
@@ -47,7 +47,7 @@ declare module '@fastify/jwt' {
 /** Verified access tokens remembered per process (bounded; the oldest goes first). */
 const MAX_VERIFIED_TOKENS = 10_000;
 
-const JWT_ERRORS: Record<string, [code: string, message: string]> = {
+const JWT_ERRORS: Record<string, [code: ErrorCode, message: string]> = {
   FST_JWT_NO_AUTHORIZATION_IN_HEADER: ['UNAUTHORIZED', 'Missing Authorization: Bearer <accessToken> header.'],
   FST_JWT_BAD_REQUEST: ['UNAUTHORIZED', 'Malformed Authorization header; expected "Bearer <accessToken>".'],
   FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: ['TOKEN_EXPIRED', 'The access token has expired; refresh it at POST /auth/refresh.'],
@@ -86,7 +86,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config
       claims = await request.jwtVerify<AccessClaims & { exp?: number }>();
     } catch (err) {
       if (header) verified.delete(header);
-      const [code, message] = JWT_ERRORS[(err as { code?: string }).code ?? ''] ?? ['UNAUTHORIZED', 'The access token is invalid.'];
+      const [code, message] = JWT_ERRORS[(err as { code?: string }).code ?? ''] ?? (['UNAUTHORIZED', 'The access token is invalid.'] as const);
       throw unauthorized(message, code);
     }
     if (header && typeof claims.exp === 'number') {

@@ -3,22 +3,22 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, dependencyOf, type FieldError, type QuotaState } from '@gemini-chat/shared';
+import { AppError, dependencyOf, ERROR_CODES, isErrorCode, type ErrorCode, type FieldError, type QuotaState } from '@gemini-chat/shared';
 import { rateLimitHeaders } from '../routes/rate-limit-headers.js';
 import type { Problem } from '../schemas/common.schemas.js';
+import { problemTypeOf } from '../lib/problem-type.js';
 import { StripeRequestError, translateStripeError } from '../lib/stripe-client.js';
 
 // The single error handler: every error leaves as an RFC 9457 problem; 5xx never leak internals.
 
-const PROBLEM_TYPE_BASE = 'urn:gemini-chat:problem:';
 const RETRY_AFTER_ON_OUTAGE_SECONDS = 5;
 
 type ProblemExtra = { errors?: FieldError[]; retryAfterSeconds?: number; fields?: Record<string, unknown> };
 
 /** The problem document itself: shared by Fastify replies and the raw-socket answers of clientErrorHandler. */
-function problemBody(status: number, code: string, detail: string, requestId: string, extra: ProblemExtra = {}): Problem {
+function problemBody(status: number, code: ErrorCode, detail: string, requestId: string, extra: ProblemExtra = {}): Problem {
   return {
-    type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replace(/_/g, '-')}`,
+    type: problemTypeOf(code),
     title: STATUS_CODES[status] ?? 'Error',
     status,
     detail,
@@ -34,10 +34,18 @@ export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
-  code: string,
+  code: ErrorCode,
   detail: string,
   extra: ProblemExtra & { quota?: QuotaState } = {},
 ): FastifyReply {
+  // The type already allows only catalogued codes; this catches a cast or a code built at run time, which the
+  // spec (and so every client) would not know. Under test it is a 500, so the test that provoked it fails.
+  if (!isErrorCode(code) || ERROR_CODES[code].status !== status) {
+    request.log.error({ code, status }, 'problem code or status not as catalogued');
+    if (!isErrorCode(code) && request.server.strictProblemCodes) {
+      return sendProblem(request, reply, 500, 'INTERNAL_ERROR', `The code ${String(code)} is not in the error catalog.`);
+    }
+  }
   const body = problemBody(status, code, detail, String(request.id), extra);
   // The onRequest hook normally set it already; framework errors (below) are answered before any hook runs.
   reply.header('x-request-id', body.requestId);
@@ -74,12 +82,12 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 }
 
 /** What Node's HTTP parser rejects, by error code, as Node's own default answers them (anything else is 400). */
-const CLIENT_ERRORS: Record<string, [status: number, code: string, detail: string]> = {
+const CLIENT_ERRORS: Record<string, [status: number, code: ErrorCode, detail: string]> = {
   HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'The request line and headers are over 16 kB together.'],
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'PAYLOAD_TOO_LARGE', 'The chunk extensions of the body are too large.'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request did not arrive in time.'],
 };
-const NOT_HTTP: [number, string, string] = [400, 'BAD_REQUEST', 'The request is not valid HTTP/1.1 (e.g. a malformed request line or header).'];
+const NOT_HTTP: [number, ErrorCode, string] = [400, 'BAD_REQUEST', 'The request is not valid HTTP/1.1 (e.g. a malformed request line or header).'];
 
 /**
  * Fastify's `clientErrorHandler` option (`this` is the Fastify instance): a request Node's HTTP parser rejects
@@ -131,7 +139,15 @@ function toFieldErrors(error: FastifyError): FieldError[] {
   });
 }
 
-export const errorsPlugin = fp(async (app: FastifyInstance) => {
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Answer an uncatalogued problem code as a 500 rather than only logging it (set under test). */
+    strictProblemCodes: boolean;
+  }
+}
+
+export const errorsPlugin = fp(async (app: FastifyInstance, opts: { strictCodes?: boolean }) => {
+  app.decorate('strictProblemCodes', opts.strictCodes === true);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, 404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`),
   );
@@ -175,7 +191,7 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
   });
 });
 
-const FASTIFY_CODES: Record<string, string> = {
+const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',

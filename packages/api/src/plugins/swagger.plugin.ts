@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { DOCS_INTRO } from './docs-intro.js';
 
 type Json = Record<string, unknown>;
 
@@ -53,9 +54,7 @@ export const swaggerPlugin = fp(async (app: FastifyInstance, opts: { serverUrl?:
       info: {
         title: 'Gemini Chat API',
         version: '1.0.0',
-        description:
-          'OTP sign-in, chatrooms, Gemini replies produced by a queue worker, daily quota and a Stripe Pro tier. ' +
-          'Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.',
+        description: DOCS_INTRO,
       },
       ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
       tags: [

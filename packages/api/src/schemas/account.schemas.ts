@@ -7,7 +7,7 @@ import { DailyUsageSchema, UserSchema } from './user.schemas.js';
 
 export const DeleteAccountBodySchema = Type.Object(
   { otp: { ...OtpCode, description: 'A code from POST /auth/send-otp with purpose `delete_account`, sent to this account\'s number.' } },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ otp: '123456' }] },
 );
 export type DeleteAccountBody = Static<typeof DeleteAccountBodySchema>;
 

@@ -37,7 +37,7 @@ export const CreateApiKeyBodySchema = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'What the key is for.' }),
     expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'Left out: the key never expires.' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ name: 'Nightly report script', expiresInDays: 90 }] },
 );
 export type CreateApiKeyBody = Static<typeof CreateApiKeyBodySchema>;
 

@@ -15,7 +15,7 @@ export const OtpChallengeSchema = Type.Object(
   {
     expiresAt: Timestamp('When the code stops working.'),
     resendAfter: Timestamp('Earliest time another code can be requested.'),
-    otp: Type.Optional(Type.String({ description: 'The code itself, only when OTP delivery mode is `response` (offline/dev).' })),
+    otp: Type.Optional(Type.String({ description: 'The code itself, only when OTP delivery mode is `response` (offline/dev).', examples: ['482913'] })),
   },
   { 'x-component-name': 'OtpChallenge', additionalProperties: false },
 );
@@ -40,7 +40,7 @@ export const SignupBodySchema = Type.Object(
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
     password: Type.Optional(Password),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ mobileNumber: '+14155550100', name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct-horse-42' }] },
 );
 export type SignupBody = Static<typeof SignupBodySchema>;
 
@@ -49,7 +49,7 @@ export const SignupResponseSchema = Type.Object(
   { 'x-component-name': 'SignupResult', additionalProperties: false },
 );
 
-export const MobileNumberBodySchema = Type.Object({ mobileNumber: MobileNumber }, { additionalProperties: false });
+export const MobileNumberBodySchema = Type.Object({ mobileNumber: MobileNumber }, { additionalProperties: false, examples: [{ mobileNumber: '+14155550100' }] });
 export const SendOtpBodySchema = Type.Object(
   {
     mobileNumber: MobileNumber,
@@ -59,20 +59,33 @@ export const SendOtpBodySchema = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ mobileNumber: '+14155550100', purpose: 'login' }] },
 );
 export type SendOtpBody = Static<typeof SendOtpBodySchema>;
-export const VerifyOtpBodySchema = Type.Object({ mobileNumber: MobileNumber, otp: OtpCode }, { additionalProperties: false });
-export const LoginBodySchema = Type.Object({ mobileNumber: MobileNumber, password: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
-export const RefreshBodySchema = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+export const VerifyOtpBodySchema = Type.Object(
+  { mobileNumber: MobileNumber, otp: OtpCode },
+  {
+    additionalProperties: false,
+    description: 'Put the code from the signup or send-otp response (`otp`, in `response` delivery mode) in place of 123456.',
+    examples: [{ mobileNumber: '+14155550100', otp: '123456' }],
+  },
+);
+export const LoginBodySchema = Type.Object(
+  { mobileNumber: MobileNumber, password: Type.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false, examples: [{ mobileNumber: '+14155550100', password: 'correct-horse-42' }] },
+);
+export const RefreshBodySchema = Type.Object(
+  { refreshToken: Type.String({ minLength: 1, maxLength: 200, description: 'The refreshToken of the last token pair.' }) },
+  { additionalProperties: false, examples: [{ refreshToken: 'Jx0d6cXq3bW1o9mQvT2y8kRzL4nHfA7sPuE5gC0iVwY' }] },
+);
 export const ResetPasswordBodySchema = Type.Object(
   { mobileNumber: MobileNumber, otp: OtpCode, newPassword: Password },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ mobileNumber: '+14155550100', otp: '123456', newPassword: 'a-new-passphrase-7' }] },
 );
 export const ChangePasswordBodySchema = Type.Object(
   {
     currentPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Required when the account has a password.' })),
     newPassword: Password,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ currentPassword: 'correct-horse-42', newPassword: 'a-new-passphrase-7' }] },
 );

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Timestamp, Uuid } from './common.schemas.js';
+import { Nullable, ReplyFailureCodeSchema, Timestamp, Uuid } from './common.schemas.js';
 import { MessageAttachmentSchema } from './file.schemas.js';
 
 export const MAX_THINKING_BUDGET = 32_768;
@@ -108,7 +108,10 @@ export const MessageSchema = Type.Object(
       },
     ),
     error: Nullable(
-      Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false, description: 'Set when status is failed.' }),
+      Type.Object(
+        { code: ReplyFailureCodeSchema, message: Type.String({ description: 'Safe to show to the user.', examples: ['The model took too long to answer.'] }) },
+        { additionalProperties: false, description: 'Set when status is failed.' },
+      ),
     ),
     usage: Nullable(
       Type.Object(
@@ -161,7 +164,7 @@ export const CreateChatroomBodySchema = Type.Object(
     model: Type.Optional(Nullable(ModelIdSchema)),
     settings: Type.Optional(ReplySettingsBody('Settings of the chatroom\'s replies (each may be overridden per send).')),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ title: 'Trip ideas', systemPrompt: 'Be brief.' }] },
 );
 export type CreateChatroomBody = Static<typeof CreateChatroomBodySchema>;
 
@@ -175,13 +178,13 @@ export const UpdateChatroomBodySchema = Type.Object(
     model: Type.Optional(Nullable(ModelIdSchema)),
     settings: Type.Optional(ReplySettingsBody('Replaces the chatroom\'s settings as a whole (`{}`: the defaults).')),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ title: 'Lisbon in May', systemPrompt: 'Answer in three bullet points.' }] },
 );
 export type UpdateChatroomBody = Static<typeof UpdateChatroomBodySchema>;
 
 export const ForkChatroomBodySchema = Type.Object(
   { messageId: Uuid('A finished reply of this chatroom: the new chatroom holds a copy of the path from the root to it.') },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ messageId: '0193f6a2-7c41-7d3e-9b8a-2f4e6c1d5a90' }] },
 );
 export type ForkChatroomBody = Static<typeof ForkChatroomBodySchema>;
 

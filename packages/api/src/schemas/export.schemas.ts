@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { Nullable, Timestamp, Uuid } from './common.schemas.js';
+import { Nullable, ReplyFailureCodeSchema, Timestamp, Uuid } from './common.schemas.js';
 import { CitationSchema, ReplySettingsSchema } from './chatroom.schemas.js';
 
 // The chatroom export format (documented in docs/export-format.md). Its version changes whenever a reader of an older
@@ -49,7 +49,7 @@ export const ExportedMessageSchema = Type.Object(
       description: 'An import keeps completed, failed and cancelled; a reply exported while still pending is imported as cancelled.',
     }),
     content: Type.String(),
-    error: Type.Optional(Nullable(Type.Object({ code: Type.String({ maxLength: 100 }), message: Type.String({ maxLength: 2000 }) }, { additionalProperties: false }))),
+    error: Type.Optional(Nullable(Type.Object({ code: ReplyFailureCodeSchema, message: Type.String({ maxLength: 2000 }) }, { additionalProperties: false }))),
     thoughts: Nullable(Type.String()),
     citations: Nullable(Type.Array(CitationSchema)),
     model: Nullable(Type.String({ maxLength: 200 })),
@@ -133,9 +133,33 @@ function unnamed<T extends TSchema>(schema: T): T {
   return strip(schema) as T;
 }
 
+/** One prompt and its reply, as GET /chatroom/{id}/export writes them: the docs' import example. */
+const IMPORT_EXAMPLE = {
+  format: EXPORT_FORMAT,
+  version: EXPORT_VERSION,
+  exportedAt: '2026-12-07T09:30:00.000Z',
+  chatroom: {
+    title: 'Trip ideas',
+    systemPrompt: 'Be brief.',
+    model: null,
+    settings: {},
+    createdAt: '2026-12-07T09:00:00.000Z',
+    currentMessageId: 'm2',
+  },
+  messages: [
+    { id: 'm1', parentId: null, role: 'user', status: 'completed', content: 'Plan a day in Lisbon', thoughts: null, citations: null, model: null, settings: null, attachments: [], usage: null, createdAt: '2026-12-07T09:00:05.000Z' },
+    {
+      id: 'm2', parentId: 'm1', role: 'assistant', status: 'completed', content: 'Morning in Alfama, lunch in Baixa, sunset at Belém.',
+      thoughts: null, citations: null, model: 'gemini-2.5-flash', settings: {}, attachments: [],
+      usage: { inputTokens: 12, outputTokens: 14, thinkingTokens: 0 }, createdAt: '2026-12-07T09:00:07.000Z',
+    },
+  ],
+};
+
 export const ImportBodySchema = unnamed(
   Type.Union([ChatroomExportSchema, ChatGptConversationsSchema], {
     description: 'A chatroom export (GET /chatroom/{id}/export?format=json) or a ChatGPT conversations.json.',
+    examples: [IMPORT_EXAMPLE],
   }),
 );
 export type ImportBody = Static<typeof ImportBodySchema>;

@@ -16,7 +16,11 @@ function ReplyOverridesProperties() {
   };
 }
 
-export const RegenerateBodySchema = Type.Object(ReplyOverridesProperties(), { additionalProperties: false });
+export const RegenerateBodySchema = Type.Object(ReplyOverridesProperties(), {
+  additionalProperties: false,
+  description: 'Optional: leave it out (or send `{}`) to answer again with the same model and settings.',
+  examples: [{ settings: { thinking: 'low' } }],
+});
 export type RegenerateBody = Static<typeof RegenerateBodySchema>;
 
 export const SendMessageBodySchema = Type.Object(
@@ -47,7 +51,7 @@ export const SendMessageBodySchema = Type.Object(
     ),
     ...ReplyOverridesProperties(),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ content: 'Plan a day in Lisbon' }] },
 );
 export type SendMessageBody = Static<typeof SendMessageBodySchema>;
 
@@ -60,7 +64,7 @@ export const SendMessageHeadersSchema = Type.Object({
       description: 'Retrying with the same key returns the original result: never a second message or quota charge (kept 24 h).',
     }),
   ),
-  prefer: Type.Optional(Type.String({ description: '`wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202).' })),
+  prefer: Type.Optional(Type.String({ description: '`wait=N` (N ≤ 60): hold the response until the reply is finished (200) or N seconds pass (202).', examples: ['wait=30'] })),
 });
 
 export const SendMessageResultSchema = Type.Object(

@@ -59,6 +59,6 @@ export const UpdateMeBodySchema = Type.Object(
     name: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }))),
     email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ name: 'Ada King', email: 'ada.king@example.com' }] },
 );
 export type UpdateMeBody = Static<typeof UpdateMeBodySchema>;

@@ -1,4 +1,5 @@
 import type { ApiKeyRow, ChatroomRow, FileRow, MessageWithSiblings, SharedMessage, ShareSummary, UserRow } from '@gemini-chat/shared';
+import { asReplyFailureCode } from '@gemini-chat/shared';
 import type { ApiKey } from '../schemas/api-key.schemas.js';
 import type { Chatroom, Message } from '../schemas/chatroom.schemas.js';
 import type { FileInfo, MessageAttachment } from '../schemas/file.schemas.js';
@@ -46,7 +47,7 @@ export function toMessage(row: MessageWithSiblings, attachments: MessageAttachme
     replyToId: row.reply_to_id,
     parentId: row.parent_id,
     siblings: { index: row.sibling_index, count: row.sibling_count, previousId: row.previous_sibling_id, nextId: row.next_sibling_id },
-    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    error: row.error_code ? { code: asReplyFailureCode(row.error_code), message: row.error_message ?? '' } : null,
     usage:
       row.input_tokens !== null && row.output_tokens !== null
         ? { inputTokens: row.input_tokens, outputTokens: row.output_tokens, thinkingTokens: row.thinking_tokens ?? 0 }

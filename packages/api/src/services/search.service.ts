@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, type Store } from '@gemini-chat/shared';
+import { AppError, type ErrorCode, type Store } from '@gemini-chat/shared';
 import { decodeCursor, encodeCursor, invalidCursor, isUuid } from '../lib/cursor.js';
 import type { SearchHit, SearchResults } from '../schemas/search.schemas.js';
 
@@ -7,7 +7,7 @@ import type { SearchHit, SearchResults } from '../schemas/search.schemas.js';
 const RANK = /^\d+(\.\d+)?(e-?\d+)?$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
-const queryProblem = (code: string, message: string) =>
+const queryProblem = (code: ErrorCode, message: string) =>
   new AppError(400, code, message, { errors: [{ in: 'query', field: 'q', message }] });
 
 /**

@@ -1,11 +1,11 @@
 import { ApiError } from '@google/genai';
-import { dependencyOf } from '@gemini-chat/shared';
+import { dependencyOf, type ReplyFailureCode } from '@gemini-chat/shared';
 
 /** What the worker does about a failure: retry later (honouring a delay when Gemini gives one) or give up now. */
 export interface ReplyFailure {
   retryable: boolean;
-  /** Stable code stored on the failed message (`error.code`). */
-  code: string;
+  /** Stable code stored on the failed message (`error.code`), from the shared catalog the API's spec states. */
+  code: ReplyFailureCode;
   /** Human-readable, safe to show to the user. */
   message: string;
   retryDelayMs?: number;

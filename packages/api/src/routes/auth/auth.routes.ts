@@ -5,7 +5,7 @@ import type { Config } from '@gemini-chat/shared';
 import { createLimiter } from '../../plugins/rate-limit.js';
 import type { AuthService, ClientContext } from '../../services/auth.service.js';
 import { mobileNumberKey } from '../../lib/phone.js';
-import { bodyProblems, commonProblems, NoContentSchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, JSON_BODY_CODES, PUBLIC_CODES, TOKEN_CODES, NoContentSchema } from '../../schemas/common.schemas.js';
 import {
   ChangePasswordBodySchema,
   LoginBodySchema,
@@ -45,6 +45,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     message: 'Too many authentication requests for this mobile number; try again later.',
   });
   const limited = [perIp, perNumber];
+  // Every auth route is public (a key is refused) and rate-limited per address.
+  const AUTH_ROUTE_CODES = [...PUBLIC_CODES, 'RATE_LIMITED'] as const;
 
   app.post('/auth/signup', {
     preHandler: limited,
@@ -52,12 +54,17 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       operationId: 'signup',
       summary: 'Register a mobile number',
       description:
-        'Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens. The name, email and ' +
+        'Creates the account and sends a signup OTP; verify it at POST /auth/verify-otp to get tokens. While OTP delivery is ' +
+        '`response` (the default outside production) the code is in `otpChallenge.otp`; otherwise it is sent to the number ' +
+        '(logged, until an SMS channel exists). The code expires after 5 minutes. The name, email and ' +
         'password are kept only if this signup code is the first code to prove the number. A registered number, verified ' +
         'or not, is 409: sign in with POST /auth/send-otp instead.',
       tags,
       body: SignupBodySchema,
-      response: { 201: SignupResponseSchema, ...commonProblems, ...bodyProblems, ...problems(409) },
+      response: {
+        201: described('The new account and its signup code challenge', SignupResponseSchema),
+        ...errorCodes(AUTH_ROUTE_CODES, JSON_BODY_CODES, 'MOBILE_NUMBER_TAKEN', 'OTP_RESEND_TOO_SOON', 'OTP_SEND_LIMIT'),
+      },
     },
   }, async (request, reply) => reply.code(201).send(await auth.signup(request.body)));
 
@@ -69,10 +76,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       description:
         'Each purpose has its own code: a login code cannot delete the account and a `delete_account` code signs nobody in. ' +
         'A `delete_account` code is sent only for a verified account (404 otherwise); DELETE /user/me, with that account\'s ' +
-        'access token, consumes it.',
+        'access token, consumes it. An unknown number is 404 USER_NOT_FOUND. One code per number and purpose is live at a ' +
+        'time; another can be asked for after `resendAfter` (429 OTP_RESEND_TOO_SOON before), and only a few per hour.',
       tags,
       body: SendOtpBodySchema,
-      response: { 200: OtpChallengeSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
+      response: {
+        200: described('The code challenge (with the code itself in `response` delivery mode)', OtpChallengeSchema),
+        ...errorCodes(AUTH_ROUTE_CODES, JSON_BODY_CODES, 'USER_NOT_FOUND', 'OTP_RESEND_TOO_SOON', 'OTP_SEND_LIMIT'),
+      },
     },
   }, async (request) => auth.sendOtp(request.body.mobileNumber, request.body.purpose));
 
@@ -83,10 +94,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       summary: 'Exchange a login or signup OTP for tokens',
       description:
         'The first code verified proves the number. Unless it is the signup code, the name, email and password given ' +
-        'at signup are dropped.',
+        'at signup are dropped. A wrong code is 400 OTP_INVALID with `attemptsRemaining`; after 5 wrong tries the code is ' +
+        'dead (429 OTP_LOCKED); an expired one is 400 OTP_EXPIRED. Copy `accessToken` into Authorize (bearerAuth).',
       tags,
       body: VerifyOtpBodySchema,
-      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
+      response: {
+        200: described('An access token, a refresh token and the user', TokensSchema),
+        ...errorCodes(AUTH_ROUTE_CODES, JSON_BODY_CODES, 'USER_NOT_FOUND', 'OTP_INVALID', 'OTP_EXPIRED', 'OTP_LOCKED'),
+      },
     },
   }, async (request) => auth.verifyOtp(request.body.mobileNumber, request.body.otp, client(request)));
 
@@ -98,7 +113,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
       description: 'Only for a verified number with a password; anything else is 401 INVALID_CREDENTIALS, like a wrong password.',
       tags,
       body: LoginBodySchema,
-      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(401) },
+      response: {
+        200: described('An access token, a refresh token and the user', TokensSchema),
+        ...errorCodes(AUTH_ROUTE_CODES, JSON_BODY_CODES, 'INVALID_CREDENTIALS'),
+      },
     },
   }, async (request) => auth.login(request.body.mobileNumber, request.body.password, client(request)));
 
@@ -107,10 +125,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     schema: {
       operationId: 'refreshTokens',
       summary: 'Rotate a refresh token',
-      description: 'Returns a new token pair. A refresh token works once; reusing one revokes its whole session.',
+      description:
+        'Returns a new token pair. A refresh token works once; reusing one revokes its whole session (401 ' +
+        'REFRESH_TOKEN_REUSED). An unknown, expired or revoked one is 401 REFRESH_TOKEN_INVALID.',
       tags,
       body: RefreshBodySchema,
-      response: { 200: TokensSchema, ...commonProblems, ...bodyProblems, ...problems(401) },
+      response: {
+        200: described('A new access token and a new refresh token', TokensSchema),
+        ...errorCodes(AUTH_ROUTE_CODES, JSON_BODY_CODES, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED'),
+      },
     },
   }, async (request) => auth.refresh(request.body.refreshToken));
 
@@ -119,9 +142,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     schema: {
       operationId: 'logout',
       summary: 'Revoke a refresh token and its session',
+      description:
+        'Signs the session out: its refresh token stops working at once and so do its access tokens (401 SESSION_REVOKED). ' +
+        'An unknown or already revoked token is 204 as well, so a retry is safe.',
       tags,
       body: RefreshBodySchema,
-      response: { 204: NoContentSchema, ...commonProblems, ...bodyProblems },
+      response: { 204: described('Signed out', NoContentSchema), ...errorCodes(AUTH_ROUTE_CODES, JSON_BODY_CODES) },
     },
   }, async (request, reply) => {
     await auth.logout(request.body.refreshToken);
@@ -133,9 +159,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     schema: {
       operationId: 'forgotPassword',
       summary: 'Send a password-reset OTP',
+      description:
+        'A `password_reset` code for POST /auth/reset-password (in `otp` in `response` delivery mode). It signs nobody in. ' +
+        'An unknown number is 404 USER_NOT_FOUND; the resend cooldown and hourly cap of every code apply.',
       tags,
       body: MobileNumberBodySchema,
-      response: { 200: OtpChallengeSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
+      response: {
+        200: described('The code challenge (with the code itself in `response` delivery mode)', OtpChallengeSchema),
+        ...errorCodes(AUTH_ROUTE_CODES, JSON_BODY_CODES, 'USER_NOT_FOUND', 'OTP_RESEND_TOO_SOON', 'OTP_SEND_LIMIT'),
+      },
     },
   }, async (request) => auth.sendPasswordResetOtp(request.body.mobileNumber));
 
@@ -144,10 +176,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     schema: {
       operationId: 'resetPassword',
       summary: 'Set a new password with a password-reset OTP',
-      description: 'Revokes every session of the account.',
+      description: 'Takes the code from POST /auth/forgot-password and sets `newPassword`. Revokes every session of the account.',
       tags,
       body: ResetPasswordBodySchema,
-      response: { 204: NoContentSchema, ...commonProblems, ...bodyProblems, ...problems(404) },
+      response: {
+        204: described('The password is set; every session is signed out', NoContentSchema),
+        ...errorCodes(AUTH_ROUTE_CODES, JSON_BODY_CODES, 'USER_NOT_FOUND', 'OTP_INVALID', 'OTP_EXPIRED', 'OTP_LOCKED'),
+      },
     },
   }, async (request, reply) => {
     await auth.resetPassword(request.body.mobileNumber, request.body.otp, request.body.newPassword);
@@ -161,11 +196,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; redis: R
     schema: {
       operationId: 'changePassword',
       summary: 'Change (or set) the password',
-      description: 'Revokes every session and returns tokens for a fresh one.',
+      description:
+        'Revokes every session and returns tokens for a fresh one. An account with a password must send ' +
+        '`currentPassword` (400 CURRENT_PASSWORD_REQUIRED, or CURRENT_PASSWORD_INCORRECT when wrong); one without sets its first.',
       tags,
       security: [{ bearerAuth: [] }],
       body: ChangePasswordBodySchema,
-      response: { 200: TokensSchema, ...protectedProblems, ...bodyProblems },
+      response: {
+        200: described('Tokens for a fresh session (every other session is signed out)', TokensSchema),
+        ...errorCodes(TOKEN_CODES, JSON_BODY_CODES, 'RATE_LIMITED', 'USER_NOT_FOUND', 'CURRENT_PASSWORD_REQUIRED', 'CURRENT_PASSWORD_INCORRECT'),
+      },
     },
   }, async (request) => auth.changePassword(request.auth.userId, request.body, client(request)));
 };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { BillingService } from '../../services/billing.service.js';
-import { bodyProblems, problems, transportProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, PUBLIC_CODES } from '../../schemas/common.schemas.js';
 import { StripeEventBodySchema, StripeWebhookHeadersSchema, WebhookAckSchema } from '../../schemas/billing.schemas.js';
 
 // Stripe events are a few kB; a whole Checkout Session with expansions stays far below this.
@@ -27,7 +27,11 @@ export const stripeWebhookRoutes: FastifyPluginAsyncTypebox<{ billing: BillingSe
       tags: ['Billing'],
       headers: StripeWebhookHeadersSchema,
       body: StripeEventBodySchema,
-      response: { 200: WebhookAckSchema, ...transportProblems, ...bodyProblems, ...problems(500, 503) },
+      response: {
+        200: described('The event is handled (or was already)', WebhookAckSchema),
+        // The body stays raw bytes here, so there is no JSON to fail; a body in another media type is refused.
+        ...errorCodes(PUBLIC_CODES, 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'WEBHOOK_SIGNATURE_INVALID', 'BILLING_NOT_CONFIGURED'),
+      },
     },
   }, async (request) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

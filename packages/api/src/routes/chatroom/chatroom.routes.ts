@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ChatroomService } from '../../services/chatroom.service.js';
-import { bodyProblems, NoContentSchema, PageQuerySchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, JSON_BODY_CODES, NoContentSchema, PageQuerySchema, TOKEN_OR_KEY_CODES } from '../../schemas/common.schemas.js';
 import {
   ChatroomDetailSchema,
   ChatroomListSchema,
@@ -30,11 +30,15 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
       operationId: 'createChatroom',
       summary: 'Create a chatroom',
       description:
+        'A new, empty conversation: send prompts to it with POST /chatroom/{id}/message. `systemPrompt` steers every reply. ' +
         'Optional `model` (null or omitted: the default of the user\'s tier at each send) and `settings` for its replies. ' +
         'A model the user\'s tier may not use is 403 MODEL_NOT_ALLOWED; an id GET /models does not offer, 400 MODEL_UNKNOWN.',
       tags,
       body: CreateChatroomBodySchema,
-      response: { 201: ChatroomSchema, ...protectedProblems, ...bodyProblems, ...problems(403) },
+      response: {
+        201: described('The created chatroom', ChatroomSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, JSON_BODY_CODES, 'MODEL_UNKNOWN', 'MODEL_NOT_ALLOWED'),
+      },
     },
   }, async (request, reply) => reply.code(201).send(await chatrooms.create(request.auth, request.body)));
 
@@ -43,11 +47,18 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
     schema: {
       operationId: 'listChatrooms',
       summary: 'The user\'s chatrooms, newest activity first',
-      description: 'Cached per user (invalidated by every change). Send If-None-Match with the last ETag to get 304.',
+      description:
+        'Pages of `limit` (default 20), newest activity first; pass `nextCursor` as `cursor` for the next page (a cursor ' +
+        'this API did not return is 400 INVALID_CURSOR). Cached per user (invalidated by every change). Send ' +
+        'If-None-Match with the last ETag to get 304.',
       tags,
       querystring: PageQuerySchema,
-      headers: Type.Object({ 'if-none-match': Type.Optional(Type.String()) }),
-      response: { 200: ChatroomListSchema, 304: notModified, ...protectedProblems },
+      headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'The ETag of an earlier answer: 304 while the page is unchanged.' })) }),
+      response: {
+        200: described('A page of chatrooms', ChatroomListSchema),
+        304: notModified,
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'INVALID_CURSOR'),
+      },
     },
   }, async (request, reply) => {
     const page = await chatrooms.list(request.auth.userId, request.query.limit ?? 20, request.query.cursor);
@@ -62,9 +73,15 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
     schema: {
       operationId: 'getChatroom',
       summary: 'One chatroom with the newest messages of its current branch',
+      description:
+        'The chatroom and the newest messages of its current branch, oldest first (older ones: GET /chatroom/{id}/messages). ' +
+        'Someone else\'s chatroom is 404 CHATROOM_NOT_FOUND, exactly as a missing one.',
       tags,
       params: ChatroomParamsSchema,
-      response: { 200: ChatroomDetailSchema, ...protectedProblems, ...problems(404) },
+      response: {
+        200: described('The chatroom and its latest messages', ChatroomDetailSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'CHATROOM_NOT_FOUND'),
+      },
     },
   }, async (request) => chatrooms.get(request.auth.userId, request.params.id));
 
@@ -81,7 +98,10 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
       tags,
       params: ChatroomParamsSchema,
       body: UpdateChatroomBodySchema,
-      response: { 200: ChatroomSchema, ...protectedProblems, ...bodyProblems, ...problems(403, 404) },
+      response: {
+        200: described('The updated chatroom', ChatroomSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, JSON_BODY_CODES, 'CHATROOM_NOT_FOUND', 'MESSAGE_NOT_FOUND', 'MODEL_UNKNOWN', 'MODEL_NOT_ALLOWED'),
+      },
     },
   }, async (request) => chatrooms.update(request.auth, request.params.id, request.body));
 
@@ -98,7 +118,10 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
       tags,
       params: ChatroomParamsSchema,
       body: ForkChatroomBodySchema,
-      response: { 201: ChatroomDetailSchema, ...protectedProblems, ...bodyProblems, ...problems(404, 409) },
+      response: {
+        201: described('The new chatroom, with the copied messages', ChatroomDetailSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, JSON_BODY_CODES, 'CHATROOM_NOT_FOUND', 'MESSAGE_NOT_FOUND', 'NOT_A_REPLY', 'REPLY_NOT_FINISHED'),
+      },
     },
   }, async (request, reply) => reply.code(201).send(await chatrooms.fork(request.auth.userId, request.params.id, request.body)));
 
@@ -107,9 +130,15 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
     schema: {
       operationId: 'deleteChatroom',
       summary: 'Delete a chatroom and its messages',
+      description:
+        'Deletes the chatroom and its messages; a reply being generated for it stops. Its attached files go too, unless ' +
+        'another of the user\'s chatrooms uses them.',
       tags,
       params: ChatroomParamsSchema,
-      response: { 204: NoContentSchema, ...protectedProblems, ...problems(404) },
+      response: {
+        204: described('Deleted', NoContentSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'CHATROOM_NOT_FOUND'),
+      },
     },
   }, async (request, reply) => {
     await chatrooms.remove(request.auth.userId, request.params.id);

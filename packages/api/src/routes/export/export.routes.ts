@@ -6,7 +6,7 @@ import { AppError, type FieldError } from '@gemini-chat/shared';
 import { sanitizeFileName } from '../../lib/file-inspection.js';
 import { toMarkdown, type ExportService } from '../../services/export.service.js';
 import { ChatroomParamsSchema } from '../../schemas/chatroom.schemas.js';
-import { bodyProblems, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, JSON_BODY_CODES, TOKEN_OR_KEY_CODES } from '../../schemas/common.schemas.js';
 import {
   ChatGptConversationsSchema,
   ChatroomExportSchema,
@@ -89,8 +89,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ exports: ExportService; i
             'text/markdown': { schema: Type.String({ description: 'The current branch in Markdown.' }) },
           },
         },
-        ...protectedProblems,
-        ...problems(404),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'CHATROOM_NOT_FOUND'),
       },
     },
   }, async (request, reply) => {
@@ -123,7 +122,17 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ exports: ExportService; i
       tags,
       headers: ImportHeadersSchema,
       body: ImportBodySchema,
-      response: { 201: ImportResultSchema, ...protectedProblems, ...bodyProblems, ...problems(409, 422) },
+      response: {
+        201: described('The chatrooms created, and what was left out', ImportResultSchema),
+        ...errorCodes(
+          TOKEN_OR_KEY_CODES,
+          JSON_BODY_CODES,
+          'IMPORT_FORMAT_UNKNOWN',
+          'IMPORT_INVALID',
+          'IDEMPOTENCY_KEY_IN_USE',
+          'IDEMPOTENCY_KEY_REUSED',
+        ),
+      },
     },
   }, async (request, reply) => {
     const idempotencyKey = request.headers['idempotency-key'];

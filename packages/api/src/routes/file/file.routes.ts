@@ -7,7 +7,7 @@ import { AppError, type ByteRange } from '@gemini-chat/shared';
 import { fileTooLarge } from '../../lib/file-inspection.js';
 import { clientBytes, multipartProblem, notMultipart } from '../../lib/multipart.js';
 import type { FileService } from '../../services/file.service.js';
-import { NoContentSchema, PageQuerySchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, NoContentSchema, PageQuerySchema, TOKEN_OR_KEY_CODES } from '../../schemas/common.schemas.js';
 import { FileContentHeadersSchema, FileListSchema, FileParamsSchema, FileSchema, UploadFileBodySchema } from '../../schemas/file.schemas.js';
 
 /** Room for the multipart framing around the file (boundaries, part headers) when Content-Length is judged. */
@@ -46,7 +46,24 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
       tags,
       consumes: ['multipart/form-data'],
       body: UploadFileBodySchema,
-      response: { 201: FileSchema, ...protectedProblems, ...problems(409, 413, 415, 422) },
+      response: {
+        201: described('The stored file: attach its id to a prompt', FileSchema),
+        ...errorCodes(
+          TOKEN_OR_KEY_CODES,
+          // A body sent as JSON is parsed (and may fail as JSON) before the route refuses it as not multipart.
+          'INVALID_JSON',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+          'FILE_TYPE_MISMATCH',
+          'EMPTY_FILE',
+          'FILE_TOO_LARGE',
+          'PDF_TOO_MANY_PAGES',
+          'STORAGE_QUOTA_EXCEEDED',
+          'MULTIPART_INVALID',
+          'FILE_PART_MISSING',
+          'TOO_MANY_FILES',
+        ),
+      },
     },
     // The body is a stream the handler reads; there is nothing to validate before it runs.
     validatorCompiler: () => () => true,
@@ -97,9 +114,13 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
     schema: {
       operationId: 'listFiles',
       summary: 'The user\'s files, newest first',
+      description: 'Pages of `limit` (default 20); pass `nextCursor` as `cursor` for the next page. Deleted files are not listed.',
       tags,
       querystring: PageQuerySchema,
-      response: { 200: FileListSchema, ...protectedProblems },
+      response: {
+        200: described('A page of files', FileListSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'INVALID_CURSOR'),
+      },
     },
   }, async (request) => files.list(request.auth.userId, request.query.limit ?? 20, request.query.cursor));
 
@@ -108,9 +129,13 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
     schema: {
       operationId: 'getFile',
       summary: 'A file\'s metadata',
+      description: 'Name, detected type, size, sha256 (and pages for a PDF). Another user\'s file is 404 FILE_NOT_FOUND, as a missing one.',
       tags,
       params: FileParamsSchema,
-      response: { 200: FileSchema, ...protectedProblems, ...problems(404) },
+      response: {
+        200: described('The file\'s metadata', FileSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'FILE_NOT_FOUND'),
+      },
     },
   }, async (request) => files.get(request.auth.userId, request.params.id));
 
@@ -130,8 +155,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
         200: binary('The file.'),
         206: binary('The requested range (Content-Range says which).'),
         304: Type.Null({ description: 'Not modified: the file still matches If-None-Match.' }),
-        ...protectedProblems,
-        ...problems(404, 416),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'FILE_NOT_FOUND', 'RANGE_NOT_SATISFIABLE'),
       },
     },
   }, async (request, reply) => {
@@ -178,7 +202,10 @@ export const fileRoutes: FastifyPluginAsyncTypebox<{ files: FileService; maxByte
       description: 'Its bytes are removed and its storage given back; messages keep showing it, marked deleted. Deleting again answers 204.',
       tags,
       params: FileParamsSchema,
-      response: { 204: NoContentSchema, ...protectedProblems, ...problems(404) },
+      response: {
+        204: described('Deleted', NoContentSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'FILE_NOT_FOUND'),
+      },
     },
   }, async (request, reply) => {
     await files.remove(request.auth.userId, request.params.id);

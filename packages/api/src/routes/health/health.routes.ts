@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { transportProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, PUBLIC_CODES } from '../../schemas/common.schemas.js';
 
 const CheckSchema = Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]);
 const ReadySchema = Type.Object(
@@ -31,6 +31,9 @@ async function probe(check: () => Promise<void>): Promise<'ok' | 'unavailable'> 
   }
 }
 
+// Probes answer from the process alone: a dependency outage is /ready's 503 body, never a SERVICE_UNAVAILABLE problem.
+const PROBE_CODES = PUBLIC_CODES.filter((code) => code !== 'SERVICE_UNAVAILABLE');
+
 export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: ReadinessProbe }> = async (app, { readiness }) => {
   const tags = ['Operations'];
 
@@ -38,8 +41,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: ReadinessProbe
     schema: {
       operationId: 'health',
       summary: 'Liveness: the process is up',
+      description: 'Answers without touching any dependency: for a liveness probe. Readiness is GET /ready.',
       tags,
-      response: { 200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }), ...transportProblems },
+      response: { 200: described('The process is up', Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false })), ...errorCodes(PROBE_CODES) },
     },
   }, async () => ({ status: 'ok' as const }));
 
@@ -49,7 +53,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: ReadinessProbe
       summary: 'Readiness: Postgres and Redis are reachable',
       description: '503 (with Retry-After) while a dependency is unreachable; the probe never hangs.',
       tags,
-      response: { 200: ReadySchema, 503: ReadySchema, ...transportProblems },
+      response: {
+        200: described('Postgres and Redis answer', ReadySchema),
+        503: described('A dependency does not answer (see checks)', ReadySchema),
+        ...errorCodes(PROBE_CODES),
+      },
     },
   }, async (_request, reply) => {
     const [postgres, redis] = await Promise.all([probe(readiness.postgres), probe(readiness.redis)]);

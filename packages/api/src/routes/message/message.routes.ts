@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { MessageService, SendOutcome } from '../../services/message.service.js';
 import { rateLimitHeaders } from '../rate-limit-headers.js';
 import type { ReplyStreamService, SseFrame } from '../../services/reply-stream.service.js';
-import { bodyProblems, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, JSON_BODY_CODES, TOKEN_OR_KEY_CODES } from '../../schemas/common.schemas.js';
 import { ChatroomParamsSchema, MessageSchema } from '../../schemas/chatroom.schemas.js';
 import {
   ListMessagesQuerySchema,
@@ -58,6 +58,19 @@ export function preferredWait(prefer: string | undefined, max: number): number {
   return match ? Math.min(Number(match[1]), max) : 0;
 }
 
+const SEND_CODES = [
+  ...TOKEN_OR_KEY_CODES,
+  ...JSON_BODY_CODES,
+  'CHATROOM_NOT_FOUND',
+  'MESSAGE_NOT_FOUND',
+  'CHATROOM_BUSY',
+  'QUOTA_EXCEEDED',
+  'MODEL_UNKNOWN',
+  'MODEL_NOT_ALLOWED',
+  'IDEMPOTENCY_KEY_IN_USE',
+  'IDEMPOTENCY_KEY_REUSED',
+] as const;
+
 export const messageRoutes: FastifyPluginAsyncTypebox<{
   messages: MessageService;
   replyStreams: ReplyStreamService;
@@ -90,7 +103,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       params: ChatroomParamsSchema,
       headers: SendMessageHeadersSchema,
       body: SendMessageBodySchema,
-      response: { 200: SendMessageResultSchema, 202: SendMessageResultSchema, ...protectedProblems, ...bodyProblems, ...problems(403, 404, 409, 422) },
+      response: {
+        200: described('The prompt and its finished reply (Prefer: wait, done in time)', SendMessageResultSchema),
+        202: described('The prompt and its queued reply: poll links.reply or watch links.stream', SendMessageResultSchema),
+        ...errorCodes(SEND_CODES, 'PARENT_NOT_A_REPLY', 'FILE_NOT_FOUND', 'ATTACHMENT_NOT_SUPPORTED'),
+      },
     },
   }, async (request, reply) => {
     const wait = preferredWait(request.headers.prefer, preferWaitMaxSeconds);
@@ -122,7 +139,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       tags,
       params: ChatroomParamsSchema,
       querystring: ListMessagesQuerySchema,
-      response: { 200: MessageListSchema, ...protectedProblems, ...problems(404) },
+      response: {
+        200: described('A page of the branch, newest first', MessageListSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'INVALID_CURSOR', 'CHATROOM_NOT_FOUND', 'MESSAGE_NOT_FOUND'),
+      },
     },
   }, async (request) => {
     const { limit = 20, cursor, leafId } = request.query;
@@ -134,9 +154,16 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     schema: {
       operationId: 'getMessage',
       summary: 'One message: poll a reply here until its status is final',
+      description:
+        'A reply goes `queued` → `generating` → `completed`, `failed` (with `error.code`, one of a closed list) or ' +
+        '`cancelled`; `content` grows while it is generated. Poll about once a second, or watch it live at ' +
+        '`links.stream` of the send response.',
       tags,
       params: MessageParamsSchema,
-      response: { 200: MessageSchema, ...protectedProblems, ...problems(404) },
+      response: {
+        200: described('The message', MessageSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'CHATROOM_NOT_FOUND', 'MESSAGE_NOT_FOUND'),
+      },
     },
   }, async (request) => messages.get(request.auth.userId, request.params.id, request.params.messageId));
 
@@ -145,14 +172,15 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     schema: {
       operationId: 'getLatestReply',
       summary: 'The newest reply of the chatroom\'s current branch',
-      description: '200 when it is finished (completed, failed or cancelled); 202 with Retry-After while it is queued or generating.',
+      description:
+        '200 when it is finished (completed, failed or cancelled); 202 with Retry-After while it is queued or generating. ' +
+        'A chatroom with no reply yet is 404 MESSAGE_NOT_FOUND.',
       tags,
       params: ChatroomParamsSchema,
       response: {
-        200: MessageSchema,
-        202: MessageSchema,
-        ...protectedProblems,
-        ...problems(404),
+        200: described('The finished reply', MessageSchema),
+        202: described('The reply, still queued or generating (Retry-After: 1)', MessageSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'CHATROOM_NOT_FOUND', 'MESSAGE_NOT_FOUND'),
       },
     },
   }, async (request, reply) => {
@@ -177,16 +205,20 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
         '(nothing more will come; an EventSource stops reconnecting).',
       tags,
       params: MessageParamsSchema,
-      querystring: Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
-      headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 64 })) }),
+      querystring: Type.Object(
+        { lastEventId: Type.Optional(Type.String({ maxLength: 64, description: 'As the Last-Event-ID header, for clients that cannot set headers.' })) },
+        { additionalProperties: false },
+      ),
+      headers: Type.Object({
+        'last-event-id': Type.Optional(Type.String({ maxLength: 64, description: 'The `id` of the last event received: resume right after it.' })),
+      }),
       response: {
         200: {
           description: 'The event stream.',
           content: { 'text/event-stream': { schema: Type.String({ description: 'Server-Sent Events' }) } },
         },
         204: Type.Null({ description: 'Last-Event-ID is the final event (or later): the client has the whole reply.' }),
-        ...protectedProblems,
-        ...problems(404),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'CHATROOM_NOT_FOUND', 'MESSAGE_NOT_FOUND', 'NOT_A_REPLY'),
       },
     },
   }, async (request, reply) => {
@@ -239,10 +271,14 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       operationId: 'cancelReply',
       summary: 'Stop a queued or generating reply',
       description: 'The reply keeps the text produced so far and becomes `cancelled`; its stream ends with `done`. ' +
-        'Cancelling a cancelled reply is a no-op; a reply that already completed or failed is 409.',
+        'Cancelling a cancelled reply is a no-op; a reply that already completed or failed is 409 REPLY_ALREADY_FINISHED, ' +
+        'a prompt 400 NOT_A_REPLY. A cancelled reply is not refunded from the quota.',
       tags,
       params: MessageParamsSchema,
-      response: { 200: MessageSchema, ...protectedProblems, ...problems(404, 409) },
+      response: {
+        200: described('The cancelled reply', MessageSchema),
+        ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'CHATROOM_NOT_FOUND', 'MESSAGE_NOT_FOUND', 'NOT_A_REPLY', 'REPLY_ALREADY_FINISHED'),
+      },
     },
   }, async (request) => messages.cancel(request.auth.userId, request.params.id, request.params.messageId));
 
@@ -262,7 +298,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       headers: SendMessageHeadersSchema,
       body: RegenerateBodySchema,
       'x-optional-body': true,
-      response: { 200: SendMessageResultSchema, 202: SendMessageResultSchema, ...protectedProblems, ...bodyProblems, ...problems(403, 404, 409, 422) },
+      response: {
+        200: described('The prompt and its new, finished reply (Prefer: wait, done in time)', SendMessageResultSchema),
+        202: described('The prompt and its new, queued reply', SendMessageResultSchema),
+        ...errorCodes(SEND_CODES, 'NOT_A_REPLY'),
+      },
     },
     // The body is optional: a regenerate without one (as before overrides existed) has no overrides.
     preValidation: async (request) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ModelService } from '../../services/model.service.js';
-import { protectedProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, TOKEN_OR_KEY_CODES } from '../../schemas/common.schemas.js';
 import { ModelListSchema } from '../../schemas/model.schemas.js';
 
 export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = async (app, { models }) => {
@@ -12,7 +12,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
       description:
         'The configured allow-list for the caller\'s tier, described from Gemini\'s model list (cached in each API process). When Gemini cannot be reached the list still answers, with null token limits.',
       tags: ['Models'],
-      response: { 200: ModelListSchema, ...protectedProblems },
+      response: { 200: described('The models the caller may choose, and the default', ModelListSchema), ...errorCodes(TOKEN_OR_KEY_CODES) },
     },
   }, async (request) => models.list(request.auth.tier));
 };

@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { renderSharePage, SHARE_HEADERS, SHARE_PAGE_HEADERS } from '../../lib/share-page.js';
 import { createLimiter } from '../../plugins/rate-limit.js';
 import type { ShareService } from '../../services/share.service.js';
-import { commonProblems, NoContentSchema, PageQuerySchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, NoContentSchema, PageQuerySchema, PUBLIC_CODES, TOKEN_CODES } from '../../schemas/common.schemas.js';
 import { ChatroomParamsSchema } from '../../schemas/chatroom.schemas.js';
 import { PublicShareParamsSchema, PublicShareSchema, ShareListSchema, ShareParamsSchema, ShareSchema } from '../../schemas/share.schemas.js';
 
@@ -25,7 +25,10 @@ export const shareRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService }> = 
         'chatroom is deleted. A branch with no finished message yet is 409 NOTHING_TO_SHARE. No body.',
       tags,
       params: ChatroomParamsSchema,
-      response: { 201: ShareSchema, ...protectedProblems, ...problems(404, 409) },
+      response: {
+        201: described('The share, with its public url', ShareSchema),
+        ...errorCodes(TOKEN_CODES, 'VALIDATION_FAILED', 'CHATROOM_NOT_FOUND', 'NOTHING_TO_SHARE'),
+      },
     },
   }, async (request, reply) => reply.code(201).send(await shares.create(request.auth.userId, request.params.id)));
 
@@ -33,9 +36,10 @@ export const shareRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService }> = 
     schema: {
       operationId: 'listShares',
       summary: 'The user\'s share links, newest first',
+      description: 'Every live share of every chatroom, in pages of `limit` (default 20); pass `nextCursor` as `cursor` for the next page.',
       tags,
       querystring: PageQuerySchema,
-      response: { 200: ShareListSchema, ...protectedProblems },
+      response: { 200: described('A page of shares', ShareListSchema), ...errorCodes(TOKEN_CODES, 'VALIDATION_FAILED', 'INVALID_CURSOR') },
     },
   }, async (request) => shares.list(request.auth.userId, request.query.limit ?? 20, request.query.cursor));
 
@@ -46,7 +50,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService }> = 
       description: 'The link answers 404 from the moment this returns, on every API instance.',
       tags,
       params: ShareParamsSchema,
-      response: { 204: NoContentSchema, ...protectedProblems, ...problems(404) },
+      response: { 204: described('Revoked', NoContentSchema), ...errorCodes(TOKEN_CODES, 'VALIDATION_FAILED', 'SHARE_NOT_FOUND') },
     },
   }, async (request, reply) => {
     await shares.revoke(request.auth.userId, request.params.id);
@@ -93,8 +97,7 @@ export const publicShareRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService
             'text/html': { schema: Type.String({ description: 'A read-only page of the conversation.' }) },
           },
         },
-        ...commonProblems,
-        ...problems(404),
+        ...errorCodes(PUBLIC_CODES, 'RATE_LIMITED', 'SHARE_NOT_FOUND'),
       },
     },
   }, async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AccountService } from '../../services/account.service.js';
-import { bodyProblems, NoContentSchema, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, JSON_BODY_CODES, NoContentSchema, TOKEN_CODES } from '../../schemas/common.schemas.js';
 import { AccountExportSchema, DeleteAccountBodySchema } from '../../schemas/account.schemas.js';
 
 export const accountRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountService }> = async (app, { accounts }) => {
@@ -14,7 +14,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountService
         'One JSON document (a download): the profile, the subscription state, today\'s usage, every chatroom with every ' +
         'message of every branch, and the metadata of every uploaded file.',
       tags,
-      response: { 200: AccountExportSchema, ...protectedProblems, ...problems(404) },
+      response: { 200: described('The account export (a download)', AccountExportSchema), ...errorCodes(TOKEN_CODES, 'USER_NOT_FOUND') },
     },
   }, async (request, reply) => {
     const document = await accounts.exportAccount(request.auth.userId);
@@ -36,7 +36,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountService
         'account are then removed in the background. A wrong or expired code is 400, as at POST /auth/verify-otp.',
       tags,
       body: DeleteAccountBodySchema,
-      response: { 204: NoContentSchema, ...protectedProblems, ...bodyProblems, ...problems(404) },
+      response: {
+        204: described('The account is deleted; its records follow in the background', NoContentSchema),
+        ...errorCodes(TOKEN_CODES, JSON_BODY_CODES, 'USER_NOT_FOUND', 'OTP_INVALID', 'OTP_EXPIRED', 'OTP_LOCKED', 'BILLING_NOT_CONFIGURED'),
+      },
     },
   }, async (request, reply) => {
     await accounts.deleteAccount(request.auth.userId, request.body.otp);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { UserService } from '../../services/user.service.js';
-import { bodyProblems, problems, protectedProblems } from '../../schemas/common.schemas.js';
+import { described, errorCodes, JSON_BODY_CODES, TOKEN_CODES } from '../../schemas/common.schemas.js';
 import { MeSchema, UpdateMeBodySchema } from '../../schemas/user.schemas.js';
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = async (app, { users }) => {
@@ -10,8 +10,11 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
     schema: {
       operationId: 'getMe',
       summary: 'The signed-in user and today\'s quota usage',
+      description:
+        'The profile, the tier (`basic` or `pro`) and `usage`: prompts used today, the daily limit (null on Pro) and when ' +
+        'it resets (midnight UTC).',
       tags,
-      response: { 200: MeSchema, ...protectedProblems },
+      response: { 200: described('The user and today\'s usage', MeSchema), ...errorCodes(TOKEN_CODES, 'USER_NOT_FOUND') },
     },
   }, async (request) => users.me(request.auth.userId));
 
@@ -19,9 +22,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
     schema: {
       operationId: 'updateMe',
       summary: 'Update name or email (null clears)',
+      description: 'Only the fields sent change; `null` clears one. The mobile number cannot be changed.',
       tags,
       body: UpdateMeBodySchema,
-      response: { 200: MeSchema, ...protectedProblems, ...bodyProblems, ...problems(404) },
+      response: {
+        200: described('The updated user and today\'s usage', MeSchema),
+        ...errorCodes(TOKEN_CODES, JSON_BODY_CODES, 'USER_NOT_FOUND'),
+      },
     },
   }, async (request) => users.update(request.auth.userId, request.body));
 };
