@@ -114,19 +114,33 @@ interface PhaseResult {
   max: AutocannonOutcome;
   half: AutocannonOutcome;
   pgPerSend: number;
-  api: IoCounts | undefined;
-  worker: IoCounts | undefined;
+  /** Per accepted send, idle traffic taken out. */
+  api: Rates | undefined;
+  worker: Rates | undefined;
   usage: Awaited<ReturnType<typeof runLoad<AutocannonOutcome>>>['usage'];
 }
 
-const diff = (a: IoCounts | undefined, b: IoCounts | undefined, n: number) =>
-  a && b && n > 0
-    ? {
-        pgTransactions: (b.pgTransactions - a.pgTransactions) / n,
-        redisRoundTrips: (b.redisRoundTrips - a.redisRoundTrips) / n,
-        redisCommands: (b.redisCommands - a.redisCommands) / n,
-      }
-    : undefined;
+type Rates = Pick<IoCounts, 'pgTransactions' | 'redisRoundTrips' | 'redisCommands'>;
+const KEYS = ['pgTransactions', 'redisRoundTrips', 'redisCommands'] as const;
+
+/** (b − a − background over `ms`) / n: the counts per accepted send, the process's idle traffic taken out. */
+function perSend(a: IoCounts | undefined, b: IoCounts | undefined, n: number, background: Rates | undefined, ms: number): Rates | undefined {
+  if (!a || !b || n <= 0) return undefined;
+  const out = {} as Rates;
+  for (const key of KEYS) out[key] = (b[key] - a[key] - (background?.[key] ?? 0) * ms) / n;
+  return out;
+}
+
+/** What a process does with no load (per ms), over `ms`: housekeeping that is no send's cost. */
+async function idleRate(pid: number, dir: string, ms: number): Promise<Rates | undefined> {
+  const a = await ioCounts(pid, dir);
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await ioCounts(pid, dir);
+  if (!a || !b) return undefined;
+  const out = {} as Rates;
+  for (const key of KEYS) out[key] = (b[key] - a[key]) / ms;
+  return out;
+}
 
 async function phase(ctx: BenchContext, user: BenchUser, probeDir: string, workerRunning: boolean, expectedRps: number): Promise<PhaseResult> {
   const { durationSeconds, warmupSeconds, connections } = ctx.options;
@@ -150,13 +164,17 @@ async function phase(ctx: BenchContext, user: BenchUser, probeDir: string, worke
 
   // The maximum rate, with the I/O counted around it (warm-up included, as the servers saw it).
   const maxRooms = await seedRooms(ctx, user, roomsFor(expectedRps));
+  const apiIdle = await idleRate(ctx.pids.api, probeDir, 2000);
+  const workerIdle = workerRunning ? await idleRate(ctx.pids.worker, probeDir, 2000) : undefined;
   const pgBefore = await ctx.pg.transactions();
+  const countedFrom = Date.now();
   const apiBefore = await ioCounts(ctx.pids.api, probeDir);
   const workerBefore = workerRunning ? await ioCounts(ctx.pids.worker, probeDir) : undefined;
   const max = await runLoad<AutocannonOutcome>(await spec(undefined, maxRooms), sampled, timeout);
   await new Promise((r) => setTimeout(r, 1500)); // Postgres publishes its counters with a delay
   const apiAfter = await ioCounts(ctx.pids.api, probeDir);
   const workerAfter = workerRunning ? await ioCounts(ctx.pids.worker, probeDir) : undefined;
+  const countedMs = Date.now() - countedFrom;
   const accepted = max.outcome.statusCodes['202'] ?? 0;
   const served = accepted + max.outcome.warmupResponses;
   // The counter's own reading is one transaction.
@@ -168,7 +186,10 @@ async function phase(ctx: BenchContext, user: BenchUser, probeDir: string, worke
   const halfRooms = await seedRooms(ctx, user, roomsFor(halfRate));
   const half = await runLoad<AutocannonOutcome>(await spec(halfRate, halfRooms), sampled, timeout);
   await clearBacklog(ctx, user);
-  return { max: max.outcome, half: half.outcome, pgPerSend, api: diff(apiBefore, apiAfter, served) as IoCounts | undefined, worker: diff(workerBefore, workerAfter, served) as IoCounts | undefined, usage: max.usage };
+  return { max: max.outcome, half: half.outcome, pgPerSend, api: perSend(apiBefore, apiAfter, served, apiIdle, countedMs),
+    worker: perSend(workerBefore, workerAfter, served, workerIdle, countedMs),
+    usage: max.usage,
+  };
 }
 
 function toRow(id: string, title: string, result: PhaseResult, workerRunning: boolean): ScenarioRow {
@@ -230,7 +251,7 @@ export function sendPathTargets(rows: ScenarioRow[], extra: { streamsTotalRss?: 
   const check = (target: string, actual: string | undefined, pass: boolean | undefined) =>
     checks.push({ target, actual: actual ?? 'not measured', status: pass === undefined ? 'n/a' : pass ? 'pass' : 'miss' });
   const paused = byId.get('send-accept-paused');
-  const details = paused?.details as { halfRateP99Ms?: number; halfRate?: number; pgPerSend?: number; apiPerSend?: IoCounts } | undefined;
+  const details = paused?.details as { halfRateP99Ms?: number; halfRate?: number; pgPerSend?: number; apiPerSend?: Rates } | undefined;
   check(`send accepted (202, worker paused) ≥ ${SEND_TARGETS.acceptRps} req/s`, paused?.rps != null ? `${Math.round(paused.rps)} req/s` : undefined, paused?.rps != null ? paused.rps >= SEND_TARGETS.acceptRps : undefined);
   check(
     `send accepted: p99 ≤ ${SEND_TARGETS.halfRateP99Ms} ms at half the max rate`,
