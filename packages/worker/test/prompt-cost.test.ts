@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countIo, signIn, startStack, type IoCounter, type SignedIn, type Stack } from '@gemini-chat/testkit';
+import { countIo, signIn, startStack, waitFor, type IoCounter, type SignedIn, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../src/worker.js';
 
 // What one prompt costs from the send to its completed reply, API and worker together: Postgres transactions
@@ -54,5 +54,16 @@ describe('the cost of a prompt, send to completed reply', () => {
         expect(reply.content.length).toBeGreaterThan(0);
       }
     }
+  });
+
+  it('in a chatroom still titled by default too (whether its title is due is read in the completion)', async () => {
+    const roomId = (await s.app.inject({ method: 'POST', url: '/chatroom', payload: {}, headers: user.auth })).json().id as string;
+    await ask(roomId, 'First'); // earns the chatroom its title: a job of its own, not counted
+    await waitFor(async () => (await s.db.selectFrom('chatroom').select('title_source').where('id', '=', roomId).executeTakeFirstOrThrow()).title_source !== 'default');
+    io.reset();
+    const { reply } = await ask(roomId, 'Second');
+    const cost = io.read();
+    expect(reply.status).toBe('completed');
+    expect(cost.pgTransactions, JSON.stringify(cost)).toBeLessThanOrEqual(PG_TRANSACTIONS_PER_PROMPT);
   });
 });

@@ -57,8 +57,11 @@ export interface GenerateReplyDeps {
   storage: ObjectStorage;
   replyEvents: ReplyEvents;
   notifications: ReplyNotifications;
-  /** Called after a reply completed (e.g. to schedule the chatroom's automatic title). */
-  onCompleted: (room: ChatroomRow) => Promise<void>;
+  /**
+   * Called after a reply completed (e.g. to schedule the chatroom's automatic title). `firstReply`: it is the first
+   * completed reply of a chatroom still titled by default (counted in the completion's transaction).
+   */
+  onCompleted: (room: ChatroomRow, firstReply: boolean) => Promise<void>;
   quota: Quota;
   config: Config;
   metrics: WorkerMetrics;
@@ -294,23 +297,26 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       }
       metrics.geminiLatency.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
 
-      // The completion is one transaction: a write that must land with it (e.g. a usage counter) goes inside.
-      const completed = await store.transaction(async (tx) =>
-        tx.messages.complete(messageId, token, {
+      // The completion is one transaction: a write that must land with it (e.g. a usage counter) goes inside. A
+      // chatroom still titled by default learns there, too, whether this is its first completed reply.
+      const completion = await store.transaction(async (tx) => {
+        const completed = await tx.messages.complete(messageId, token, {
           content: text,
           ...usage,
           model,
           thoughts: thoughts || null,
           citations: settings.googleSearch ? citationsOf(grounding, text) : null,
-        }),
-      );
-      if (!completed) throw new LostOwnership(); // cancelled or taken over at the last moment
+        });
+        if (!completed) return undefined;
+        return { firstReply: room.title_source === 'default' && (await tx.messages.countCompletedReplies(room.id)) === 1 };
+      });
+      if (!completion) throw new LostOwnership(); // cancelled or taken over at the last moment
       metrics.replies.inc({ status: 'completed' });
       metrics.tokens.inc({ direction: 'input' }, usage.inputTokens);
       metrics.tokens.inc({ direction: 'output' }, usage.outputTokens);
       await replyEvents.append(messageId, token, 'done', { status: 'completed' });
       log.info({ messageId, attempt: ctx.attemptsMade + 1, droppedExchanges: prompt.droppedExchanges, usage }, 'reply completed');
-      await deps.onCompleted(room).catch((err: unknown) => log.warn({ err, chatroomId: room.id }, 'could not schedule the title'));
+      await deps.onCompleted(room, completion.firstReply).catch((err: unknown) => log.warn({ err, chatroomId: room.id }, 'could not schedule the title'));
     } catch (err) {
       // What readers were shown is final once the appends in flight are done; pending text was never shown.
       await live.settle();
