@@ -13,7 +13,7 @@ const require = createRequire(new URL('../../packages/api/package.json', import.
 const pg = require('pg');
 const { Redis } = require('ioredis');
 
-const count = { pgTransactions: 0, pgStatements: 0, redisRoundTrips: 0, redisCommands: 0 };
+const count = { pgTransactions: 0, pgStatements: 0, redisRoundTrips: 0, redisCommands: 0, byCommand: {} };
 const inTransaction = new WeakMap();
 const pipelineWrites = new WeakSet();
 
@@ -35,6 +35,7 @@ pg.Client.prototype.query = function (...args) {
 const originalSend = Redis.prototype.sendCommand;
 Redis.prototype.sendCommand = function (command, stream) {
   count.redisCommands++;
+  count.byCommand[command.name] = (count.byCommand[command.name] ?? 0) + 1;
   if (!stream?.isPipeline) count.redisRoundTrips++;
   else if (!pipelineWrites.has(stream)) {
     pipelineWrites.add(stream);

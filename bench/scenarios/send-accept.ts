@@ -41,6 +41,8 @@ interface IoCounts {
   pgStatements: number;
   redisRoundTrips: number;
   redisCommands: number;
+  /** Redis commands by name. */
+  byCommand: Record<string, number>;
 }
 
 /** Asks a probed process for its counts (SIGUSR2; it writes <dir>/<pid>.json). */
@@ -110,6 +112,17 @@ async function clearBacklog(ctx: BenchContext, user: BenchUser): Promise<number>
   });
 }
 
+/**
+ * Replies stored for the user so far: the sends the servers accepted. The load generator's own count misses the
+ * requests still in flight when each of its runs stops (up to one per connection, twice).
+ */
+async function acceptedSoFar(ctx: BenchContext, user: BenchUser): Promise<number> {
+  return withPg(ctx.options.databaseUrl, async (client) => {
+    const { rows } = await client.query(`select count(*)::int as n from message where user_id = $1 and role = 'assistant'`, [user.userId]);
+    return (rows[0] as { n: number }).n;
+  });
+}
+
 interface PhaseResult {
   max: AutocannonOutcome;
   half: AutocannonOutcome;
@@ -120,7 +133,7 @@ interface PhaseResult {
   usage: Awaited<ReturnType<typeof runLoad<AutocannonOutcome>>>['usage'];
 }
 
-type Rates = Pick<IoCounts, 'pgTransactions' | 'redisRoundTrips' | 'redisCommands'>;
+type Rates = Pick<IoCounts, 'pgTransactions' | 'redisRoundTrips' | 'redisCommands'> & { byCommand?: Record<string, number> };
 const KEYS = ['pgTransactions', 'redisRoundTrips', 'redisCommands'] as const;
 
 /** (b − a − background over `ms`) / n: the counts per accepted send, the process's idle traffic taken out. */
@@ -128,6 +141,12 @@ function perSend(a: IoCounts | undefined, b: IoCounts | undefined, n: number, ba
   if (!a || !b || n <= 0) return undefined;
   const out = {} as Rates;
   for (const key of KEYS) out[key] = (b[key] - a[key] - (background?.[key] ?? 0) * ms) / n;
+  // Commands by name (idle traffic not taken out): what the round trips are made of.
+  out.byCommand = Object.fromEntries(
+    Object.entries(b.byCommand ?? {})
+      .map(([name, total]) => [name, Math.round(((total - (a.byCommand?.[name] ?? 0)) / n) * 100) / 100] as const)
+      .filter(([, perSend]) => perSend >= 0.01),
+  );
   return out;
 }
 
@@ -166,6 +185,7 @@ async function phase(ctx: BenchContext, user: BenchUser, probeDir: string, worke
   const maxRooms = await seedRooms(ctx, user, roomsFor(expectedRps));
   const apiIdle = await idleRate(ctx.pids.api, probeDir, 2000);
   const workerIdle = workerRunning ? await idleRate(ctx.pids.worker, probeDir, 2000) : undefined;
+  const acceptedBefore = await acceptedSoFar(ctx, user);
   const pgBefore = await ctx.pg.transactions();
   const countedFrom = Date.now();
   const apiBefore = await ioCounts(ctx.pids.api, probeDir);
@@ -175,10 +195,10 @@ async function phase(ctx: BenchContext, user: BenchUser, probeDir: string, worke
   const apiAfter = await ioCounts(ctx.pids.api, probeDir);
   const workerAfter = workerRunning ? await ioCounts(ctx.pids.worker, probeDir) : undefined;
   const countedMs = Date.now() - countedFrom;
-  const accepted = max.outcome.statusCodes['202'] ?? 0;
-  const served = accepted + max.outcome.warmupResponses;
   // The counter's own reading is one transaction.
-  const pgPerSend = ((await ctx.pg.transactions()) - pgBefore - 1) / Math.max(1, served);
+  const pgDelta = (await ctx.pg.transactions()) - pgBefore - 1;
+  const served = (await acceptedSoFar(ctx, user)) - acceptedBefore;
+  const pgPerSend = pgDelta / Math.max(1, served);
   await clearBacklog(ctx, user);
 
   // The latency at half that rate: an open loop, so the queueing of a saturated server is not what is measured.
@@ -201,6 +221,9 @@ function toRow(id: string, title: string, result: PhaseResult, workerRunning: bo
     `per accepted send: PG xact ${result.pgPerSend.toFixed(2)}, API Redis round trips ${result.api?.redisRoundTrips.toFixed(2) ?? 'n/a'} (${result.api?.redisCommands.toFixed(2) ?? 'n/a'} commands)` +
       (workerRunning ? `, worker Redis round trips ${result.worker?.redisRoundTrips.toFixed(2) ?? 'n/a'}, worker PG xact ${result.worker?.pgTransactions.toFixed(2) ?? 'n/a'}` : ''),
   ];
+  const commands = (rates: Rates | undefined) => Object.entries(rates?.byCommand ?? {}).map(([name, perSend]) => `${name} ${perSend}`).join(', ');
+  notes.push(`API Redis commands per send: ${commands(result.api) || 'n/a'}`);
+  if (workerRunning) notes.push(`worker Redis commands per send: ${commands(result.worker) || 'n/a'}`);
   if (max.socketErrors) notes.push(`${max.socketErrors} socket errors/timeouts`);
   return row(id, title, `POST (202), a fresh chatroom per request, worker ${workerRunning ? 'running' : 'paused (SIGSTOP)'}`, {
     rps: max.requestsPerSecond,
