@@ -22,6 +22,10 @@ export interface AutocannonSpec {
   timeoutSeconds?: number;
   /** Count responses whose JSON body has reply.status !== 'completed' (POST with Prefer: wait). */
   expectCompletedReply?: boolean;
+  /** Every request takes the next of `paths` (across connections and runs, warm-up included), instead of one per connection. */
+  rotatePaths?: boolean;
+  /** Requests per second across all connections (autocannon's overallRate); unset: as fast as answered (closed loop). */
+  overallRate?: number;
 }
 
 export interface TtftSpec {
@@ -107,10 +111,14 @@ export type LoadMessage = { type: 'mark'; label: string } | { type: 'result'; ou
 
 const send = (message: LoadMessage) => process.send?.(message);
 
+// The next of `paths` a rotating spec sends to: shared by the warm-up and the measured run, so no path is used twice.
+let rotation = 0;
+
 async function runAutocannonOnce(spec: AutocannonSpec, durationSeconds: number, record: boolean) {
   const latencies: number[] = [];
   let notCompleted = 0;
   let next = 0;
+  const nextPath = () => spec.paths![rotation++ % spec.paths!.length]!;
   const instance = autocannon({
     url: spec.url,
     connections: spec.connections,
@@ -119,7 +127,10 @@ async function runAutocannonOnce(spec: AutocannonSpec, durationSeconds: number, 
     method: spec.method,
     headers: spec.headers,
     ...(spec.body !== undefined ? { body: spec.body } : {}),
-    ...(spec.paths
+    ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
+    ...(spec.paths && spec.rotatePaths
+      ? { requests: [{ method: spec.method, headers: spec.headers, ...(spec.body !== undefined ? { body: spec.body } : {}), setupRequest: (request) => ({ ...request, path: nextPath() }) }] }
+      : spec.paths
       ? {
           setupClient: (client) => {
             const path = spec.paths![next++ % spec.paths!.length]!;

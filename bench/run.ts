@@ -15,6 +15,7 @@ import { connectPgCounter, connectRedis, deleteKeys, resetDatabase, type BenchRe
 import { ceiling, detail, health, list, me, send } from './scenarios/http-load.js';
 import { queueHop, queueWaitHistogram } from './scenarios/queue-hop.js';
 import { search } from './scenarios/search.js';
+import { ioProbeEnv, printTargetSummary, sendAccept, sendPathTargets } from './scenarios/send-accept.js';
 import { streams } from './scenarios/streams.js';
 import { ttft } from './scenarios/ttft.js';
 import type { BenchContext, ScenarioRow, Seed } from './scenarios/types.js';
@@ -85,6 +86,7 @@ const appEnv = childEnv({
   GEMINI_BASE_URL: gemini,
   WORKER_CONCURRENCY: String(options.workerConcurrency),
   WORKER_METRICS_PORT: String(ports.metrics),
+  ...ioProbeEnv(options.scenarios.includes('send-accept'), join(LOGS, 'io')),
 });
 
 function startApi(): Service {
@@ -297,6 +299,8 @@ async function main() {
     step('6b. queue hop during scenario 7');
     add(await queueHop(ctx, { id: 'ttft', label: `one POST at a time ×${options.ttftConcurrency}`, ...first.window, histogramBefore: first.before }));
   }
+  const accepted = await scenario('send-accept', '7b. POST /chatroom/:id/message → 202, worker paused, then running', () => sendAccept(ctx, join(LOGS, 'io')));
+  for (const r of accepted?.rows ?? []) add(r);
   if (wanted.has('streams') && wanted.size > 1) {
     // Memory is the point of this scenario: measure it on fresh processes, not on heaps grown by the earlier load.
     step('restarting the API and the worker so the streams start from fresh processes');
@@ -326,7 +330,7 @@ async function main() {
     machine: machineInfo(),
     options,
     rows,
-    targets: evaluate(rows, extra),
+    targets: [...evaluate(rows, extra), ...sendPathTargets(rows, { ...extra, streams: options.streams })],
   };
   step('results');
   console.log(consoleTable(report));
@@ -335,6 +339,7 @@ async function main() {
   writeFileSync(`${out}.json`, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(`${out}.md`, markdown(report));
   console.log(`\nwritten: ${out}.json, ${out}.md (server logs in bench/results/logs/)`);
+  printTargetSummary(report.targets);
 }
 
 try {

@@ -7,6 +7,8 @@ declare module 'autocannon' {
     path?: string;
     headers?: Record<string, string>;
     body?: string;
+    /** Called before each request is sent: the request to send instead. */
+    setupRequest?: (request: AutocannonRequest) => AutocannonRequest;
   }
 
   interface AutocannonClient extends EventEmitter {
@@ -23,6 +25,9 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     setupClient?: (client: AutocannonClient) => void;
+    requests?: AutocannonRequest[];
+    /** Requests per second across all connections. */
+    overallRate?: number;
     verifyBody?: (body: string) => boolean;
   }
 

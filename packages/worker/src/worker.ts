@@ -71,9 +71,9 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     gemini,
     storage,
     notifications,
-    onCompleted: async (room) => {
+    onCompleted: async (room, firstReply) => {
       // The first completed exchange of a chatroom still titled by default earns it a title.
-      if (room.title_source === 'default' && (await store.messages.countCompletedReplies(room.id)) === 1) {
+      if (firstReply) {
         await producer.enqueue('generate-title', { chatroomId: room.id });
       }
     },

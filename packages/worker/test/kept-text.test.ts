@@ -9,7 +9,8 @@ let s: Stack;
 let user: SignedIn;
 let base: string;
 beforeAll(async () => {
-  s = await startStack({ QUOTA_BASIC_DAILY: '0', REPLY_MAX_ATTEMPTS: '1', SSE_HEARTBEAT_SECONDS: '1' }, { startWorker });
+  // One live-log append per model chunk (no coalescing): the worker is appending all the time a cancel takes.
+  s = await startStack({ QUOTA_BASIC_DAILY: '0', REPLY_MAX_ATTEMPTS: '1', SSE_HEARTBEAT_SECONDS: '1', REPLY_DELTA_FLUSH_MS: '0' }, { startWorker });
   base = await s.app.listen({ port: 0, host: '127.0.0.1' });
   user = await signIn(s.app);
 });

@@ -23,7 +23,8 @@ import type { MessageList, SendMessageResult } from '../schemas/message.schemas.
 import type { Usage } from '../schemas/user.schemas.js';
 import { resolveReply } from '../lib/model-access.js';
 import { knownCapabilities, type InputModality } from '../lib/model-families.js';
-import { toMessageWithAttachments } from './message-attachments.js';
+import { toMessages, toMessageWithAttachments } from './message-attachments.js';
+import { toMessage } from './mappers.js';
 import { branchPage } from './branch-page.js';
 
 export interface Caller {
@@ -244,11 +245,8 @@ export function createMessageService(deps: {
         : `${chatroomId}\n${input.content}${input.parentId !== undefined ? `\nparent:${input.parentId ?? 'root'}` : ''}${attachmentsHashPart(input.attachments)}`) +
       overridesHashPart(overrides);
     const requestHash = createHash('sha256').update(request).digest('hex');
-    // Replays cost nothing: a retry at the limit gets its result back, not a 429.
-    if (key) {
-      const stored = await store.idempotency.find(caller.userId, key);
-      if (stored) return replay(caller, stored, requestHash);
-    }
+    // Replays cost nothing: a retry at the limit gets its result back, not a 429. The key's claim, first in the
+    // transaction, is what tells a replay apart (no separate look-up beforehand: one transaction per send).
 
     // Chosen here so the quota charge can be named after the reply it pays for: that makes its refund retryable.
     const replyId = randomUUID();
@@ -324,13 +322,18 @@ export function createMessageService(deps: {
           settings: generation.settings,
         });
         if (input.kind === 'prompt') await tx.files.attach(userMessage.id, input.attachments);
-        await tx.chatrooms.touchActivity(room.id);
-        await tx.chatrooms.setCurrentMessage(room.id, reply.id); // the new exchange is what the user looks at now
+        // The new exchange is what the user looks at now, and the chatroom's activity (one update for both).
+        await tx.chatrooms.recordExchange(room.id, reply.id);
         const [shownPrompt, shownReply] = await tx.messages.findWithSiblings(room.id, [userMessage.id, reply.id]);
         if (!shownPrompt || !shownReply) throw new Error('the exchange just stored is missing');
+        // A new prompt without files has none to read back (and replies never carry any).
+        const [promptShown, replyShown] =
+          input.kind === 'prompt' && input.attachments.length === 0
+            ? [toMessage(shownPrompt, []), toMessage(shownReply, [])]
+            : await toMessages(tx, [shownPrompt, shownReply]);
         const result: SendMessageResult = {
-          userMessage: await toMessageWithAttachments(tx, shownPrompt),
-          reply: await toMessageWithAttachments(tx, shownReply),
+          userMessage: promptShown!,
+          reply: replyShown!,
           quota: usageOf(charge),
           links: links(room.id, reply.id),
         };
@@ -349,13 +352,15 @@ export function createMessageService(deps: {
       return replay(caller, stored, requestHash);
     }
 
-    try {
-      await jobs.enqueue('generate-reply', { assistantMessageId: outcome.reply.id });
-    } catch (err) {
-      // Stored and charged: the worker's sweeper enqueues replies whose job never arrived.
-      log.error({ err, messageId: outcome.reply.id }, 'enqueue failed; the sweeper will pick the reply up');
-    }
-    await listCache.forget(caller.userId).catch((err: unknown) => log.warn({ err }, 'chatroom list cache: invalidation failed'));
+    // Independent of each other (separate connections): sent together, one round trip of waiting instead of two.
+    const queuedId = outcome.reply.id;
+    await Promise.all([
+      jobs.enqueue('generate-reply', { assistantMessageId: queuedId }).catch((err: unknown) => {
+        // Stored and charged: the worker's sweeper enqueues replies whose job never arrived.
+        log.error({ err, messageId: queuedId }, 'enqueue failed; the sweeper will pick the reply up');
+      }),
+      listCache.forget(caller.userId).catch((err: unknown) => log.warn({ err }, 'chatroom list cache: invalidation failed')),
+    ]);
 
     if (options.waitSeconds > 0) {
       const reply = await waitForReply(outcome.reply, options.waitSeconds);

@@ -121,6 +121,11 @@ export const EnvSchema = Type.Object({
   REPLY_STREAM_TTL_SECONDS: Int({ minimum: 10, default: 600, description: 'How long a finished reply stays replayable as a stream.' }),
   SWEEP_INTERVAL_MS: Int({ minimum: 100, default: 15000, description: 'How often the worker re-enqueues replies whose job was lost.' }),
   SWEEP_PENDING_AFTER_SECONDS: Int({ minimum: 1, default: 120, description: 'A reply pending this long without a job is re-enqueued.' }),
+  REPLY_DELTA_FLUSH_MS: Int({
+    maximum: 1000,
+    default: 20,
+    description: 'Text the model streams within this window after an append goes to the live log as one delta (the first chunk at once). 0: one delta per model chunk.',
+  }),
 
   CHATROOM_LIST_CACHE_TTL_SECONDS: Int({ minimum: 1, default: 300, description: 'TTL of the cached chatroom list.' }),
   LOCAL_CACHE_SECONDS: Int({
@@ -265,6 +270,8 @@ export interface Config {
     maxAttempts: number;
     retryBaseDelayMs: number;
     replyStreamTtlSeconds: number;
+    /** See REPLY_DELTA_FLUSH_MS. */
+    deltaFlushMs: number;
     sweepIntervalMs: number;
     sweepPendingAfterSeconds: number;
   };
@@ -452,6 +459,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       replyStreamTtlSeconds: env.REPLY_STREAM_TTL_SECONDS,
       sweepIntervalMs: env.SWEEP_INTERVAL_MS,
       sweepPendingAfterSeconds: env.SWEEP_PENDING_AFTER_SECONDS,
+      deltaFlushMs: env.REPLY_DELTA_FLUSH_MS,
     },
   };
 }

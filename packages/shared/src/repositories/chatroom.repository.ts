@@ -38,6 +38,12 @@ export function createChatroomRepository(db: Db) {
     },
 
     /** Makes `messageId` the leaf the user looks at (a new exchange, a fork's last copy). */
+    /** A new exchange: it becomes the current message, and the chatroom's activity is now (one statement). */
+    async recordExchange(id: string, currentMessageId: string): Promise<void> {
+      const now = new Date();
+      await db.updateTable('chatroom').set({ current_message_id: currentMessageId, last_activity_at: now, updated_at: now }).where('id', '=', id).execute();
+    },
+
     async setCurrentMessage(id: string, messageId: string): Promise<void> {
       await db.updateTable('chatroom').set({ current_message_id: messageId }).where('id', '=', id).execute();
     },

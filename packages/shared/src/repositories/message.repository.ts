@@ -195,38 +195,46 @@ export function createMessageRepository(db: Db) {
 
     /** Stores the user's message (unless regenerating) and its queued reply. */
     async insertExchange(input: NewExchange): Promise<{ userMessage: MessageRow; reply: MessageRow }> {
-      const userMessage = input.replyToId
-        ? await db.selectFrom('message').selectAll().where('id', '=', input.replyToId).executeTakeFirstOrThrow()
-        : await db
-            .insertInto('message')
-            .values({
-              chatroom_id: input.chatroomId,
-              user_id: input.userId,
-              role: 'user',
-              status: 'completed',
-              content: input.content,
-              reply_to_id: null,
-              parent_id: input.parentId ?? null,
-              completed_at: new Date(),
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-      const reply = await db
+      const replyTo = (userMessageId: string) => ({
+        id: input.replyId ?? randomUUID(),
+        chatroom_id: input.chatroomId,
+        user_id: input.userId,
+        role: 'assistant' as const,
+        status: 'queued' as const,
+        reply_to_id: userMessageId,
+        parent_id: userMessageId,
+        quota_day: input.quotaDay,
+        model: input.model,
+        settings: JSON.stringify(input.settings),
+      });
+      if (input.replyToId) {
+        const userMessage = await db.selectFrom('message').selectAll().where('id', '=', input.replyToId).executeTakeFirstOrThrow();
+        const reply = await db.insertInto('message').values(replyTo(userMessage.id)).returningAll().executeTakeFirstOrThrow();
+        return { userMessage, reply };
+      }
+      // Both rows in one statement (the prompt's id chosen here so the reply can name it): the rows get their `seq`
+      // in the order listed, the reply's foreign keys are checked at the end of the statement, and a column one row
+      // leaves out is its default (Kysely writes DEFAULT).
+      const promptId = randomUUID();
+      const prompt = {
+        id: promptId,
+        chatroom_id: input.chatroomId,
+        user_id: input.userId,
+        role: 'user' as const,
+        status: 'completed' as const,
+        content: input.content,
+        reply_to_id: null,
+        parent_id: input.parentId ?? null,
+        completed_at: new Date(),
+      };
+      const rows = await db
         .insertInto('message')
-        .values({
-          ...(input.replyId ? { id: input.replyId } : {}),
-          chatroom_id: input.chatroomId,
-          user_id: input.userId,
-          role: 'assistant',
-          status: 'queued',
-          reply_to_id: userMessage.id,
-          parent_id: userMessage.id,
-          quota_day: input.quotaDay,
-          model: input.model,
-          settings: JSON.stringify(input.settings),
-        })
+        .values([prompt, replyTo(promptId)])
         .returningAll()
-        .executeTakeFirstOrThrow();
+        .execute();
+      const userMessage = rows.find((row) => row.id === promptId);
+      const reply = rows.find((row) => row.id !== promptId);
+      if (!userMessage || !reply) throw new Error('the exchange was not stored');
       return { userMessage, reply };
     },
 

@@ -18,6 +18,7 @@ import { citationsOf, mergeGrounding } from '../gemini/citations.js';
 import type { GeminiChunk, GeminiClient } from '../gemini/gemini-client.js';
 import type { WorkerMetrics } from '../metrics.js';
 import { createAttachmentParts } from '../prompt/attachment-parts.js';
+import { createLiveLogBatcher } from './live-log-batcher.js';
 import { assemblePrompt, planPrompt, plannedUserMessageIds, type BuiltPrompt } from '../prompt/build-prompt.js';
 
 export interface JobContext {
@@ -56,8 +57,11 @@ export interface GenerateReplyDeps {
   storage: ObjectStorage;
   replyEvents: ReplyEvents;
   notifications: ReplyNotifications;
-  /** Called after a reply completed (e.g. to schedule the chatroom's automatic title). */
-  onCompleted: (room: ChatroomRow) => Promise<void>;
+  /**
+   * Called after a reply completed (e.g. to schedule the chatroom's automatic title). `firstReply`: it is the first
+   * completed reply of a chatroom still titled by default (counted in the completion's transaction).
+   */
+  onCompleted: (room: ChatroomRow, firstReply: boolean) => Promise<void>;
   quota: Quota;
   config: Config;
   metrics: WorkerMetrics;
@@ -136,19 +140,30 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
   async function handle(payload: { assistantMessageId: string }, ctx: JobContext): Promise<void> {
     const messageId = payload.assistantMessageId;
     const token = randomUUID();
-    const reply = await store.messages.claim(messageId, token);
-    if (!reply) return; // already finished, cancelled or deleted: nothing to do
+    // The claim and everything the prompt is built from, in one transaction: one commit per run start, not five
+    // separate statements each its own transaction.
+    const claimed = await store.transaction(async (tx) => {
+      const reply = await tx.messages.claim(messageId, token);
+      if (!reply) return undefined;
+      const room = await tx.chatrooms.findById(reply.chatroom_id);
+      const promptMessage = reply.reply_to_id ? await tx.messages.findById(reply.reply_to_id) : undefined;
+      if (!room || !promptMessage) return { reply, context: undefined };
+      // Only the branch being answered: the path above the prompt (its other replies and other branches never leak in).
+      const history = await tx.messages.pathAbove(promptMessage.id, HISTORY_SCAN_LIMIT);
+      // Only prompts that can be part of the context (answered by a completed reply) have their attachments read.
+      const answered = new Set(history.filter((m) => m.role === 'assistant' && m.status === 'completed').map((m) => m.reply_to_id));
+      const userMessageIds = [promptMessage.id, ...history.filter((m) => m.role === 'user' && answered.has(m.id)).map((m) => m.id)];
+      const attachmentRows = await tx.attachments.forMessages(userMessageIds);
+      return { reply, context: { room, promptMessage, history, userMessageIds, attachmentRows } };
+    });
+    if (!claimed) return; // already finished, cancelled or deleted: nothing to do
+    const { reply } = claimed;
     // `attempts` counts every run that claimed the reply (queue retries, takeovers, sweeper re-enqueues), unlike
     // the job's attemptsMade, which starts again at 0 for a re-enqueued job. Any earlier run may have streamed text.
     // Refused while a cancel (or the queue giving up) is ending the reply: whoever stopped the log ends the row too.
     if (!(await replyEvents.claim(messageId, token, reply.attempts > 1))) return;
-
-    const room = await store.chatrooms.findById(reply.chatroom_id);
-    const promptMessage = reply.reply_to_id ? await store.messages.findById(reply.reply_to_id) : undefined;
-    if (!room || !promptMessage) return; // deleted meanwhile (the cascade removes the reply too)
-
-    // Only the branch being answered: the path above the prompt (its other replies and other branches never leak in).
-    const history = await store.messages.pathAbove(promptMessage.id, HISTORY_SCAN_LIMIT);
+    if (!claimed.context) return; // deleted meanwhile (the cascade removes the reply too)
+    const { room, promptMessage, history, userMessageIds, attachmentRows } = claimed.context;
 
     // One controller stops the call for any reason: shutdown/cancel, overall deadline, silence, lost ownership.
     const abort = new AbortController();
@@ -176,6 +191,13 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     // named their model uses the configured one.
     const model = reply.model ?? config.gemini.model;
     const settings = reply.settings ?? {};
+    // Model output reaches the live log coalesced; `text` and `thoughts` are only what readers were shown (a failure
+    // stores exactly that), read from the batcher once it has settled.
+    const live = createLiveLogBatcher({
+      windowMs: config.worker.deltaFlushMs,
+      append: async (type, chunk) => Boolean(await replyEvents.append(messageId, token, type, { text: chunk })),
+      onStop: (reason) => abort.abort(reason === 'lost' ? new LostOwnership() : reason),
+    });
     let text = '';
     let thoughts = '';
     let grounding: GroundingMetadata | undefined;
@@ -190,10 +212,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     try {
       // Attachments are read, uploaded and counted under the reply's deadline and abort, and their failures are
       // classified like the model's (storage down: retried; a file Gemini could not process: failed, saying so).
-      // Only prompts that can be part of the context (answered by a completed reply) are looked at.
-      const answered = new Set(history.filter((m) => m.role === 'assistant' && m.status === 'completed').map((m) => m.reply_to_id));
-      const userMessageIds = [promptMessage.id, ...history.filter((m) => m.role === 'user' && answered.has(m.id)).map((m) => m.id)];
-      const attachments = await attachmentParts.forReply(userMessageIds, model, abort.signal);
+      const attachments = await attachmentParts.forReply(userMessageIds, model, abort.signal, attachmentRows);
       const plan = planPrompt({
         systemPrompt: room.system_prompt,
         prompt: promptMessage.content,
@@ -240,33 +259,30 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
         if (chunk.finishReason) finishReason = chunk.finishReason;
         if (chunk.grounding) grounding = mergeGrounding(grounding, chunk.grounding);
         // Thought summaries are logged like text, so a resumed stream replays them, but kept apart from it.
-        if (chunk.thought && settings.showThoughts) {
-          if (!(await replyEvents.append(messageId, token, 'thought', { text: chunk.thought }))) {
-            lostOwnership = true;
-            break;
-          }
-          thoughts += chunk.thought;
+        if (chunk.thought && settings.showThoughts) live.push('thought', chunk.thought);
+        if (live.lost) {
+          lostOwnership = true;
+          break;
         }
         if (!chunk.text) continue;
         if (!firstTokenSeen) {
           firstTokenSeen = true;
           metrics.geminiTimeToFirstToken.observe((performance.now() - started) / 1000);
         }
-        if (!(await replyEvents.append(messageId, token, 'delta', { text: chunk.text }))) {
-          lostOwnership = true;
-          break;
-        }
-        // Only once readers can see it: a failure stores `text`, which must be what they were shown.
-        text += chunk.text;
+        live.push('delta', chunk.text);
         if (Date.now() - lastSave >= PROGRESS_SAVE_INTERVAL_MS) {
           lastSave = Date.now();
-          if (!(await store.messages.saveProgress(messageId, token, text, thoughts || null))) {
+          // Only what readers were shown: a poll must never see text a stream has not.
+          if (!(await store.messages.saveProgress(messageId, token, live.shown.delta, live.shown.thought || null))) {
             lostOwnership = true;
             break;
           }
         }
       }
-      if (lostOwnership) throw new LostOwnership();
+      // Everything the model said is in the log before the reply is stored as complete (and before its done event).
+      if (lostOwnership || !(await live.flush())) throw new LostOwnership();
+      text = live.shown.delta;
+      thoughts = live.shown.thought;
       if (!finishReason) {
         // The stream ended cleanly but without a finish reason: Google cut it short.
         throw new ReplyError({ retryable: true, code: 'MODEL_STREAM_INCOMPLETE', message: 'The model stream ended early.', errorClass: 'network' });
@@ -281,21 +297,31 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       }
       metrics.geminiLatency.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
 
-      const completed = await store.messages.complete(messageId, token, {
-        content: text,
-        ...usage,
-        model,
-        thoughts: thoughts || null,
-        citations: settings.googleSearch ? citationsOf(grounding, text) : null,
+      // The completion is one transaction: a write that must land with it (e.g. a usage counter) goes inside. A
+      // chatroom still titled by default learns there, too, whether this is its first completed reply.
+      const completion = await store.transaction(async (tx) => {
+        const completed = await tx.messages.complete(messageId, token, {
+          content: text,
+          ...usage,
+          model,
+          thoughts: thoughts || null,
+          citations: settings.googleSearch ? citationsOf(grounding, text) : null,
+        });
+        if (!completed) return undefined;
+        return { firstReply: room.title_source === 'default' && (await tx.messages.countCompletedReplies(room.id)) === 1 };
       });
-      if (!completed) throw new LostOwnership(); // cancelled or taken over at the last moment
+      if (!completion) throw new LostOwnership(); // cancelled or taken over at the last moment
       metrics.replies.inc({ status: 'completed' });
       metrics.tokens.inc({ direction: 'input' }, usage.inputTokens);
       metrics.tokens.inc({ direction: 'output' }, usage.outputTokens);
       await replyEvents.append(messageId, token, 'done', { status: 'completed' });
       log.info({ messageId, attempt: ctx.attemptsMade + 1, droppedExchanges: prompt.droppedExchanges, usage }, 'reply completed');
-      await deps.onCompleted(room).catch((err: unknown) => log.warn({ err, chatroomId: room.id }, 'could not schedule the title'));
+      await deps.onCompleted(room, completion.firstReply).catch((err: unknown) => log.warn({ err, chatroomId: room.id }, 'could not schedule the title'));
     } catch (err) {
+      // What readers were shown is final once the appends in flight are done; pending text was never shown.
+      await live.settle();
+      text = live.shown.delta;
+      thoughts = live.shown.thought;
       const reason = abort.signal.aborted ? abort.signal.reason : err;
       if (reason instanceof LostOwnership || err instanceof LostOwnership) {
         abort.abort(new LostOwnership());
@@ -325,6 +351,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       // Recorded as a failed job (not retried) so the queue's own view matches the reply's.
       throw new UnrecoverableError(failure.code);
     } finally {
+      void live.settle();
       stopListening();
       clearTimeout(deadline);
       clearTimeout(idle);

@@ -91,9 +91,12 @@ export function createAttachmentParts(deps: AttachmentPartsDeps) {
     }
   }
 
-  /** One reply's view of the attachments of `messageIds` (the prompt and the user turns above it). */
-  async function forReply(messageIds: readonly string[], model: string, signal: AbortSignal) {
-    const rows = await attachments.forMessages(messageIds);
+  /**
+   * One reply's view of the attachments of `messageIds` (the prompt and the user turns above it). `preloaded`: their
+   * rows, when the caller read them already (in the transaction that claimed the reply).
+   */
+  async function forReply(messageIds: readonly string[], model: string, signal: AbortSignal, preloaded?: Attachment[]) {
+    const rows = preloaded ?? (await attachments.forMessages(messageIds));
     const byMessage = new Map<string, Attachment[]>();
     for (const row of rows) byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row]);
     // One row per file (a file attached to several turns is resolved once); updated as copies are made.
