@@ -1,6 +1,6 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { EventSourceMessage } from 'eventsource-parser/stream';
-import { GeminiChatError } from './errors.js';
+import { APITimeoutError, GeminiChatError } from './errors.js';
 import type { components } from './schema.js';
 import type { FetchLike } from './session.js';
 import { withDefaults } from './session.js';
@@ -40,16 +40,22 @@ export interface StreamReplyOptions {
   maxRetries?: number;
   /** First reconnection delay in ms, doubled each time up to 10 s, with jitter (default 500). */
   retryDelayMs?: number;
+  /**
+   * Milliseconds without a byte (to connect, or between events) before the connection is dropped and resumed
+   * (default: the client's `timeout`). Not a limit on the whole reply, however long it takes to write.
+   */
+  timeout?: number;
 }
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 
 export function streamReplyEvents(
-  deps: { baseUrl: string; fetch: FetchLike; headers: Headers },
+  deps: { baseUrl: string; fetch: FetchLike; headers: Headers; timeout?: number },
   path: string,
   options: StreamReplyOptions = {},
 ): AsyncGenerator<ReplyEvent | ThoughtEvent, void, undefined> {
   const { maxRetries = 5, retryDelayMs = 500, signal, thoughts = false } = options;
+  const idleMs = options.timeout ?? deps.timeout ?? 60_000;
   const url = `${deps.baseUrl.replace(/\/+$/, '')}${path}`;
 
   return (async function* events() {
@@ -62,6 +68,13 @@ export function streamReplyEvents(
       const connection = new AbortController();
       const onAbort = () => connection.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
+      // Idle timer: restarted by every chunk; when it fires the connection is dropped and resumed like a cut one.
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const touch = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => connection.abort(new APITimeoutError(idleMs)), idleMs);
+      };
+      touch();
       let retryAfterMs = 0;
       try {
         const headers = withDefaults(deps.headers, { accept: 'text/event-stream' });
@@ -83,6 +96,7 @@ export function streamReplyEvents(
             for (;;) {
               const { value, done } = await reader.read();
               if (done) break;
+              touch();
               // Any event with an id counts for resuming, including types this version skips.
               if (value.id !== undefined) {
                 lastEventId = value.id;
@@ -101,9 +115,10 @@ export function streamReplyEvents(
         }
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        if (err instanceof GeminiChatError) throw err;
-        lastError = err; // the connection failed or was cut: resume after the last event received
+        if (err instanceof GeminiChatError && err.status !== 0) throw err;
+        lastError = connection.signal.reason instanceof APITimeoutError ? connection.signal.reason : err; // the connection failed or was cut: resume after the last event received
       } finally {
+        clearTimeout(idle);
         signal?.removeEventListener('abort', onAbort);
         connection.abort();
       }

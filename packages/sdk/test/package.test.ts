@@ -32,8 +32,8 @@ describe('the built package', () => {
     expect(stderr).toBe('');
   });
 
-  it('type-checks in a strict project without the DOM library', async () => {
-    const result = await run(process.execPath, [tsc, '-p', fixture('no-dom/tsconfig.json')], { timeout: 60_000 }).then(
+  it.each(['no-dom', 'no-dom-cjs'])('type-checks in a strict project without the DOM library (%s)', async (project) => {
+    const result = await run(process.execPath, [tsc, '-p', fixture(`${project}/tsconfig.json`)], { timeout: 60_000 }).then(
       () => '',
       (err: { stdout?: string; message: string }) => err.stdout || err.message,
     );
