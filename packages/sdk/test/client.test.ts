@@ -15,7 +15,8 @@ import {
   type TokenStore,
 } from '../src/index.js';
 
-// The SDK against the whole product (API on a real port, worker, fake Gemini, fake Stripe), over the real fetch.
+// The SDK against the whole product (API on a real port, worker, fake Gemini, fake Stripe), over the real fetch,
+// through the 0.1 method names that 1.0 keeps as deprecated aliases (namespaces.test.ts covers the 1.0 surface).
 
 const spec = JSON.parse(readFileSync(new URL('../../../openapi.json', import.meta.url), 'utf8')) as {
   paths: Record<string, Record<string, { operationId?: string }>>;
