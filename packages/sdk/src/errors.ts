@@ -126,9 +126,11 @@ export class RateLimitError extends GeminiChatError {
 /** 429 `QUOTA_EXCEEDED`: the day's prompts are used up. Never retried by the client: it resets in hours. */
 export class QuotaExceededError extends RateLimitError {
   override name = 'QuotaExceededError';
-  /** When the quota resets (from `Retry-After`), if the server said. */
-  get resetsAt(): Date | undefined {
-    return this.retryAfterSeconds === undefined ? undefined : new Date(Date.now() + this.retryAfterSeconds * 1000);
+  /** When the quota resets (the answer's `Retry-After` from when it arrived), if the server said. */
+  readonly resetsAt: Date | undefined;
+  constructor(status: number, body: unknown, headers?: Headers) {
+    super(status, body, headers);
+    this.resetsAt = this.retryAfterSeconds === undefined ? undefined : new Date(Date.now() + this.retryAfterSeconds * 1000);
   }
 }
 /** 5xx: the server failed. */

@@ -89,6 +89,8 @@ export function streamReplyEvents(
           retryAfterMs = (error.retryAfterSeconds ?? 0) * 1000;
         } else {
           const reader = response.body
+            // Any bytes (keep-alive comments too) show the connection is alive.
+            .pipeThrough(new TransformStream<ArrayBufferView | ArrayBuffer, ArrayBufferView | ArrayBuffer>({ transform: (chunk, out) => (touch(), out.enqueue(chunk)) }))
             .pipeThrough(new TextDecoderStream())
             .pipeThrough(new EventSourceParserStream())
             .getReader();
@@ -96,7 +98,6 @@ export function streamReplyEvents(
             for (;;) {
               const { value, done } = await reader.read();
               if (done) break;
-              touch();
               // Any event with an id counts for resuming, including types this version skips.
               if (value.id !== undefined) {
                 lastEventId = value.id;

@@ -155,11 +155,13 @@ export async function runRequest<T>(config: PipelineConfig, spec: RequestSpec, o
     }, timeout);
     let failure: GeminiChatError | undefined;
     let waitSeconds: number | undefined;
+    let bodyLeftToCaller = false;
     try {
       const response = await config.fetch(buildRequest(config, spec, options, attempt.signal));
       if (response.ok || response.status === 304) {
         // The timeout covers reading the body too, except for a stream left to the caller.
         const data = (await parse(response, spec)) as T;
+        bodyLeftToCaller = spec.parseAs === 'stream';
         return withResponseOf(data, response);
       }
       failure = await GeminiChatError.fromResponse(response);
@@ -176,7 +178,8 @@ export async function runRequest<T>(config: PipelineConfig, spec: RequestSpec, o
       if (!repeatable || retry >= maxRetries) throw lost;
     } finally {
       clearTimeout(timer);
-      caller?.removeEventListener('abort', onAbort);
+      // The caller's signal still cancels a body it has yet to read.
+      if (!bodyLeftToCaller) caller?.removeEventListener('abort', onAbort);
     }
     const delay = waitSeconds !== undefined ? Math.max(waitSeconds * 1000, 0) : backoffMs(retry);
     await sleep(delay, caller);

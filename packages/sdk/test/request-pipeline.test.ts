@@ -241,6 +241,21 @@ describe('timeouts and signals', () => {
     for await (const event of client().replies.stream(ROOM, REPLY, { timeout: 200, retryDelayMs: 10 })) events.push(event);
     expect(events.map((e) => e.type)).toEqual(['delta', 'delta', 'done']);
     expect(seen.map((s) => s.headers['last-event-id'])).toEqual([undefined, '1-0']);
+
+    // Keep-alive comments are not silence: a reply slower than `timeout` in total stays on one connection.
+    seen = [];
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const ping = setInterval(() => res.write(': keep-alive\n\n'), 50);
+      setTimeout(() => {
+        clearInterval(ping);
+        res.end(sse('1-0', 'delta', { text: 'late' }) + sse('2-0', 'done', { id: REPLY, status: 'completed' }));
+      }, 500);
+    };
+    const late: ReplyEvent[] = [];
+    for await (const event of client().replies.stream(ROOM, REPLY, { timeout: 200, retryDelayMs: 10 })) late.push(event);
+    expect(late.map((e) => e.type)).toEqual(['delta', 'done']);
+    expect(seen).toHaveLength(1);
   });
 });
 
