@@ -142,7 +142,7 @@ export interface DeprecatedMethods {
   /** @deprecated Use `client.user.export`. */
   exportAccount(): APIPromise<Schemas['AccountExport']>;
   /** @deprecated Use `client.user.delete({ otp })`. */
-  deleteAccount(otp: string): Promise<void>;
+  deleteAccount(otp: string): APIPromise<void>;
   /** @deprecated Use `client.shares.create`. */
   createShare(chatroomId: string): APIPromise<Schemas['Share']>;
   /** @deprecated Use `client.shares.list`. */

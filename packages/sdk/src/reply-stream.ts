@@ -4,6 +4,7 @@ import { APITimeoutError, GeminiChatError } from './errors.js';
 import type { components } from './schema.js';
 import type { FetchLike } from './session.js';
 import { withDefaults } from './session.js';
+import { sleep } from './sleep.js';
 
 type Message = components['schemas']['Message'];
 
@@ -153,20 +154,4 @@ function toReplyEvent(message: EventSourceMessage, thoughts: boolean): ReplyEven
     default:
       return undefined; // an event type this version does not know: skipped, so newer servers stay compatible
   }
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,7 +1,7 @@
 import { APIPromise, withResponseOf, type WithResponse } from './api-promise.js';
 import { APIConnectionError, APITimeoutError, GeminiChatError } from './errors.js';
-import { sleep } from './reply-stream.js';
 import type { FetchLike } from './session.js';
+import { sleep } from './sleep.js';
 
 /** Options every call takes as its last argument. */
 export interface RequestOptions {

@@ -162,9 +162,13 @@ export function createResources(ctx: ResourceContext) {
     /** Everything the account holds, as one document. */
     export: (options?: RequestOptions) => call<Schemas['AccountExport']>({ method: 'GET', path: '/user/me/export' }, options),
     /** Deletes the account with a code from `auth.sendOtp({ mobileNumber, purpose: 'delete_account' })`; clears the tokens. */
-    delete(params: { otp: string }, options?: RequestOptions): Promise<void> {
-      return call<void>({ method: 'DELETE', path: '/user/me', body: { otp: params.otp }, parseAs: 'none' }, options).then(() => tokens.set(null));
-    },
+    delete: (params: { otp: string }, options?: RequestOptions): APIPromise<void> =>
+      new APIPromise(
+        runRequest<void>(config, { method: 'DELETE', path: '/user/me', body: { otp: params.otp }, parseAs: 'none' }, options).then(async (result) => {
+          await tokens.set(null); // they no longer work
+          return result;
+        }),
+      ),
   };
 
   const chatrooms = {
@@ -205,7 +209,7 @@ export function createResources(ctx: ResourceContext) {
      * Idempotency-Key is generated unless given (or `false`), so a lost answer is retried without a second charge.
      */
     send: (chatroomId: string, params: SendParams, options?: SendRequestOptions): APIPromise<SendResult> =>
-      withTransform(() => sendRaw(chatroomId, params, options)),
+      asSendResult(() => postPrompt(chatroomId, params, options)),
     /** One branch, leaf first (the current one, or the one through `leafId`), across pages. */
     list: (chatroomId: string, params: QueryParams<'listMessages'> = {}, options?: RequestOptions): PagePromise<Message, Extra<Schemas['MessageList']>> =>
       list((cursor) => ({ method: 'GET', path: `/chatroom/${seg(chatroomId)}/messages`, query: { ...params, ...(cursor ? { cursor } : {}) } }), options),
@@ -221,16 +225,16 @@ export function createResources(ctx: ResourceContext) {
       params: EditParams,
       options?: SendRequestOptions,
     ): APIPromise<SendResult> =>
-      withTransform(async () => {
+      asSendResult(async () => {
         preferWait(params.wait);
         const original = typeof prompt === 'string' ? await messages.get(chatroomId, prompt, options) : prompt;
         // A deleted file cannot be sent again (404 FILE_NOT_FOUND): the edit keeps the files that still exist.
         const attachments = params.attachments ?? original.attachments?.filter((f) => !f.deleted).map((f) => f.id) ?? [];
-        return sendRaw(chatroomId, { ...params, parentId: original.parentId, attachments }, options);
+        return postPrompt(chatroomId, { ...params, parentId: original.parentId, attachments }, options);
       }),
     /** A new reply to the prompt of `replyId` (any reply of the chatroom), as a sibling of it. Charged like a prompt. */
     regenerate: (chatroomId: string, replyId: string, params: { wait?: number } = {}, options: SendRequestOptions = {}): APIPromise<SendResult> =>
-      withTransform(() =>
+      asSendResult(() =>
         runRequest<Schemas['SendMessageResult']>(
           config,
           {
@@ -250,7 +254,7 @@ export function createResources(ctx: ResourceContext) {
       call<ReplyMessage>({ method: 'GET', path: `/chatroom/${seg(chatroomId)}/latest` }, options),
   };
 
-  function sendRaw(chatroomId: string, params: SendParams, options: SendRequestOptions = {}) {
+  function postPrompt(chatroomId: string, params: SendParams, options: SendRequestOptions = {}) {
     const prefer = preferWait(params.wait);
     const body: RequestBody<'sendMessage'> = { content: params.content };
     if (params.parentId !== undefined) body.parentId = params.parentId;
@@ -365,7 +369,7 @@ export function createResources(ctx: ResourceContext) {
   return { auth, user, chatrooms, messages, replies, files, models, search, shares, apiKeys, billing, health };
 
   /** A send's answer with `prompt` beside `userMessage`; a misuse found before sending (a bad `wait`) rejects it. */
-  function withTransform(run: () => Promise<WithResponse<Schemas['SendMessageResult']>>): APIPromise<SendResult> {
+  function asSendResult(run: () => Promise<WithResponse<Schemas['SendMessageResult']>>): APIPromise<SendResult> {
     return new APIPromise<SendResult>(
       (async () => {
         const result = await run();
