@@ -83,8 +83,13 @@ export function createSession(options: SessionOptions): Session {
       // stored newer tokens meanwhile. Rate limits, outages and network errors keep the tokens for a later try.
       if (response.status === 400 || response.status === 401) {
         if ((await tokens.get())?.refreshToken === current.refreshToken) await tokens.set(null);
-        // Inside the one shared rotation, so the hook runs once however many calls were waiting for it.
-        await Promise.resolve(onSessionExpired?.(error)).catch(() => undefined);
+        // Inside the one shared rotation, so the hook runs once however many calls were waiting for it. Not awaited:
+        // the calls reject now whatever the hook does (it may navigate away, or never settle).
+        try {
+          void Promise.resolve(onSessionExpired?.(error)).catch(() => undefined);
+        } catch {
+          // a throwing hook does not change the answer
+        }
       }
       throw error;
     }
