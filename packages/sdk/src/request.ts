@@ -160,7 +160,10 @@ export async function runRequest<T>(config: PipelineConfig, spec: RequestSpec, o
       const response = await config.fetch(buildRequest(config, spec, options, attempt.signal));
       if (response.ok || response.status === 304) {
         // The timeout covers reading the body too, except for a stream left to the caller.
-        const data = (await parse(response, spec)) as T;
+        const data = (await parse(response, spec).catch((err: unknown) => {
+          if (!(err instanceof SyntaxError)) throw err; // the body was cut: a connection failure
+          throw (failure = GeminiChatError.from(response.status, `Unreadable response: ${err.message}`, response.headers));
+        })) as T;
         bodyLeftToCaller = spec.parseAs === 'stream';
         return withResponseOf(data, response);
       }
@@ -173,7 +176,6 @@ export async function runRequest<T>(config: PipelineConfig, spec: RequestSpec, o
       if (failure !== undefined && err === failure) throw err;
       // An error the session raised (a refused refresh) is an answer, not a connection failure.
       if (err instanceof GeminiChatError && !(err instanceof APIConnectionError)) throw err;
-      if (err instanceof SyntaxError) throw GeminiChatError.from(0, `Unreadable response: ${err.message}`);
       const lost = timedOut ? new APITimeoutError(timeout) : new APIConnectionError({ cause: err });
       if (!repeatable || retry >= maxRetries) throw lost;
     } finally {

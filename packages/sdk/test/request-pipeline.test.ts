@@ -319,6 +319,16 @@ describe('errors', () => {
     expect(err).toMatchObject({ status: 502, code: 'UNEXPECTED_RESPONSE' });
   });
 
+  it('gives UNEXPECTED_RESPONSE for a success whose body is not the JSON promised', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html', 'x-request-id': 'req-html' });
+      res.end('<html>Captive portal</html>');
+    };
+    const err = await client().chatrooms.get(ROOM).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'GeminiChatError', status: 200, code: 'UNEXPECTED_RESPONSE', requestId: 'req-html' });
+    expect(seen).toHaveLength(1);
+  });
+
   it('isGeminiChatError recognises errors of another copy of the package, which instanceof does not', async () => {
     vi.resetModules();
     const copy = await import('../src/index.js');
