@@ -13,10 +13,9 @@ import { basename } from 'node:path';
 import { stdin, stdout } from 'node:process';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { createClient, GeminiChatError, siblingLabel, type Schemas } from '../../packages/sdk/src/index.js';
+import { createClient, GeminiChatError, siblingLabel, type Message, type Schemas, type SendResult } from '../../packages/sdk/src/index.js';
 
 type Chatroom = Schemas['Chatroom'];
-type Message = Schemas['Message'];
 type Usage = Schemas['Usage'];
 type UploadedFile = Schemas['File'];
 type SearchHit = Schemas['SearchHit'];
@@ -102,11 +101,11 @@ async function signIn(): Promise<boolean> {
   let otp: string | undefined;
   try {
     try {
-      ({ otp } = (await client.signup({ mobileNumber, ...(args.name ? { name: args.name } : {}) })).otpChallenge);
+      ({ otp } = (await client.auth.signup({ mobileNumber, ...(args.name ? { name: args.name } : {}) })).otpChallenge);
       say('New number: account created.');
     } catch (err) {
       if (!(err instanceof GeminiChatError && err.code === 'MOBILE_NUMBER_TAKEN')) throw err;
-      ({ otp } = await client.sendOtp({ mobileNumber }));
+      ({ otp } = await client.auth.sendOtp({ mobileNumber }));
       say('Known number: a login code was sent.');
     }
   } catch (err) {
@@ -120,8 +119,8 @@ async function signIn(): Promise<boolean> {
     if (!code) return false;
     otp = undefined;
     try {
-      await client.verifyOtp({ mobileNumber, otp: code });
-      const me = await client.getMe();
+      await client.auth.verifyOtp({ mobileNumber, otp: code });
+      const me = await client.user.get();
       say(`Signed in as ${me.mobileNumber} (${me.tier} plan, ${quota(me.usage)}).`);
       return true;
     } catch (err) {
@@ -134,7 +133,7 @@ async function signIn(): Promise<boolean> {
 
 /** Lists the chatrooms and lets the user pick one, or create one with Enter. */
 async function pickChatroom(): Promise<Chatroom | undefined> {
-  const { items } = await client.listChatrooms({ limit: 20 });
+  const { items } = await client.chatrooms.list({ limit: 20 });
   if (items.length) {
     say('Chatrooms:');
     items.forEach((room, i) => say(`  ${i + 1}) ${room.title}`));
@@ -142,7 +141,7 @@ async function pickChatroom(): Promise<Chatroom | undefined> {
   for (;;) {
     const answer = items.length ? await ask(`Pick a chatroom [1-${items.length}], or press Enter for a new one: `) : '';
     if (answer === null) return undefined;
-    if (answer === '') return client.createChatroom();
+    if (answer === '') return client.chatrooms.create();
     const room = items[Number(answer) - 1];
     if (room) return room;
   }
@@ -157,13 +156,13 @@ async function watchReply(room: Chatroom, replyId: string): Promise<Schemas['Mes
     cancelling = true;
     stdout.write(' [cancelling…]');
     // The server ends the stream with `done` (status cancelled, the text so far): keep reading until then.
-    client.cancelReply(room.id, replyId).catch((err: unknown) => {
+    client.messages.cancel(room.id, replyId).catch((err: unknown) => {
       if (!(err instanceof GeminiChatError && err.code === 'REPLY_ALREADY_FINISHED')) say(`\n[cancel failed: ${explain(err)}]`);
     });
   };
   stdout.write('gemini> ');
   try {
-    for await (const event of client.streamReply(room.id, replyId, { signal: stop.signal })) {
+    for await (const event of client.replies.stream(room.id, replyId, { signal: stop.signal })) {
       switch (event.type) {
         case 'delta':
           stdout.write(event.text);
@@ -192,12 +191,7 @@ async function watchReply(room: Chatroom, replyId: string): Promise<Schemas['Mes
 /** The branch the chatroom shows, first prompt first (every page of it). */
 async function branch(room: Chatroom): Promise<Message[]> {
   const messages: Message[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listMessages(room.id, { limit: 100, ...(cursor ? { cursor } : {}) });
-    messages.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  for await (const message of client.messages.list(room.id, { limit: 100 })) messages.push(message); // page by page
   return messages.reverse(); // the API lists a branch leaf first
 }
 
@@ -229,7 +223,7 @@ async function attach(input: string): Promise<void> {
     say(`[cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}]`);
     return;
   }
-  const uploaded = await client.uploadFile(file, { name: basename(path) });
+  const uploaded = await client.files.upload(file, { name: basename(path) });
   queued.push(uploaded);
   say(`[attached ${fileList([uploaded])}; ${queued.length} file${queued.length === 1 ? '' : 's'} will go with your next prompt]`);
 }
@@ -280,7 +274,7 @@ async function search(words: string): Promise<void> {
     say('[usage: /search WORDS, e.g. /search lisbon "day trip" -museum]');
     return;
   }
-  const { items, nextCursor } = await client.search(words, { limit: SEARCH_LIMIT });
+  const { items, nextCursor } = await client.search.query(words, { limit: SEARCH_LIMIT });
   hits = items;
   if (!items.length) {
     say(`[no matches for ${words}]`);
@@ -300,18 +294,18 @@ async function open(number: string): Promise<Chatroom | undefined> {
     say(hits.length ? `[usage: /open N, N from 1 to ${hits.length} (the numbers of the last /search)]` : '[nothing to open: /search WORDS first]');
     return undefined;
   }
-  return client.getChatroom(hit.chatroomId);
+  return client.chatrooms.get(hit.chatroomId);
 }
 
 /** Sends a prompt, or with `edit` the new text of that prompt (a new branch beside it), and prints the reply. */
 async function send(room: Chatroom, prompt: string, edit?: { message: Message; number: number }): Promise<void> {
-  let sent: Schemas['SendMessageResult'];
+  let sent: SendResult;
   try {
-    // A random Idempotency-Key: the SDK may then retry a send whose answer was lost, never charging twice.
+    // The SDK gives each send a random Idempotency-Key, so it retries one whose answer was lost, never charging twice.
     // An edit keeps the files of the prompt it rewrites; a new prompt takes the queued ones.
     sent = edit
-      ? await client.editPrompt(room.id, edit.message, prompt, { idempotencyKey: true })
-      : await client.sendMessage(room.id, prompt, { idempotencyKey: true, attachments: queued.map((f) => f.id) });
+      ? await client.messages.edit(room.id, edit.message, { content: prompt })
+      : await client.messages.send(room.id, { content: prompt, attachments: queued.map((f) => f.id) });
   } catch (err) {
     if (err instanceof GeminiChatError && err.code === 'QUOTA_EXCEEDED') {
       say(`[today's prompts are used up; more ${until(err.retryAfterSeconds)}. /upgrade for Pro]`);
@@ -319,21 +313,21 @@ async function send(room: Chatroom, prompt: string, edit?: { message: Message; n
     }
     if (err instanceof GeminiChatError && err.code === 'CHATROOM_BUSY') {
       say('[a reply in this chatroom is still being written; here it is. Send your prompt again afterwards]');
-      const pending = await watchReply(room, (await client.getLatestReply(room.id)).id);
+      const pending = await watchReply(room, (await client.messages.latestReply(room.id)).id);
       if (pending) say(`[${pending.status}]`);
       return;
     }
     throw err;
   }
-  if (edit) say(`[prompt ${edit.number} edited: a new branch ${siblingLabel(sent.userMessage)?.text ?? ''}]`);
+  if (edit) say(`[prompt ${edit.number} edited: a new branch ${siblingLabel(sent.prompt)?.text ?? ''}]`);
   else queued = [];
-  if (sent.userMessage.attachments.length) say(`[sent with ${fileList(sent.userMessage.attachments)}]`);
+  if (sent.prompt.attachments.length) say(`[sent with ${fileList(sent.prompt.attachments)}]`);
   const reply = await watchReply(room, sent.reply.id);
   if (!reply) return;
   const tokens = reply.usage ? ` · ${reply.usage.inputTokens} in / ${reply.usage.outputTokens} out tokens` : '';
   const failure = reply.error ? ` · ${reply.error.code}: ${reply.error.message}` : '';
   // A reply that failed without producing anything is refunded: ask for the usage again.
-  const usage = reply.status === 'failed' ? (await client.getMe()).usage : sent.quota;
+  const usage = reply.status === 'failed' ? (await client.user.get()).usage : sent.quota;
   say(`[${reply.status}${failure}${tokens} · ${quota(usage)}]`);
 }
 
@@ -351,7 +345,7 @@ async function command(line: string, room: Chatroom): Promise<Chatroom | undefin
       const dropped = queued;
       queued = [];
       // Never sent, so nothing refers to them: free the storage they take.
-      await Promise.all(dropped.map((f) => client.deleteFile(f.id)));
+      await Promise.all(dropped.map((f) => client.files.delete(f.id)));
       say(dropped.length ? `[dropped ${fileList(dropped)}]` : '[no files queued]');
       return room;
     }
@@ -387,7 +381,7 @@ async function command(line: string, room: Chatroom): Promise<Chatroom | undefin
         say(`[already the ${name === 'prev' ? 'first' : 'last'} one: ${label.text}]`);
         return room;
       }
-      await client.switchBranch(room.id, target);
+      await client.chatrooms.switchBranch(room.id, target);
       drawBranch(await branch(room));
       return room;
     }
@@ -397,7 +391,7 @@ async function command(line: string, room: Chatroom): Promise<Chatroom | undefin
         // The chatroom's model, for the replies sent from now on; the API refuses a model the plan may not use
         // (403 MODEL_NOT_ALLOWED) or one it does not offer (400 MODEL_UNKNOWN).
         try {
-          const updated = await client.updateChatroom(room.id, { model: id });
+          const updated = await client.chatrooms.update(room.id, { model: id });
           room.model = updated.model;
           say(`[this chatroom's replies now use ${updated.model ?? 'the default model'}]`);
         } catch (err) {
@@ -406,7 +400,7 @@ async function command(line: string, room: Chatroom): Promise<Chatroom | undefin
         }
         return room;
       }
-      const { items, defaultModel } = await client.listModels();
+      const { items, defaultModel } = await client.models.list();
       say('Models your plan may use (/model ID picks one for this chatroom):');
       for (const model of items) {
         const can = [model.thinking && 'thinking', model.grounding && 'Google Search'].filter(Boolean).join(', ');
@@ -418,7 +412,7 @@ async function command(line: string, room: Chatroom): Promise<Chatroom | undefin
     case 'share': {
       // A copy of the branch as it is now: what is sent afterwards is not in it.
       try {
-        const share = await client.createShare(room.id);
+        const share = await client.shares.create(room.id);
         say(`[shared ${share.messageCount} messages; anyone with this link can read them: ${share.url}]`);
       } catch (err) {
         if (!(err instanceof GeminiChatError && err.code === 'NOTHING_TO_SHARE')) throw err;
@@ -433,18 +427,18 @@ async function command(line: string, room: Chatroom): Promise<Chatroom | undefin
       return (await open(rest.join(' ').trim())) ?? room;
     case 'new': {
       const title = rest.join(' ');
-      return client.createChatroom(title ? { title } : {});
+      return client.chatrooms.create(title ? { title } : {});
     }
     case 'rooms':
       return pickChatroom();
     case 'usage': {
-      const me = await client.getMe();
+      const me = await client.user.get();
       say(`${me.tier} plan · ${quota(me.usage)} · ${me.usage.inputTokens} in / ${me.usage.outputTokens} out tokens`);
       return room;
     }
     case 'upgrade': {
       try {
-        const { checkoutUrl } = await client.subscribePro();
+        const { checkoutUrl } = await client.billing.checkout();
         say(`Open this page to pay for Pro, then come back: ${checkoutUrl}`);
       } catch (err) {
         if (!(err instanceof GeminiChatError && ['ALREADY_SUBSCRIBED', 'BILLING_NOT_CONFIGURED'].includes(err.code))) throw err;
@@ -493,7 +487,7 @@ try {
 } finally {
   rl.close();
   // Ends the session on the server too (the tokens lived only in this process).
-  await client.logout().catch(() => undefined);
+  await client.auth.logout().catch(() => undefined);
   say('Bye.');
 }
 process.exit(exitCode);

@@ -91,8 +91,8 @@ afterEach(() => {
 /** The test's own session for the same number, to read what the API stored. */
 async function reader(number = mobileNumber) {
   const client = createClient({ baseUrl });
-  const challenge = await client.sendOtp({ mobileNumber: number });
-  await client.verifyOtp({ mobileNumber: number, otp: challenge.otp! });
+  const challenge = await client.auth.sendOtp({ mobileNumber: number });
+  await client.auth.verifyOtp({ mobileNumber: number, otp: challenge.otp! });
   return client;
 }
 
@@ -109,8 +109,8 @@ describe('the terminal chat client', () => {
     const streamed = match[1]!;
 
     const client = await reader();
-    const [room] = (await client.listChatrooms()).items;
-    const [reply] = (await client.listMessages(room!.id, { limit: 1 })).items;
+    const [room] = (await client.chatrooms.list()).items;
+    const [reply] = (await client.messages.list(room!.id, { limit: 1 })).items;
     expect(reply).toMatchObject({ role: 'assistant', status: 'completed' });
     expect(streamed).toBe(reply!.content);
     expect(streamed).toContain('You said: "Plan a day in Lisbon"');
@@ -122,7 +122,7 @@ describe('the terminal chat client', () => {
     cli.child.kill('SIGINT');
     const cancelled = await cli.waitFor(/gemini> ([\s\S]*?)\n\[cancelled(?: · \d+ in \/ \d+ out tokens)? · 2\/2 prompts today\]\nyou> /, at);
     at = cancelled.end;
-    const [stopped] = (await client.listMessages(room!.id, { limit: 1 })).items;
+    const [stopped] = (await client.messages.list(room!.id, { limit: 1 })).items;
     expect(stopped).toMatchObject({ role: 'assistant', status: 'cancelled' });
     // Everything printed, before and after the Ctrl-C, is the stored partial reply: less than the whole story.
     const printed = cancelled.match[1]!;
@@ -138,7 +138,7 @@ describe('the terminal chat client', () => {
     cli.type('/quit');
     await cli.waitFor(/Bye\.\n/, at);
     expect(await cli.exited).toBe(0);
-    await client.logout();
+    await client.auth.logout();
   });
 
   it('signs in to a known number with a login code and picks an existing chatroom', async () => {
@@ -173,22 +173,22 @@ describe('the terminal chat client', () => {
     const back = await cli.waitFor(/1\) you> First question {2}‹ 1 \/ 2 ›\n {3}gemini> ([^\n]*)\nyou> /, at);
     at = back.end;
     const client = await reader(number);
-    const [room] = (await client.listChatrooms()).items;
-    const shown = (await client.listMessages(room!.id)).items;
+    const [room] = (await client.chatrooms.list()).items;
+    const shown = (await client.messages.list(room!.id)).items;
     expect(shown.map((m) => m.content)).toEqual([back.match[1], 'First question']);
-    expect((await client.getChatroom(room!.id)).currentMessageId).toBe(shown[0]!.id);
+    expect((await client.chatrooms.get(room!.id)).currentMessageId).toBe(shown[0]!.id);
     cli.type('/prev');
     at = (await cli.waitFor(/\[already the first one: ‹ 1 \/ 2 ›\]\nyou> /, at)).end;
 
     // /next: the edited branch again.
     cli.type('/next');
     at = (await cli.waitFor(/1\) you> Better question {2}‹ 2 \/ 2 ›\n {3}gemini> [^\n]*\nyou> /, at)).end;
-    expect((await client.listMessages(room!.id)).items.map((m) => m.content)[1]).toBe('Better question');
+    expect((await client.messages.list(room!.id)).items.map((m) => m.content)[1]).toBe('Better question');
 
     cli.type('/edit 3 Nothing there');
     at = (await cli.waitFor(/\[usage: \/edit N new text, N from 1 to 1 \(\/branch numbers them\)\]\nyou> /, at)).end;
 
-    const { defaultModel } = await client.listModels();
+    const { defaultModel } = await client.models.list();
     cli.type('/model');
     const escaped = defaultModel.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     at = (await cli.waitFor(new RegExp(`\\* ${escaped} · [^\\n]*\\(default\\)\\n`), at)).end;
@@ -196,7 +196,7 @@ describe('the terminal chat client', () => {
     // /model ID: the chatroom's replies use that model from now on; an id the API does not offer is refused.
     cli.type(`/model ${defaultModel}`);
     at = (await cli.waitFor(new RegExp(`\\[this chatroom's replies now use ${escaped}\\]\\nyou> `), at)).end;
-    expect((await client.getChatroom(room!.id)).model).toBe(defaultModel);
+    expect((await client.chatrooms.get(room!.id)).model).toBe(defaultModel);
     cli.type('/model no-such-model');
     at = (await cli.waitFor(/\[There is no model "no-such-model"; GET \/models lists the models you may use\.\]\nyou> /, at)).end;
     cli.type('/model');
@@ -205,7 +205,7 @@ describe('the terminal chat client', () => {
     cli.type('/quit');
     await cli.waitFor(/Bye\.\n/, at);
     expect(await cli.exited).toBe(0);
-    await client.logout();
+    await client.auth.logout();
   });
 
   it('shares the conversation with /share and prints a link anyone can read', async () => {
@@ -229,12 +229,12 @@ describe('the terminal chat client', () => {
     expect(body.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
     expect(body.messages[0]!.content).toBe('Tell me about Lisbon');
     const client = await reader(number);
-    expect((await client.listShares()).items.map((s) => s.url)).toEqual([url]);
+    expect((await client.shares.list()).items.map((s) => s.url)).toEqual([url]);
 
     cli.type('/quit');
     await cli.waitFor(/Bye\.\n/, at);
     expect(await cli.exited).toBe(0);
-    await client.logout();
+    await client.auth.logout();
   });
 
   it('searches every chatroom with /search, marks the matched words and opens a hit\'s chatroom with /open N', async () => {
@@ -259,7 +259,7 @@ describe('the terminal chat client', () => {
     at = found.end;
     const lines = found.match[1]!.trimEnd().split('\n');
     const client = await reader(number);
-    const { items } = await client.search('lisbon', { limit: 10 });
+    const { items } = await client.search.query('lisbon', { limit: 10 });
     expect(items.length).toBeGreaterThanOrEqual(2); // the prompt and its reply
     expect(lines).toHaveLength(items.length);
     expect(Number(found.match[2])).toBe(items.length);
@@ -286,10 +286,10 @@ describe('the terminal chat client', () => {
     at = (await cli.waitFor(/\[no matches for "no such words here"\]\nyou> /, at)).end;
 
     // Stored text with a terminal escape sequence (clear the screen) and a line break prints as one harmless line.
-    const lisbon = (await client.listChatrooms()).items.find((room) => room.title !== 'Porto notes')!;
+    const lisbon = (await client.chatrooms.list()).items.find((room) => room.title !== 'Porto notes')!;
     await stack.db
       .insertInto('message')
-      .values({ chatroom_id: lisbon.id, user_id: (await client.getMe()).id, role: 'user', status: 'completed', content: 'Sesame\x1b[2Jopen\nnow', parent_id: null })
+      .values({ chatroom_id: lisbon.id, user_id: (await client.user.get()).id, role: 'user', status: 'completed', content: 'Sesame\x1b[2Jopen\nnow', parent_id: null })
       .execute();
     const before = cli.output.length;
     cli.type('/search sesame');
@@ -299,7 +299,7 @@ describe('the terminal chat client', () => {
     cli.type('/quit');
     await cli.waitFor(/Bye\.\n/, at);
     expect(await cli.exited).toBe(0);
-    await client.logout();
+    await client.auth.logout();
   });
 
   it('uploads files with /attach, lists the queue, sends them with the next prompt and shows them on the branch', async () => {
@@ -342,8 +342,8 @@ describe('the terminal chat client', () => {
     at = (await cli.waitFor(/\[no files queued: \/attach PATH adds one\]\nyou> /, at)).end;
 
     const client = await reader(number);
-    const [room] = (await client.listChatrooms()).items;
-    const [, prompt] = (await client.listMessages(room!.id)).items;
+    const [room] = (await client.chatrooms.list()).items;
+    const [, prompt] = (await client.messages.list(room!.id)).items;
     expect(prompt).toMatchObject({ content: 'What is in these?' });
     expect(prompt!.attachments.map((f) => [f.name, f.mimeType, f.sizeBytes])).toEqual([
       ['chart.png', 'image/png', png.length],
@@ -351,21 +351,21 @@ describe('the terminal chat client', () => {
     ]);
 
     // A file deleted since shows as deleted on the branch.
-    await client.deleteFile(prompt!.attachments[0]!.id);
+    await client.files.delete(prompt!.attachments[0]!.id);
     cli.type('/branch');
     at = (await cli.waitFor(/1\) you> What is in these\?\n {3}files: chart\.png \(deleted\), my notes\.md \(text\/markdown, \d+ B\)\n {3}gemini> [^\n]*\nyou> /, at)).end;
 
     // /detach drops the queue and deletes the files that were never sent.
     cli.type(`/attach ${join(scratch, 'spare.png')}`);
     at = (await cli.waitFor(/\[attached spare\.png [^\n]*\]\nyou> /, at)).end;
-    expect((await client.listFiles()).items.map((f) => f.name)).toContain('spare.png');
+    expect((await client.files.list()).items.map((f) => f.name)).toContain('spare.png');
     cli.type('/detach');
     at = (await cli.waitFor(/\[dropped spare\.png \(image\/png, \d+ B\)\]\nyou> /, at)).end;
-    expect((await client.listFiles()).items.map((f) => f.name)).toEqual(['my notes.md']);
+    expect((await client.files.list()).items.map((f) => f.name)).toEqual(['my notes.md']);
 
     cli.type('/quit');
     await cli.waitFor(/Bye\.\n/, at);
     expect(await cli.exited).toBe(0);
-    await client.logout();
+    await client.auth.logout();
   });
 });

@@ -103,12 +103,6 @@ function guarded<A extends unknown[]>(action: (...args: A) => Promise<void>) {
   };
 }
 
-/** An Idempotency-Key. `crypto.randomUUID` exists only in secure contexts (https, localhost). */
-function newKey(): string {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 // ---- sign-in ------------------------------------------------------------------------------------------------
 
 let mobileNumber = '';
@@ -130,11 +124,11 @@ ui.phoneForm.addEventListener(
     const name = field(ui.phoneForm, 'name').value.trim();
     let challenge: Schemas['OtpChallenge'];
     try {
-      challenge = (await client.signup({ mobileNumber, ...(name ? { name } : {}) })).otpChallenge;
+      challenge = (await client.auth.signup({ mobileNumber, ...(name ? { name } : {}) })).otpChallenge;
     } catch (err) {
       // A known number gets a login code instead.
       if (!(err instanceof GeminiChatError && err.code === 'MOBILE_NUMBER_TAKEN')) throw err;
-      challenge = await client.sendOtp({ mobileNumber });
+      challenge = await client.auth.sendOtp({ mobileNumber });
     }
     ui.codeTarget.textContent = mobileNumber;
     // In development the API returns the code itself (OTP_DELIVERY=response): show it and fill it in.
@@ -152,7 +146,7 @@ ui.codeForm.addEventListener(
   guarded(async (event: SubmitEvent) => {
     event.preventDefault();
     try {
-      await client.verifyOtp({ mobileNumber, otp: field(ui.codeForm, 'otp').value.trim() });
+      await client.auth.verifyOtp({ mobileNumber, otp: field(ui.codeForm, 'otp').value.trim() });
     } catch (err) {
       const left = err instanceof GeminiChatError ? (err.problem as { attemptsRemaining?: number } | undefined)?.attemptsRemaining : undefined;
       if (left !== undefined) return notify(`Wrong code: ${left} tries left.`, 'error');
@@ -169,7 +163,7 @@ ui.signOut.addEventListener(
     signingOut = true;
     stopWatching?.abort();
     try {
-      await client.logout();
+      await client.auth.logout();
     } finally {
       signingOut = false;
       current = undefined;
@@ -188,7 +182,7 @@ function showUsage(usage: Usage) {
 }
 
 async function refreshPlan(): Promise<Schemas['SubscriptionStatus']> {
-  const status = await client.getSubscriptionStatus();
+  const status = await client.billing.status();
   ui.plan.textContent = status.status === 'none' ? status.tier : `${status.tier} · ${status.status}`;
   ui.plan.classList.toggle('pro', status.tier === 'pro');
   ui.upgrade.hidden = status.tier === 'pro';
@@ -201,7 +195,7 @@ ui.upgrade.addEventListener(
   guarded(async () => {
     ui.upgrade.disabled = true;
     try {
-      const { checkoutUrl } = await client.subscribePro();
+      const { checkoutUrl } = await client.billing.checkout();
       // Stripe Checkout; it sends the browser back to BILLING_SUCCESS_URL / BILLING_CANCEL_URL (see README).
       location.assign(checkoutUrl);
     } finally {
@@ -232,7 +226,7 @@ const ROOM_KEY = 'gemini-chat.room';
 let current: Chatroom | undefined;
 
 async function showChat() {
-  const me = await client.getMe();
+  const me = await client.user.get();
   ui.who.textContent = me.name ? `${me.name} (${me.mobileNumber})` : me.mobileNumber;
   ui.signIn.hidden = true;
   ui.chat.hidden = false;
@@ -245,7 +239,7 @@ async function showChat() {
 }
 
 async function refreshRooms(): Promise<Chatroom[]> {
-  const { items } = await client.listChatrooms({ limit: 50 });
+  const { items } = await client.chatrooms.list({ limit: 50 });
   ui.rooms.replaceChildren(
     ...items.map((room) => {
       const button = document.createElement('button');
@@ -266,7 +260,7 @@ async function refreshRooms(): Promise<Chatroom[]> {
 ui.newRoom.addEventListener(
   'click',
   guarded(async () => {
-    const room = await client.createChatroom();
+    const room = await client.chatrooms.create();
     await openRoom(room);
     await refreshRooms();
   }),
@@ -278,7 +272,7 @@ async function openRoom(room: Chatroom) {
   localStorage.setItem(ROOM_KEY, room.id);
   ui.roomTitle.textContent = room.title;
   for (const button of ui.rooms.querySelectorAll('button')) button.setAttribute('aria-current', String(button.dataset.id === room.id));
-  const detail = await client.getChatroom(room.id);
+  const detail = await client.chatrooms.get(room.id);
   ui.messages.replaceChildren();
   for (const message of [...detail.messages].reverse()) {
     if (message.role === 'user' || message.status === 'completed' || message.status === 'cancelled' || message.status === 'failed') {
@@ -323,7 +317,7 @@ function drawPending() {
         pending = pending.filter((other) => other.id !== file.id);
         drawPending();
         // Never sent with a prompt, so nothing refers to it: free the storage it takes.
-        await client.deleteFile(file.id);
+        await client.files.delete(file.id);
       }),
     );
     chip.append(name, remove);
@@ -352,7 +346,7 @@ ui.attach.addEventListener(
     drawPending();
     // No claimed type (`type: ''`): browsers guess it from the extension with the system's own table (a CSV can be
     // "application/vnd.ms-excel"), while the API detects it from the bytes anyway.
-    const results = await Promise.allSettled(chosen.map((file) => client.uploadFile(file, { type: '' })));
+    const results = await Promise.allSettled(chosen.map((file) => client.files.upload(file, { type: '' })));
     uploading -= chosen.length;
     const failed: string[] = [];
     results.forEach((result, i) => {
@@ -366,7 +360,7 @@ ui.attach.addEventListener(
 
 /** Downloads an attached file (its route needs the bearer token, so not a plain link). */
 async function download(file: Schemas['MessageAttachment']) {
-  const response = await client.downloadFile(file.id);
+  const response = await client.files.download(file.id);
   const url = URL.createObjectURL(await response.blob());
   const link = document.createElement('a');
   link.href = url;
@@ -445,7 +439,7 @@ async function watch(room: Chatroom, replyId: string) {
   stopWatching = controller;
   const stop = () => {
     ui.stop.disabled = true;
-    client.cancelReply(room.id, replyId).catch((err: unknown) => {
+    client.messages.cancel(room.id, replyId).catch((err: unknown) => {
       if (!(err instanceof GeminiChatError && err.code === 'REPLY_ALREADY_FINISHED')) notify(explain(err), 'error');
     });
   };
@@ -453,7 +447,7 @@ async function watch(room: Chatroom, replyId: string) {
   ui.stop.hidden = false;
   ui.stop.disabled = false;
   try {
-    for await (const event of client.streamReply(room.id, replyId, { signal: controller.signal })) {
+    for await (const event of client.replies.stream(room.id, replyId, { signal: controller.signal })) {
       if (event.type === 'delta') text.append(event.text);
       else if (event.type === 'reset') text.textContent = ''; // a retried model call starts over
       else finish(item, event.message); // done (completed or cancelled) or error (failed)
@@ -481,12 +475,13 @@ ui.promptForm.addEventListener(
     ui.send.disabled = true;
     try {
       const attachments = pending.map((file) => file.id);
-      const result = await client.sendMessage(room.id, content, { idempotencyKey: newKey(), attachments });
+      // The SDK gives the send an Idempotency-Key (also on plain-http pages), so a lost answer is retried safely.
+      const result = await client.messages.send(room.id, { content, attachments });
       input.value = '';
       pending = [];
       drawPending();
       notify('');
-      addMessage('user', content, result.userMessage);
+      addMessage('user', content, result.prompt);
       showUsage(result.quota);
       await watch(room, result.reply.id);
       await refreshRooms(); // the first exchange gives the chatroom a title

@@ -125,7 +125,7 @@ async function signIn(page: Page, number: string) {
 /** The test's own session for the same number, to read what the API stored. */
 async function reader(number: string) {
   const client = createClient({ baseUrl: apiUrl });
-  await client.verifyOtp({ mobileNumber: number, otp: (await client.sendOtp({ mobileNumber: number })).otp! });
+  await client.auth.verifyOtp({ mobileNumber: number, otp: (await client.auth.sendOtp({ mobileNumber: number })).otp! });
   return client;
 }
 

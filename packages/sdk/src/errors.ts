@@ -5,79 +5,47 @@ export type Problem = components['schemas']['Problem'];
 /** One field problem of a 400 `VALIDATION_FAILED`. */
 export type FieldError = components['schemas']['FieldError'];
 
-/**
- * The stable codes the API answers with today. The list is open (`string & {}`): a newer server may send codes this
- * version does not know, so keep a default branch when you switch on `code`.
- */
-export type ErrorCode =
-  | 'VALIDATION_FAILED'
-  | 'INVALID_JSON'
-  | 'BAD_REQUEST'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'HEADERS_TOO_LARGE'
-  | 'REQUEST_TIMEOUT'
-  | 'ROUTE_NOT_FOUND'
-  | 'UNAUTHORIZED'
-  | 'TOKEN_EXPIRED'
-  | 'SESSION_REVOKED'
-  | 'INVALID_CREDENTIALS'
-  | 'REFRESH_TOKEN_INVALID'
-  | 'REFRESH_TOKEN_REUSED'
-  | 'MOBILE_NUMBER_TAKEN'
-  | 'OTP_INVALID'
-  | 'OTP_EXPIRED'
-  | 'OTP_LOCKED'
-  | 'OTP_RESEND_TOO_SOON'
-  | 'OTP_SEND_LIMIT'
-  | 'CURRENT_PASSWORD_REQUIRED'
-  | 'CURRENT_PASSWORD_INCORRECT'
-  | 'RATE_LIMITED'
-  | 'CHATROOM_NOT_FOUND'
-  | 'MESSAGE_NOT_FOUND'
-  | 'USER_NOT_FOUND'
-  | 'INVALID_CURSOR'
-  | 'CHATROOM_BUSY'
-  | 'NOT_A_REPLY'
-  | 'REPLY_ALREADY_FINISHED'
-  | 'REPLY_NOT_FINISHED'
-  | 'PARENT_NOT_A_REPLY'
-  | 'IDEMPOTENCY_KEY_REUSED'
-  | 'IDEMPOTENCY_KEY_IN_USE'
-  | 'QUOTA_EXCEEDED'
-  /** A model the caller's tier may not use (403) or does not exist (400): sent once chatrooms take a model. */
-  | 'MODEL_NOT_ALLOWED'
-  | 'MODEL_UNKNOWN'
-  /** Files: uploads, downloads and prompts that carry them. */
-  | 'FILE_NOT_FOUND'
-  | 'FILE_TOO_LARGE'
-  | 'FILE_TYPE_MISMATCH'
-  | 'EMPTY_FILE'
-  | 'PDF_TOO_MANY_PAGES'
-  | 'STORAGE_QUOTA_EXCEEDED'
-  | 'MULTIPART_INVALID'
-  | 'FILE_PART_MISSING'
-  | 'TOO_MANY_FILES'
-  | 'RANGE_NOT_SATISFIABLE'
-  | 'ATTACHMENT_NOT_SUPPORTED'
-  | 'ALREADY_SUBSCRIBED'
-  | 'NO_BILLING_ACCOUNT'
-  | 'BILLING_NOT_CONFIGURED'
-  | 'SERVICE_UNAVAILABLE'
-  | 'INTERNAL_ERROR'
+/** Codes the client itself sets when there is no problem document to read one from. */
+export type ClientErrorCode =
   /** The response was not a problem document (e.g. an HTML page from a proxy). */
   | 'UNEXPECTED_RESPONSE'
-  | (string & {});
+  /** No response: the connection failed or was cut. */
+  | 'CONNECTION_ERROR'
+  /** No response within the request's `timeout`. */
+  | 'TIMEOUT';
+
+/**
+ * Every code an error can carry: the contract's codes (`Problem.code`, generated from the API's spec) and the
+ * client's own. Keep a `default` branch when you switch on it: a newer server may add codes.
+ */
+export type ErrorCode = Problem['code'] | ClientErrorCode;
+
+// Shared by every copy of the package loaded in one process (two versions, ESM and CJS): `instanceof` is not.
+const BRAND = Symbol.for('@gemini-chat/sdk.GeminiChatError');
 
 const isProblem = (body: unknown): body is Partial<Problem> & { code: string } =>
   typeof body === 'object' && body !== null && typeof (body as { code?: unknown }).code === 'string';
 
-/** An error answer of the API, built from its problem document. Switch on `code`; log `requestId`. */
+/** Seconds from a problem's `retryAfterSeconds`, else a `Retry-After` header (seconds or an HTTP date). */
+function retryAfterOf(problem: Partial<Problem> | undefined, headers: Headers | undefined): number | undefined {
+  if (typeof problem?.retryAfterSeconds === 'number') return problem.retryAfterSeconds;
+  const header = headers?.get('retry-after');
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/**
+ * Any error of the SDK: an error answer of the API (built from its problem document), or no answer at all
+ * (`APIConnectionError`, `APITimeoutError`). Switch on `code`, or catch a subclass; log `requestId`.
+ */
 export class GeminiChatError extends Error {
-  override readonly name = 'GeminiChatError';
-  /** HTTP status. */
+  override name = 'GeminiChatError';
+  /** HTTP status; 0 when there was no response (connection error, timeout). */
   readonly status: number;
-  /** Stable UPPER_SNAKE identifier (`QUOTA_EXCEEDED`, `CHATROOM_NOT_FOUND`, ...). */
+  /** Stable UPPER_SNAKE identifier (`QUOTA_EXCEEDED`, `CHATROOM_NOT_FOUND`, `TIMEOUT`, ...). */
   readonly code: ErrorCode;
   /** Human-readable explanation of this occurrence. */
   readonly detail: string;
@@ -89,23 +57,32 @@ export class GeminiChatError extends Error {
   readonly retryAfterSeconds: number | undefined;
   /** The whole problem document, including members not listed above (e.g. `attemptsRemaining`). */
   readonly problem: Problem | undefined;
+  /** The response headers (empty when there was no response). */
+  readonly headers: Headers;
 
-  constructor(status: number, body: unknown, headers?: Headers) {
+  constructor(status: number, body: unknown, headers?: Headers, options?: { cause?: unknown }) {
     const problem = isProblem(body) ? body : undefined;
-    const code = problem?.code ?? 'UNEXPECTED_RESPONSE';
+    const code = (problem?.code ?? 'UNEXPECTED_RESPONSE') as ErrorCode;
     const detail = problem?.detail ?? (typeof body === 'string' && body ? body.slice(0, 200) : `HTTP ${status}`);
-    super(`${code}: ${detail}`);
+    super(`${code}: ${detail}`, options);
     this.status = status;
     this.code = code;
     this.detail = detail;
+    this.headers = headers ?? new Headers();
     this.requestId = problem?.requestId ?? headers?.get('x-request-id') ?? undefined;
     this.errors = problem?.errors ?? [];
-    const retryAfter = Number(headers?.get('retry-after') ?? Number.NaN);
-    this.retryAfterSeconds = problem?.retryAfterSeconds ?? (Number.isFinite(retryAfter) ? retryAfter : undefined);
+    this.retryAfterSeconds = retryAfterOf(problem, headers);
     this.problem = problem as Problem | undefined;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
-  /** Reads a failed response's body (JSON problem or anything else) into an error. */
+  /** The error of this status and code: `NotFoundError` for a 404, `QuotaExceededError` for 429 `QUOTA_EXCEEDED`... */
+  static from(status: number, body: unknown, headers?: Headers): GeminiChatError {
+    const Class = errorClassFor(status, isProblem(body) ? body.code : undefined);
+    return new Class(status, body, headers);
+  }
+
+  /** Reads a failed response's body (JSON problem or anything else) into an error of the right subclass. */
   static async fromResponse(response: Response): Promise<GeminiChatError> {
     const text = await response.text().catch(() => '');
     let body: unknown = text;
@@ -114,8 +91,103 @@ export class GeminiChatError extends Error {
     } catch {
       // not JSON: kept as text
     }
-    return new GeminiChatError(response.status, body, response.headers);
+    return GeminiChatError.from(response.status, body, response.headers);
   }
+}
+
+/** 400: the request is malformed or fails validation (`VALIDATION_FAILED`: see `errors`). */
+export class BadRequestError extends GeminiChatError {
+  override name = 'BadRequestError';
+}
+/** 401: not signed in, expired or revoked credentials (a refused refresh carries the refresh's own code). */
+export class AuthenticationError extends GeminiChatError {
+  override name = 'AuthenticationError';
+}
+/** 403: signed in, but not allowed (`API_KEY_NOT_ALLOWED`, `MODEL_NOT_ALLOWED`...). */
+export class PermissionDeniedError extends GeminiChatError {
+  override name = 'PermissionDeniedError';
+}
+/** 404: no such resource, or not the caller's. */
+export class NotFoundError extends GeminiChatError {
+  override name = 'NotFoundError';
+}
+/** 409: the resource's state refuses it (`CHATROOM_BUSY`, `IDEMPOTENCY_KEY_IN_USE`, `ALREADY_SUBSCRIBED`...). */
+export class ConflictError extends GeminiChatError {
+  override name = 'ConflictError';
+}
+/** 422: well-formed but not processable (`PDF_TOO_MANY_PAGES`...). */
+export class UnprocessableEntityError extends GeminiChatError {
+  override name = 'UnprocessableEntityError';
+}
+/** 429: too many requests; `retryAfterSeconds` says when to try again. */
+export class RateLimitError extends GeminiChatError {
+  override name = 'RateLimitError';
+}
+/** 429 `QUOTA_EXCEEDED`: the day's prompts are used up. Never retried by the client: it resets in hours. */
+export class QuotaExceededError extends RateLimitError {
+  override name = 'QuotaExceededError';
+  /** When the quota resets (the answer's `Retry-After` from when it arrived), if the server said. */
+  readonly resetsAt: Date | undefined;
+  constructor(status: number, body: unknown, headers?: Headers) {
+    super(status, body, headers);
+    this.resetsAt = this.retryAfterSeconds === undefined ? undefined : new Date(Date.now() + this.retryAfterSeconds * 1000);
+  }
+}
+/** 5xx: the server failed. */
+export class InternalServerError extends GeminiChatError {
+  override name = 'InternalServerError';
+}
+/** 503: a dependency is unavailable; `retryAfterSeconds` says when to try again. */
+export class ServiceUnavailableError extends InternalServerError {
+  override name = 'ServiceUnavailableError';
+}
+
+/** No response: the connection failed or was cut (`cause` is what `fetch` threw). */
+export class APIConnectionError extends GeminiChatError {
+  override name = 'APIConnectionError';
+  constructor(options: { cause?: unknown; code?: 'CONNECTION_ERROR' | 'TIMEOUT'; detail?: string } = {}) {
+    const code = options.code ?? 'CONNECTION_ERROR';
+    const reason = options.cause instanceof Error ? options.cause.message : undefined;
+    super(0, { code, detail: options.detail ?? (reason ? `Connection error: ${reason}` : 'Connection error.') }, undefined, { cause: options.cause });
+  }
+}
+/** No response within the request's `timeout` (retried like a connection error where that is safe). */
+export class APITimeoutError extends APIConnectionError {
+  override name = 'APITimeoutError';
+  constructor(timeoutMs: number) {
+    super({ code: 'TIMEOUT', detail: `No response within ${timeoutMs} ms.` });
+  }
+}
+
+function errorClassFor(status: number, code: string | undefined): new (status: number, body: unknown, headers?: Headers) => GeminiChatError {
+  switch (status) {
+    case 400:
+      return BadRequestError;
+    case 401:
+      return AuthenticationError;
+    case 403:
+      return PermissionDeniedError;
+    case 404:
+      return NotFoundError;
+    case 409:
+      return ConflictError;
+    case 422:
+      return UnprocessableEntityError;
+    case 429:
+      return code === 'QUOTA_EXCEEDED' ? QuotaExceededError : RateLimitError;
+    case 503:
+      return ServiceUnavailableError;
+    default:
+      return status >= 500 ? InternalServerError : GeminiChatError;
+  }
+}
+
+/**
+ * Whether `value` is an error of this SDK — from any copy of the package loaded in the process (two versions, or
+ * ESM and CommonJS), which `instanceof GeminiChatError` cannot tell.
+ */
+export function isGeminiChatError(value: unknown): value is GeminiChatError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
 }
 
 /** The result of an `openapi-fetch` call: what `client.api.GET(...)` and friends resolve to. */
@@ -126,11 +198,11 @@ export interface ApiResult<Data> {
 }
 
 /**
- * The data of a successful `client.api` call, or a thrown `GeminiChatError`:
+ * The data of a successful `client.api` call, or a thrown `GeminiChatError` (of the status's subclass):
  * `const room = await unwrap(client.api.POST('/chatroom', { body: {} }))`.
  */
 export async function unwrap<Data>(call: Promise<ApiResult<Data>> | ApiResult<Data>): Promise<Data> {
   const { data, error, response } = await call;
-  if (!response.ok || error !== undefined) throw new GeminiChatError(response.status, error, response.headers);
+  if (!response.ok || error !== undefined) throw GeminiChatError.from(response.status, error, response.headers);
   return data as Data;
 }

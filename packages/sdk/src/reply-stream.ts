@@ -1,9 +1,10 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { EventSourceMessage } from 'eventsource-parser/stream';
-import { GeminiChatError } from './errors.js';
+import { APITimeoutError, GeminiChatError } from './errors.js';
 import type { components } from './schema.js';
 import type { FetchLike } from './session.js';
 import { withDefaults } from './session.js';
+import { sleep } from './sleep.js';
 
 type Message = components['schemas']['Message'];
 
@@ -40,16 +41,22 @@ export interface StreamReplyOptions {
   maxRetries?: number;
   /** First reconnection delay in ms, doubled each time up to 10 s, with jitter (default 500). */
   retryDelayMs?: number;
+  /**
+   * Milliseconds without a byte (to connect, or between events) before the connection is dropped and resumed
+   * (default: the client's `timeout`). Not a limit on the whole reply, however long it takes to write.
+   */
+  timeout?: number;
 }
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 
 export function streamReplyEvents(
-  deps: { baseUrl: string; fetch: FetchLike; headers: Headers },
+  deps: { baseUrl: string; fetch: FetchLike; headers: Headers; timeout?: number },
   path: string,
   options: StreamReplyOptions = {},
 ): AsyncGenerator<ReplyEvent | ThoughtEvent, void, undefined> {
   const { maxRetries = 5, retryDelayMs = 500, signal, thoughts = false } = options;
+  const idleMs = options.timeout ?? deps.timeout ?? 60_000;
   const url = `${deps.baseUrl.replace(/\/+$/, '')}${path}`;
 
   return (async function* events() {
@@ -62,6 +69,13 @@ export function streamReplyEvents(
       const connection = new AbortController();
       const onAbort = () => connection.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
+      // Idle timer: restarted by every chunk; when it fires the connection is dropped and resumed like a cut one.
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const touch = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => connection.abort(new APITimeoutError(idleMs)), idleMs);
+      };
+      touch();
       let retryAfterMs = 0;
       try {
         const headers = withDefaults(deps.headers, { accept: 'text/event-stream' });
@@ -76,6 +90,8 @@ export function streamReplyEvents(
           retryAfterMs = (error.retryAfterSeconds ?? 0) * 1000;
         } else {
           const reader = response.body
+            // Any bytes (keep-alive comments too) show the connection is alive.
+            .pipeThrough(new TransformStream<ArrayBufferView | ArrayBuffer, ArrayBufferView | ArrayBuffer>({ transform: (chunk, out) => (touch(), out.enqueue(chunk)) }))
             .pipeThrough(new TextDecoderStream())
             .pipeThrough(new EventSourceParserStream())
             .getReader();
@@ -101,9 +117,10 @@ export function streamReplyEvents(
         }
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        if (err instanceof GeminiChatError) throw err;
-        lastError = err; // the connection failed or was cut: resume after the last event received
+        if (err instanceof GeminiChatError && err.status !== 0) throw err;
+        lastError = connection.signal.reason instanceof APITimeoutError ? connection.signal.reason : err; // the connection failed or was cut: resume after the last event received
       } finally {
+        clearTimeout(idle);
         signal?.removeEventListener('abort', onAbort);
         connection.abort();
       }
@@ -137,20 +154,4 @@ function toReplyEvent(message: EventSourceMessage, thoughts: boolean): ReplyEven
     default:
       return undefined; // an event type this version does not know: skipped, so newer servers stay compatible
   }
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -29,13 +29,26 @@ export interface Session {
   refresh(): Promise<TokenPair>;
 }
 
-export function createSession(options: { baseUrl: string; fetch: FetchLike; tokens: TokenStore; headers: Headers; apiKey?: string }): Session {
-  const { baseUrl, fetch: send, tokens, headers, apiKey } = options;
+// Responses that carry a new token pair: stored whichever way the call was made (namespaces or `api`).
+const ISSUES_TOKENS = new Set(['/auth/verify-otp', '/auth/login', '/auth/change-password', '/auth/refresh']);
+
+export interface SessionOptions {
+  baseUrl: string;
+  fetch: FetchLike;
+  tokens: TokenStore;
+  headers: Headers;
+  apiKey?: string;
+  /** Called once per refused refresh (not once per call that was waiting for it). */
+  onSessionExpired?: (error: GeminiChatError) => void | Promise<void>;
+}
+
+export function createSession(options: SessionOptions): Session {
+  const { baseUrl, fetch: send, tokens, headers, apiKey, onSessionExpired } = options;
   // A relative baseUrl (browsers: "/api") resolves against any origin for this comparison.
   const basePath = new URL(baseUrl, 'http://base.invalid').pathname.replace(/\/+$/, '');
-  const isPublic = (url: string) => {
+  const operationPath = (url: string) => {
     const path = new URL(url, 'http://base.invalid').pathname;
-    return PUBLIC_PATHS.has(path.startsWith(basePath) ? path.slice(basePath.length) : path);
+    return path.startsWith(basePath) ? path.slice(basePath.length) : path;
   };
 
   let inflight: Promise<TokenPair> | undefined;
@@ -53,10 +66,10 @@ export function createSession(options: { baseUrl: string; fetch: FetchLike; toke
 
   async function rotate(stale: string | undefined): Promise<TokenPair> {
     if (apiKey !== undefined) {
-      throw new GeminiChatError(401, { code: 'UNAUTHORIZED', detail: 'This client uses an API key: there are no tokens to refresh.' });
+      throw GeminiChatError.from(401, { code: 'UNAUTHORIZED', detail: 'This client uses an API key: there are no tokens to refresh.' });
     }
     const current = await tokens.get();
-    if (!current) throw new GeminiChatError(401, { code: 'UNAUTHORIZED', detail: 'Not signed in: there is no refresh token.' });
+    if (!current) throw GeminiChatError.from(401, { code: 'UNAUTHORIZED', detail: 'Not signed in: there is no refresh token.' });
     if (stale !== undefined && current.accessToken !== stale) return current;
     const request = new Request(`${baseUrl.replace(/\/+$/, '')}/auth/refresh`, {
       method: 'POST',
@@ -70,6 +83,13 @@ export function createSession(options: { baseUrl: string; fetch: FetchLike; toke
       // stored newer tokens meanwhile. Rate limits, outages and network errors keep the tokens for a later try.
       if (response.status === 400 || response.status === 401) {
         if ((await tokens.get())?.refreshToken === current.refreshToken) await tokens.set(null);
+        // Inside the one shared rotation, so the hook runs once however many calls were waiting for it. Not awaited:
+        // the calls reject now whatever the hook does (it may navigate away, or never settle).
+        try {
+          void Promise.resolve(onSessionExpired?.(error)).catch(() => undefined);
+        } catch {
+          // a throwing hook does not change the answer
+        }
       }
       throw error;
     }
@@ -79,8 +99,24 @@ export function createSession(options: { baseUrl: string; fetch: FetchLike; toke
     return next;
   }
 
-  async function authFetch(request: Request): Promise<Response> {
-    if (request.headers.has('authorization') || isPublic(request.url)) return send(request);
+  /** Stores the tokens a sign-in, password change or refresh answers with; forgets them on logout. */
+  async function tokenFetch(request: Request): Promise<Response> {
+    const path = operationPath(request.url);
+    const loggingOut =
+      path === '/auth/logout' ? ((await request.clone().json().catch(() => ({}))) as { refreshToken?: string }).refreshToken : undefined;
+    const response = await authFetch(request, path);
+    if (!response.ok) return response;
+    if (ISSUES_TOKENS.has(path)) {
+      const body = (await response.clone().json()) as components['schemas']['Tokens'];
+      await tokens.set({ accessToken: body.accessToken, refreshToken: body.refreshToken });
+    } else if (loggingOut !== undefined && (await tokens.get())?.refreshToken === loggingOut) {
+      await tokens.set(null);
+    }
+    return response;
+  }
+
+  async function authFetch(request: Request, path: string): Promise<Response> {
+    if (PUBLIC_PATHS.has(path) || request.headers.has('authorization')) return send(request);
     if (apiKey !== undefined) {
       request.headers.set('authorization', `Bearer ${apiKey}`);
       return send(request);
@@ -95,15 +131,21 @@ export function createSession(options: { baseUrl: string; fetch: FetchLike; toke
     let fresh: TokenPair;
     try {
       fresh = await refresh(current.accessToken);
-    } catch {
-      return response; // the caller sees the original 401 (and, when the refresh was refused, the store is empty)
+    } catch (err) {
+      // Refused (reused, invalid, revoked): the caller sees why, with the refresh's own code. A refresh that could
+      // not be made (network, 5xx, 429) leaves the original 401 as the answer.
+      if (err instanceof GeminiChatError && (err.status === 400 || err.status === 401)) {
+        await response.body?.cancel().catch(() => undefined);
+        throw err;
+      }
+      return response;
     }
     await response.body?.cancel().catch(() => undefined);
     spare.headers.set('authorization', `Bearer ${fresh.accessToken}`);
     return send(spare);
   }
 
-  return { fetch: authFetch, refresh: () => refresh() };
+  return { fetch: tokenFetch, refresh: () => refresh() };
 }
 
 /** `extra` on top of the client's default headers. */

@@ -15,7 +15,8 @@ import {
   type TokenStore,
 } from '../src/index.js';
 
-// The SDK against the whole product (API on a real port, worker, fake Gemini, fake Stripe), over the real fetch.
+// The SDK against the whole product (API on a real port, worker, fake Gemini, fake Stripe), over the real fetch,
+// through the 0.1 method names that 1.0 keeps as deprecated aliases (namespaces.test.ts covers the 1.0 surface).
 
 const spec = JSON.parse(readFileSync(new URL('../../../openapi.json', import.meta.url), 'utf8')) as {
   paths: Record<string, Record<string, { operationId?: string }>>;
@@ -113,12 +114,12 @@ describe('the SDK against a live API', () => {
     expect((await client.tokens.get())?.accessToken).toBe(changed.accessToken);
     await client.login({ mobileNumber, password: 'first password 1' });
 
-    // A password reset revokes every session: the stored tokens stop working, the refresh is refused, the
-    // store is cleared; signing in again works.
+    // A password reset revokes every session: the stored tokens stop working, the refresh is refused (the call
+    // rejects with the refresh's own answer), the store is cleared; signing in again works.
     const reset = await client.forgotPassword({ mobileNumber });
     await client.resetPassword({ mobileNumber, otp: reset.otp!, newPassword: 'second password 2' });
     const revoked = await failure(client.getMe());
-    expect(revoked).toMatchObject({ status: 401, code: 'SESSION_REVOKED' });
+    expect(revoked).toMatchObject({ name: 'AuthenticationError', status: 401, code: 'REFRESH_TOKEN_INVALID' });
     expect(await client.tokens.get()).toBeNull();
     await client.login({ mobileNumber, password: 'second password 2' });
 
@@ -265,7 +266,7 @@ describe('the SDK against a live API', () => {
   it('turns problem documents into typed errors', async () => {
     const { client, mobileNumber } = await signedIn();
     const missing = await failure(client.getChatroom('00000000-0000-4000-8000-000000000000'));
-    expect(missing).toMatchObject({ name: 'GeminiChatError', status: 404, code: 'CHATROOM_NOT_FOUND', errors: [] });
+    expect(missing).toMatchObject({ name: 'NotFoundError', status: 404, code: 'CHATROOM_NOT_FOUND', errors: [] });
     expect(missing.detail).toBeTruthy();
     expect(missing.message).toBe(`CHATROOM_NOT_FOUND: ${missing.detail}`);
 
@@ -325,7 +326,7 @@ describe('the SDK against a live API', () => {
     });
     await store.set({ accessToken: 'not.a.jwt', refreshToken: 'not-a-refresh-token' });
     const calls = await Promise.allSettled([client.getMe(), client.listChatrooms(), client.getMe()]);
-    for (const call of calls) expect(call).toMatchObject({ status: 'rejected', reason: { status: 401, code: 'UNAUTHORIZED' } });
+    for (const call of calls) expect(call).toMatchObject({ status: 'rejected', reason: { name: 'AuthenticationError', status: 401, code: 'REFRESH_TOKEN_INVALID' } });
     expect(refreshes).toBe(1);
     expect(await store.get()).toBeNull();
   });
@@ -399,7 +400,11 @@ describe('the SDK against a live API', () => {
     // Without a key, a lost answer is not retried: the SDK cannot know whether it was stored.
     lost = false;
     const other = await client.createChatroom();
-    await expect(client.sendMessage(other.id, 'At most once')).rejects.toBeInstanceOf(TypeError);
+    await expect(client.sendMessage(other.id, 'At most once', { idempotencyKey: false })).rejects.toMatchObject({
+      name: 'APIConnectionError',
+      code: 'CONNECTION_ERROR',
+      cause: expect.any(TypeError),
+    });
   });
 
   it('uploads bytes, a Blob and a File, sends them with a prompt, downloads them and shows a deleted one as deleted', async () => {
@@ -554,7 +559,7 @@ describe('the SDK against a live API', () => {
     expect(first.items).toEqual([expect.objectContaining({ chatroomId: room.id, messageId: null, snippet: 'Capybara facts', highlights: [{ start: 0, end: 8 }] })]);
     const second = await client.search('capybara', { limit: 1, cursor: first.nextCursor! });
     expect(second.items).toEqual([expect.objectContaining({ chatroomId: room.id, messageId: expect.any(String), role: 'user', snippet: 'Tell me about the capybara' })]);
-    expect(await failure(client.search('-'))).toMatchObject({ name: 'GeminiChatError', status: 400, code: 'SEARCH_QUERY_EMPTY' });
+    expect(await failure(client.search('-'))).toMatchObject({ name: 'BadRequestError', status: 400, code: 'SEARCH_QUERY_EMPTY' });
   });
 
   it('API keys: a signed-in user makes one; a server script with only the key chats; revoked, it is refused', async () => {

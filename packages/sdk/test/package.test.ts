@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as source from '../src/index.js';
 
 // The package as published (its `exports` pointing at `dist/`), reached by its own name from fixtures inside it:
 // CommonJS programs can require it, and its declarations type-check without the DOM library.
@@ -32,8 +33,22 @@ describe('the built package', () => {
     expect(stderr).toBe('');
   });
 
-  it('type-checks in a strict project without the DOM library', async () => {
-    const result = await run(process.execPath, [tsc, '-p', fixture('no-dom/tsconfig.json')], { timeout: 60_000 }).then(
+  it('shares its error brand with another copy (the sources): isGeminiChatError holds where instanceof does not', async () => {
+    const built = (await import(`${sdkDir}/dist/index.js`)) as typeof source;
+    const problem = { type: 'about:blank', title: 'Conflict', status: 409, code: 'CHATROOM_BUSY', detail: 'Busy.', requestId: 'r' };
+    const client = built.createClient({
+      baseUrl: 'http://sdk.test',
+      fetch: async () => new Response(JSON.stringify(problem), { status: 409, headers: { 'content-type': 'application/problem+json' } }),
+    });
+    const err = await client.messages.send('room', { content: 'hi' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(built.ConflictError);
+    expect(err).not.toBeInstanceOf(source.GeminiChatError);
+    expect(source.isGeminiChatError(err)).toBe(true);
+    expect(built.isGeminiChatError(new source.NotFoundError(404, { ...problem, status: 404, code: 'CHATROOM_NOT_FOUND' }))).toBe(true);
+  });
+
+  it.each(['no-dom', 'no-dom-cjs'])('type-checks in a strict project without the DOM library (%s)', async (project) => {
+    const result = await run(process.execPath, [tsc, '-p', fixture(`${project}/tsconfig.json`)], { timeout: 60_000 }).then(
       () => '',
       (err: { stdout?: string; message: string }) => err.stdout || err.message,
     );
