@@ -1,4 +1,4 @@
-import { register } from 'node:module';
+import { createRequire } from 'node:module';
 import type * as TraceBase from '@opentelemetry/sdk-trace-base';
 import type { TracingSettings } from './tracing-settings.js';
 
@@ -7,21 +7,25 @@ export interface RunningTracing {
   shutdown(): Promise<void>;
 }
 
-// The modules patched through their import. http (a builtin, required by Fastify) and fetch (diagnostics
-// channels) need no hook; limiting the hook to these keeps every other import untouched.
-const HOOKED_MODULES = ['pg', 'pg-pool', 'ioredis'];
+// The npm modules the instrumentations patch (pg loads pg-pool). http is a builtin Fastify requires, and fetch is
+// traced through diagnostics channels: neither needs loading here.
+const PATCHED_MODULES = ['pg', 'ioredis'];
 
 // Routes that are polled, not used: a span for each scrape would only drown the traces of real requests.
 const UNTRACED_PATHS = new Set(['/health', '/metrics']);
 
 /**
- * Starts the SDK and the instrumentations (HTTP server, pg, ioredis, undici for fetch). Instrumentations patch
- * modules as they load, so this runs before the app is imported (see preload.ts): first the ESM loader hook
- * (import-in-the-middle) through which an `import 'pg'` reaches the instrumentation, then the SDK. `spanProcessors`
- * replaces the exporter chosen by the settings (tests collect spans in memory).
+ * Starts the SDK and the instrumentations (HTTP server, pg, ioredis, undici for fetch), before the app is
+ * imported (see preload.ts). `spanProcessors` replaces the exporter chosen by the settings (tests collect spans in
+ * memory).
+ *
+ * pg and ioredis are CommonJS packages, and Node hands every ESM `import` of one the same module.exports object as
+ * `require` does. So they are patched here by requiring them once after the instrumentations are registered (the
+ * instrumentations hook `require`): their classes' prototypes are patched in place, for every later import of
+ * them, however it arrives (tsx, the esbuild bundle's bare imports, vitest's module runner). An ESM loader hook
+ * (import-in-the-middle, the documented route for ESM apps) is not needed, and was not enough under vitest.
  */
 export async function startTracing(settings: TracingSettings, options: { spanProcessors?: TraceBase.SpanProcessor[] } = {}): Promise<RunningTracing> {
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: HOOKED_MODULES } });
   // Imported here, not at the top, so a process with tracing off never loads the SDK.
   const [{ NodeTracerProvider }, base, resources, { registerInstrumentations }, http, pg, ioredis, undici] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
@@ -58,6 +62,8 @@ export async function startTracing(settings: TracingSettings, options: { spanPro
       new undici.UndiciInstrumentation({ requireParentforSpans: true }),
     ],
   });
+  const require = createRequire(import.meta.url);
+  for (const name of PATCHED_MODULES) require(name);
   return { shutdown: () => provider.shutdown() };
 }
 
