@@ -146,7 +146,10 @@ async function seed(wanted: Set<ScenarioId>): Promise<Seed> {
   return { reader, readerRooms, detailRoom, listBody: page.text, sender, senderRooms, ttft: ttftUser, ttftRooms, streams: streamsUser, streamRooms };
 }
 
-function evaluate(rows: ScenarioRow[], extra: { ttftOverheadP50?: number; streamsTotalRss?: number; tracingOverheadPercent?: number }): TargetCheck[] {
+function evaluate(
+  rows: ScenarioRow[],
+  extra: { ttftOverheadP50?: number; streamsTotalRss?: number; tracingOverheadPercent?: number; tracingThroughputOverheadPercent?: number },
+): TargetCheck[] {
   const byId = new Map(rows.map((r) => [r.id, r]));
   const checks: TargetCheck[] = [];
   const ceilingRow = byId.get('ceiling');
@@ -193,8 +196,8 @@ function evaluate(rows: ScenarioRow[], extra: { ttftOverheadP50?: number; stream
   }
   if (extra.tracingOverheadPercent !== undefined) {
     checks.push({
-      target: `tracing on at 10 % sampling costs the cached GET /chatroom ≤ ${TRACING_OVERHEAD_TARGET_PERCENT} % of its throughput`,
-      actual: `${extra.tracingOverheadPercent.toFixed(1)} %`,
+      target: `tracing on at 10 % sampling adds ≤ ${TRACING_OVERHEAD_TARGET_PERCENT} % to the cached GET /chatroom's API CPU per request`,
+      actual: `${extra.tracingOverheadPercent.toFixed(1)} % (throughput ${extra.tracingThroughputOverheadPercent?.toFixed(1)} % lower)`,
       status: extra.tracingOverheadPercent <= TRACING_OVERHEAD_TARGET_PERCENT ? 'pass' : 'miss',
     });
   }
@@ -256,7 +259,7 @@ async function main() {
   };
 
   const rows: ScenarioRow[] = [];
-  const extra: { ttftOverheadP50?: number; streamsTotalRss?: number; tracingOverheadPercent?: number } = {};
+  const extra: { ttftOverheadP50?: number; streamsTotalRss?: number; tracingOverheadPercent?: number; tracingThroughputOverheadPercent?: number } = {};
   const scenario = async <T>(id: ScenarioId, title: string, run: () => Promise<T>): Promise<T | undefined> => {
     if (!wanted.has(id)) return undefined;
     step(title);
@@ -294,6 +297,7 @@ async function main() {
   if (traced) {
     add(traced.row);
     extra.tracingOverheadPercent = traced.overheadPercent;
+    extra.tracingThroughputOverheadPercent = traced.throughputOverheadPercent;
   }
   add(await scenario('detail', '3. GET /chatroom/:id', () => detail(ctx)));
   add(await scenario('me', '4. GET /user/me', () => me(ctx)));

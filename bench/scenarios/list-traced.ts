@@ -1,7 +1,10 @@
 // 2b. What tracing costs: the cached GET /chatroom (scenario 2's request) against the API with tracing off, then
-// on (OTLP export, 10 % of traces sampled, as production would run it), then off again, on the same port. The
-// overhead is the throughput lost against the mean of the two off runs, which brackets the on run in time so a
-// drift of the shared machine weighs on both sides. The spans go to a local OTLP sink that counts them.
+// on (OTLP export, 10 % of traces sampled, as production would run it), then off again, on the same port. Two
+// overheads, each against the mean of the two off runs (which bracket the on run in time, so a drift of the machine
+// weighs on both sides): the API's CPU time per request, which is what tracing adds and what capacity is planned
+// on, and which neighbours on a shared machine barely move (the target is checked on it); and the throughput lost,
+// which they do move. The spans go to a local OTLP sink that counts them.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AutocannonOutcome } from '../load-worker.js';
@@ -16,8 +19,17 @@ export type RestartApi = (tracingEnv: Record<string, string> | undefined) => Pro
 
 export interface TracedListResult {
   row: ScenarioRow;
-  /** Throughput lost to tracing, % of the untraced throughput (negative: within noise, tracing ran faster). */
+  /** API CPU time per request added by tracing, % of the untraced (negative: within noise). */
   overheadPercent: number;
+  /** Throughput lost to tracing, % of the untraced throughput. */
+  throughputOverheadPercent: number;
+}
+
+/** CPU time (user + system) the process has used so far, in seconds (clock ticks are 1/100 s on Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** An OTLP/HTTP endpoint that accepts every export and counts the spans in it (JSON, the exporter's default). */
@@ -46,9 +58,29 @@ async function startOtlpSink() {
   };
 }
 
-async function measureList(ctx: BenchContext): Promise<LoadRun<AutocannonOutcome>> {
+type Measured = LoadRun<AutocannonOutcome> & { cpuMsPerRequest: number };
+
+// Each measured run starts on a warmed-up process: a freshly (re)started API spends its first seconds compiling,
+// which would be counted against whichever side was started last.
+const WARM_UP_SECONDS = 2;
+
+async function measureList(ctx: BenchContext): Promise<Measured> {
   const { durationSeconds, warmupSeconds, connections } = ctx.options;
-  return runLoad<AutocannonOutcome>(
+  await runLoad<AutocannonOutcome>(
+    {
+      kind: 'autocannon',
+      url: `${ctx.api}/chatroom`,
+      method: 'GET',
+      headers: { authorization: `Bearer ${ctx.seed.reader.token}` },
+      connections,
+      durationSeconds: WARM_UP_SECONDS,
+      warmupSeconds: 0,
+    },
+    {},
+    WARM_UP_SECONDS * 1000 + 60_000,
+  );
+  const cpuBefore = cpuSeconds(ctx.pids.api);
+  const run = await runLoad<AutocannonOutcome>(
     {
       kind: 'autocannon',
       url: `${ctx.api}/chatroom`,
@@ -61,6 +93,8 @@ async function measureList(ctx: BenchContext): Promise<LoadRun<AutocannonOutcome
     { api: ctx.pids.api },
     (durationSeconds + warmupSeconds) * 1000 + 60_000,
   );
+  const served = run.outcome.ok + run.outcome.errorResponses + run.outcome.warmupResponses;
+  return { ...run, cpuMsPerRequest: ((cpuSeconds(ctx.pids.api) - cpuBefore) * 1000) / Math.max(1, served) };
 }
 
 export async function listTraced(ctx: BenchContext, restartApi: RestartApi): Promise<TracedListResult> {
@@ -79,7 +113,10 @@ export async function listTraced(ctx: BenchContext, restartApi: RestartApi): Pro
 
     const offRps = (offBefore.outcome.requestsPerSecond + offAfter.outcome.requestsPerSecond) / 2;
     const onRps = on.outcome.requestsPerSecond;
-    const overheadPercent = ((offRps - onRps) / offRps) * 100;
+    const throughputOverheadPercent = ((offRps - onRps) / offRps) * 100;
+    const offCpu = (offBefore.cpuMsPerRequest + offAfter.cpuMsPerRequest) / 2;
+    const overheadPercent = ((on.cpuMsPerRequest - offCpu) / offCpu) * 100;
+    const us = (ms: number) => `${Math.round(ms * 1000)} µs`;
     const offP50 = (offBefore.outcome.latencyMs.p50 + offAfter.outcome.latencyMs.p50) / 2;
     const { spans, exports } = sink.counts();
     const served = on.outcome.ok + on.outcome.warmupResponses;
@@ -94,13 +131,21 @@ export async function listTraced(ctx: BenchContext, restartApi: RestartApi): Pro
       machine: on.usage.machine,
       requestsServed: served,
       notes: [
-        `off ${Math.round(offBefore.outcome.requestsPerSecond)} / ${Math.round(offAfter.outcome.requestsPerSecond)} req/s (before/after), on ${Math.round(onRps)} req/s: overhead ${overheadPercent.toFixed(1)} %`,
+        `API CPU per request: off ${us(offBefore.cpuMsPerRequest)} / ${us(offAfter.cpuMsPerRequest)} (before/after), on ${us(on.cpuMsPerRequest)}: overhead ${overheadPercent.toFixed(1)} %`,
+        `off ${Math.round(offBefore.outcome.requestsPerSecond)} / ${Math.round(offAfter.outcome.requestsPerSecond)} req/s, on ${Math.round(onRps)} req/s: throughput overhead ${throughputOverheadPercent.toFixed(1)} %`,
         `p50 off ${offP50.toFixed(2)} ms, on ${on.outcome.latencyMs.p50.toFixed(2)} ms`,
         `${spans} spans exported in ${exports} OTLP requests for ${served} requests`,
       ],
-      details: { offBefore: offBefore.outcome, on: on.outcome, offAfter: offAfter.outcome, spans, exports },
+      details: {
+        offBefore: offBefore.outcome,
+        on: on.outcome,
+        offAfter: offAfter.outcome,
+        cpuMsPerRequest: { offBefore: offBefore.cpuMsPerRequest, on: on.cpuMsPerRequest, offAfter: offAfter.cpuMsPerRequest },
+        spans,
+        exports,
+      },
     });
-    return { row: r, overheadPercent };
+    return { row: r, overheadPercent, throughputOverheadPercent };
   } finally {
     await sink.close();
   }

@@ -55,7 +55,7 @@ describe('tracing', () => {
     expect(request.attributes['http.route']).toBe('/chatroom/:id/message');
     const traceId = request.spanContext().traceId;
     const job = await waitFor(async () => inTrace(traceId).find((span) => span.name === 'process generate-reply'));
-    const gemini = inTrace(traceId).find((span) => span.name === 'chat gemini-flash-latest');
+    const gemini = inTrace(traceId).find((span) => span.name === 'chat gemini-flash-latest' && span.attributes['gen_ai.request.stream']);
     const all = inTrace(traceId);
 
     // HTTP span → job span (its direct child, through the traceparent carried in the job's payload) → Gemini span.
@@ -85,6 +85,15 @@ describe('tracing', () => {
     expect(below(request, all, 'redis').length).toBeGreaterThan(0);
     expect(below(job, all, 'postgresql').length).toBeGreaterThan(0);
     expect(below(job, all, 'redis').length).toBeGreaterThan(0);
+
+    // The chatroom's first exchange earns it a title: a job enqueued by the reply's job, so in the same trace, with
+    // its own (not streamed) Gemini call.
+    const title = await waitFor(async () => inTrace(traceId).find((span) => span.name === 'process generate-title'));
+    expect(ancestry(title, inTrace(traceId))).toContain('process generate-reply');
+    const titleCall = inTrace(traceId).find((span) => span.name === 'chat gemini-flash-latest' && parentOf(span) === title.spanContext().spanId);
+    expect(titleCall?.attributes['gen_ai.request.stream']).toBe(false);
+    expect(titleCall?.attributes['gen_ai.response.finish_reasons']).toHaveLength(1); // MAX_TOKENS: titles are short
+    expect(titleCall?.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
 
     // The stream's delivery: a span of the stream request, counting what it sent.
     const delivery = await waitFor(async () => finished().find((span) => span.name === 'reply-stream'));

@@ -116,16 +116,26 @@ export function createGeminiClient(config: Config['gemini']) {
 
     /** One short non-streamed answer (titles). */
     async generate(request: { prompt: string; systemInstruction: string; maxOutputTokens: number; signal: AbortSignal }): Promise<string> {
-      const response = await ai.models.generateContent({
-        model: config.model,
-        contents: [{ role: 'user', parts: [{ text: request.prompt }] }],
-        config: { systemInstruction: request.systemInstruction, maxOutputTokens: request.maxOutputTokens, abortSignal: request.signal },
-      });
-      if (response.promptFeedback?.blockReason) throw new Error(`prompt blocked: ${response.promptFeedback.blockReason}`);
-      return (response.candidates?.[0]?.content?.parts ?? [])
-        .filter((part) => !part.thought && typeof part.text === 'string')
-        .map((part) => part.text)
-        .join('');
+      const span = startGeminiSpan(config.model, { maxOutputTokens: request.maxOutputTokens }, { stream: false });
+      let failure: unknown;
+      try {
+        const response = await context.with(span.context(), () =>
+          ai.models.generateContent({
+            model: config.model,
+            contents: [{ role: 'user', parts: [{ text: request.prompt }] }],
+            config: { systemInstruction: request.systemInstruction, maxOutputTokens: request.maxOutputTokens, abortSignal: request.signal },
+          }),
+        );
+        const { text, ...outcome } = chunkOf(response);
+        span.chunk({ ...outcome, responseModel: response.modelVersion, responseId: response.responseId });
+        if (response.promptFeedback?.blockReason) throw new Error(`prompt blocked: ${response.promptFeedback.blockReason}`);
+        return text;
+      } catch (err) {
+        failure = err;
+        throw err;
+      } finally {
+        span.end(failure);
+      }
     },
 
     async *stream(request: GeminiRequest): AsyncGenerator<GeminiChunk> {

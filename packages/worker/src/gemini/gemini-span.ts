@@ -18,7 +18,7 @@ export interface GeminiSpanChunk {
  * an event), the finish reason and the token counts (thinking as gen_ai.usage.reasoning.output_tokens, and inside
  * the output count, as Gemini bills it). No prompt or reply text is recorded.
  */
-export function startGeminiSpan(model: string, config: GenerateContentConfig) {
+export function startGeminiSpan(model: string, config: GenerateContentConfig, options: { stream: boolean } = { stream: true }) {
   const started = performance.now();
   const span = tracer.startSpan(`chat ${model}`, {
     kind: SpanKind.CLIENT,
@@ -26,7 +26,7 @@ export function startGeminiSpan(model: string, config: GenerateContentConfig) {
       'gen_ai.operation.name': 'chat',
       'gen_ai.provider.name': 'gcp.gemini',
       'gen_ai.request.model': model,
-      'gen_ai.request.stream': true,
+      'gen_ai.request.stream': options.stream,
       ...(config.maxOutputTokens !== undefined ? { 'gen_ai.request.max_tokens': config.maxOutputTokens } : {}),
       ...(config.temperature !== undefined ? { 'gen_ai.request.temperature': config.temperature } : {}),
       ...(config.topP !== undefined ? { 'gen_ai.request.top_p': config.topP } : {}),
@@ -38,6 +38,7 @@ export function startGeminiSpan(model: string, config: GenerateContentConfig) {
   return {
     /** The context the HTTP call runs in, so its fetch span is this span's child. */
     context: (): Context => trace.setSpan(context.active(), span),
+    /** A streamed chunk, or the whole answer of a call that is not streamed. */
     chunk(chunk: GeminiSpanChunk): void {
       if (chunks++ === 0) {
         const seconds = (performance.now() - started) / 1000;
