@@ -32,5 +32,6 @@ WORKDIR /app/api
 USER node
 EXPOSE 3000 9464
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# API: node dist/server.js · worker: node /app/worker/dist/main.js · migrations: node dist/migrate.js
-CMD ["node", "dist/server.js"]
+# API: node dist/server.js · worker: node /app/worker/dist/main.js · migrations: node dist/migrate.js. The API and
+# the worker start with their tracing preload (--import): it does nothing unless OTEL_* turn tracing on.
+CMD ["node", "--import", "./dist/tracing.js", "dist/server.js"]

@@ -18,6 +18,7 @@ import { search } from './scenarios/search.js';
 import { ioProbeEnv, printTargetSummary, sendAccept, sendPathTargets } from './scenarios/send-accept.js';
 import { streams } from './scenarios/streams.js';
 import { ttft } from './scenarios/ttft.js';
+import { listTraced, TRACING_OVERHEAD_TARGET_PERCENT } from './scenarios/list-traced.js';
 import type { BenchContext, ScenarioRow, Seed } from './scenarios/types.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -89,9 +90,10 @@ const appEnv = childEnv({
   ...ioProbeEnv(options.scenarios.includes('send-accept'), join(LOGS, 'io')),
 });
 
-function startApi(): Service {
+// As deployed (Dockerfile): with the tracing preload, which does nothing unless `tracingEnv` turns tracing on.
+function startApi(tracingEnv: Record<string, string> = {}): Service {
   const args = [...options.nodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'api')}`] : [])];
-  return startNode('api', [...args, 'packages/api/dist/server.js'], appEnv, LOGS, ROOT);
+  return startNode('api', [...args, '--import', './packages/api/dist/tracing.js', 'packages/api/dist/server.js'], { ...appEnv, ...tracingEnv }, LOGS, ROOT);
 }
 
 function startWorker(): Service {
@@ -146,7 +148,10 @@ async function seed(wanted: Set<ScenarioId>): Promise<Seed> {
   return { reader, readerRooms, detailRoom, listBody: page.text, sender, senderRooms, ttft: ttftUser, ttftRooms, streams: streamsUser, streamRooms };
 }
 
-function evaluate(rows: ScenarioRow[], extra: { ttftOverheadP50?: number; streamsTotalRss?: number }): TargetCheck[] {
+function evaluate(
+  rows: ScenarioRow[],
+  extra: { ttftOverheadP50?: number; streamsTotalRss?: number; tracingOverheadPercent?: number; tracingThroughputOverheadPercent?: number },
+): TargetCheck[] {
   const byId = new Map(rows.map((r) => [r.id, r]));
   const checks: TargetCheck[] = [];
   const ceilingRow = byId.get('ceiling');
@@ -189,6 +194,13 @@ function evaluate(rows: ScenarioRow[], extra: { ttftOverheadP50?: number; stream
       target: 'every stream delivered in full (done, deltas = stored reply)',
       actual: streamsRow.errors === 0 ? `all ${n}` : `${streamsRow.errors} of ${n} failed`,
       status: streamsRow.errors === 0 ? 'pass' : 'miss',
+    });
+  }
+  if (extra.tracingOverheadPercent !== undefined) {
+    checks.push({
+      target: `tracing on at 10 % sampling adds ≤ ${TRACING_OVERHEAD_TARGET_PERCENT} % to the cached GET /chatroom's API CPU per request`,
+      actual: `${extra.tracingOverheadPercent.toFixed(1)} % (throughput ${extra.tracingThroughputOverheadPercent?.toFixed(1)} % lower)`,
+      status: extra.tracingOverheadPercent <= TRACING_OVERHEAD_TARGET_PERCENT ? 'pass' : 'miss',
     });
   }
   return checks;
@@ -249,7 +261,7 @@ async function main() {
   };
 
   const rows: ScenarioRow[] = [];
-  const extra: { ttftOverheadP50?: number; streamsTotalRss?: number } = {};
+  const extra: { ttftOverheadP50?: number; streamsTotalRss?: number; tracingOverheadPercent?: number; tracingThroughputOverheadPercent?: number } = {};
   const scenario = async <T>(id: ScenarioId, title: string, run: () => Promise<T>): Promise<T | undefined> => {
     if (!wanted.has(id)) return undefined;
     step(title);
@@ -276,6 +288,19 @@ async function main() {
   if (ceilingService) await stop(ceilingService);
   add(await scenario('health', '1b. API floor: GET /health (no auth, no I/O)', () => health(ctx)));
   add(await scenario('list', '2. GET /chatroom (cached)', () => list(ctx)));
+  const traced = await scenario('list-traced', '2b. GET /chatroom (cached): tracing off, on at 10 % sampling, off', () =>
+    listTraced(ctx, async (tracingEnv) => {
+      await stop(services.api);
+      services.api = startApi(tracingEnv);
+      await waitForHttp(`${api}/ready`, services.api);
+      ctx.pids.api = services.api.pid;
+    }),
+  );
+  if (traced) {
+    add(traced.row);
+    extra.tracingOverheadPercent = traced.overheadPercent;
+    extra.tracingThroughputOverheadPercent = traced.throughputOverheadPercent;
+  }
   add(await scenario('detail', '3. GET /chatroom/:id', () => detail(ctx)));
   add(await scenario('me', '4. GET /user/me', () => me(ctx)));
   const sent = await scenario('send', '5. POST /chatroom/:id/message → reply completed (Prefer: wait)', async () => {

@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 interface DevProcess {
   name: string;
   entry: string;
+  /** Loaded with --import before the entry: the tracing preload, a no-op unless OTEL_* turn tracing on. */
+  preload?: string;
   env?: Record<string, string>;
 }
 
@@ -44,6 +46,7 @@ const PROCESSES: DevProcess[] = [
   {
     name: 'api',
     entry: 'packages/api/src/server.ts',
+    preload: './packages/api/src/tracing.ts',
     // The API asks Gemini for its model list (GET /models), so it talks to the same Gemini as the worker.
     env: {
       ...fakeGeminiEnv,
@@ -59,6 +62,7 @@ const PROCESSES: DevProcess[] = [
   {
     name: 'worker',
     entry: 'packages/worker/src/main.ts',
+    preload: './packages/worker/src/tracing.ts',
     env: fakeGeminiEnv,
   },
 ];
@@ -67,7 +71,7 @@ if (useFakeStripe) console.log(`[dev] no STRIPE_SECRET_KEY: payments go to the l
 
 const children: ChildProcess[] = [];
 for (const proc of PROCESSES) {
-  const child = spawn('pnpm', ['exec', 'tsx', 'watch', '--clear-screen=false', proc.entry], {
+  const child = spawn('pnpm', ['exec', 'tsx', 'watch', '--clear-screen=false', ...(proc.preload ? ['--import', proc.preload] : []), proc.entry], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, ...proc.env },
   });

@@ -2,7 +2,7 @@
    (BENCH_*) and hands the processes it starts their environment; the app itself still reads config via loadConfig(). */
 import { parseArgs } from 'node:util';
 
-export const SCENARIO_IDS = ['ceiling', 'health', 'list', 'detail', 'me', 'send', 'ttft', 'streams', 'search', 'send-accept'] as const;
+export const SCENARIO_IDS = ['ceiling', 'health', 'list', 'list-traced', 'detail', 'me', 'send', 'send-accept', 'ttft', 'streams', 'search'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export interface BenchOptions {

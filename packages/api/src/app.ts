@@ -16,6 +16,7 @@ import {
   createStorage,
   badRequest,
   redisKeys,
+  traceLogFields,
   waitForRedis,
   type ActiveApiKey,
   type ActiveSession,
@@ -27,6 +28,7 @@ import { authPlugin } from './plugins/auth.plugin.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors } from './plugins/errors.plugin.js';
 import { createApiMetrics, metricsPlugin } from './plugins/metrics.plugin.js';
 import { swaggerPlugin } from './plugins/swagger.plugin.js';
+import { tracingPlugin } from './plugins/tracing.plugin.js';
 import { createLimiter } from './plugins/rate-limit.js';
 import { apiKeyRoutes } from './routes/api-key/api-key.routes.js';
 import { authRoutes } from './routes/auth/auth.routes.js';
@@ -92,6 +94,8 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     logger: logger ?? {
       level: config.logLevel,
       redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]'],
+      // The trace and span ids on every line, when tracing is on.
+      ...(config.tracing.enabled ? { mixin: traceLogFields } : {}),
     },
     trustProxy: config.http.trustProxy,
     bodyLimit: config.http.bodyLimitBytes,
@@ -176,6 +180,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
 
   const metrics = createApiMetrics(jobs.queue);
   await app.register(errorsPlugin, { strictCodes: config.env === 'test' });
+  if (config.tracing.enabled) await app.register(tracingPlugin);
   await app.register(metricsPlugin, { metrics });
   // The CORS plugin answers a preflight without Origin or Access-Control-Request-Method in plain text; refuse it
   // first, as a problem like every other error.

@@ -1,5 +1,5 @@
 // The API process: load config, build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
-import { loadConfigOrExit } from '@gemini-chat/shared';
+import { loadConfigOrExit, shutdownTracing } from '@gemini-chat/shared';
 import { buildApp } from './app.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -21,6 +21,7 @@ async function shutdown(signal: string) {
   timer.unref();
   try {
     await app.close(); // stops accepting, drains in-flight requests, then closes Postgres and Redis
+    await shutdownTracing(); // exports the spans still batched
     process.exit(0);
   } catch (err) {
     app.log.error({ err }, 'error during shutdown');

@@ -1243,6 +1243,8 @@ export interface components {
             status: number;
             /** @description Short summary: the HTTP status text. */
             title: string;
+            /** @description OpenTelemetry trace id of this request, when tracing is on. */
+            traceId?: string;
             /** @description URI identifying the problem type. */
             type: string;
         };

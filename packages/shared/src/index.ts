@@ -47,6 +47,7 @@ export {
   type JobPayloads,
   type JobName,
   type JobProducer,
+  type TracedPayload,
 } from './jobs/jobs.js';
 export {
   createReplyEvents,
@@ -76,3 +77,12 @@ export {
   type ReplyFailureCode,
   type ReplyFailureEntry,
 } from './error-codes.js';
+export {
+  activeTraceId,
+  contextFromCarrier,
+  currentTraceCarrier,
+  traceLogFields,
+  type TraceCarrier,
+} from './telemetry/trace-context.js';
+export { shutdownTracing } from './telemetry/tracing-shutdown.js';
+export { tracingSettingsFromEnv, type TracingSettings } from './telemetry/tracing-settings.js';

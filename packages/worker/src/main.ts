@@ -1,11 +1,16 @@
 // The worker process: generates replies from the queue until SIGTERM/SIGINT, then shuts down gracefully.
 import { pino } from 'pino';
-import { loadConfigOrExit } from '@gemini-chat/shared';
+import { loadConfigOrExit, shutdownTracing, traceLogFields } from '@gemini-chat/shared';
 import { startWorker, type RunningWorker } from './worker.js';
 
 const config = loadConfigOrExit();
 
-const log = pino({ level: config.logLevel, base: { process: 'worker' } });
+const log = pino({
+  level: config.logLevel,
+  base: { process: 'worker' },
+  // The trace and span ids on every line, when tracing is on.
+  ...(config.tracing.enabled ? { mixin: traceLogFields } : {}),
+});
 
 let worker: RunningWorker;
 try {
@@ -23,6 +28,7 @@ async function shutdown(signal: string) {
   const hardStop = setTimeout(() => process.exit(1), 15_000);
   hardStop.unref();
   await worker.close();
+  await shutdownTracing(); // exports the spans still batched
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

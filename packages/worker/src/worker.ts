@@ -28,6 +28,7 @@ import { createDeleteAccountHandler } from './handlers/delete-account.handler.js
 import { createWorkerMetrics } from './metrics.js';
 import { createFilesSweeper } from './files-sweeper.js';
 import { createSweeper } from './sweeper.js';
+import { inJobSpan } from './job-span.js';
 
 
 type Handler<N extends JobName> = (payload: JobPayloads[N], ctx: JobContext) => Promise<void>;
@@ -99,7 +100,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       const ctx: JobContext = { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1, signal: signal ?? new AbortController().signal };
       let outcome = 'completed';
       try {
-        await (handlers[job.name] as Handler<JobName>)(job.data, ctx);
+        await inJobSpan(job, () => (handlers[job.name] as Handler<JobName>)(job.data, ctx));
       } catch (err) {
         outcome = err instanceof RetryableReplyError ? 'retry' : 'failed';
         throw err;

@@ -3,7 +3,16 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, dependencyOf, ERROR_CODES, isErrorCode, type ErrorCode, type FieldError, type QuotaState } from '@gemini-chat/shared';
+import {
+  AppError,
+  activeTraceId,
+  dependencyOf,
+  ERROR_CODES,
+  isErrorCode,
+  type ErrorCode,
+  type FieldError,
+  type QuotaState,
+} from '@gemini-chat/shared';
 import { rateLimitHeaders } from '../routes/rate-limit-headers.js';
 import type { Problem } from '../schemas/common.schemas.js';
 import { problemTypeOf } from '../lib/problem-type.js';
@@ -17,6 +26,7 @@ type ProblemExtra = { errors?: FieldError[]; retryAfterSeconds?: number; fields?
 
 /** The problem document itself: shared by Fastify replies and the raw-socket answers of clientErrorHandler. */
 function problemBody(status: number, code: ErrorCode, detail: string, requestId: string, extra: ProblemExtra = {}): Problem {
+  const traceId = activeTraceId();
   return {
     type: problemTypeOf(code),
     title: STATUS_CODES[status] ?? 'Error',
@@ -24,6 +34,8 @@ function problemBody(status: number, code: ErrorCode, detail: string, requestId:
     detail,
     code,
     requestId,
+    // The request's trace, when tracing is on: what an operator looks up next to the requestId.
+    ...(traceId !== undefined ? { traceId } : {}),
     ...(extra.errors ? { errors: extra.errors } : {}),
     ...(extra.fields ?? {}),
     ...(extra.retryAfterSeconds !== undefined ? { retryAfterSeconds: extra.retryAfterSeconds } : {}),

@@ -27,6 +27,7 @@ export const ProblemSchema = Type.Object(
       examples: ['VALIDATION_FAILED'],
     }),
     requestId: Type.String(),
+    traceId: Type.Optional(Type.String({ description: 'OpenTelemetry trace id of this request, when tracing is on.' })),
     errors: Type.Optional(Type.Array(FieldErrorSchema)),
     attemptsRemaining: Type.Optional(Type.Integer({ description: 'OTP_INVALID: wrong tries left for this code.' })),
     retryAfterSeconds: Type.Optional(Type.Integer({ description: 'Also sent as the Retry-After header.' })),

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Tier } from '../db/database.js';
+import { tracingSettingsFromEnv, type TraceExporterKind } from '../telemetry/tracing-settings.js';
 
 // Every setting the processes read, as environment variables. Defaults make a fresh clone run offline;
 // production refuses the development-only defaults (see checkProductionRules).
@@ -192,6 +193,18 @@ export const EnvSchema = Type.Object({
     default: 1024 * 1024,
     description: 'Attachments up to this size go to Gemini inline; larger ones through the Files API (uploaded once, reused until they expire).',
   }),
+
+  // Tracing: OpenTelemetry's own variables, read by its SDK in the `--import` preload (docs/observability.md).
+  // Listed here so they are documented and a typo in the switch is refused at start.
+  OTEL_TRACES_EXPORTER: Type.Union(['', 'otlp', 'console', 'none'].map((value) => Type.Literal(value)), {
+    default: '',
+    description: 'Tracing: otlp or console turns it on; empty or none leaves it off (unless an OTLP endpoint is set).',
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.String({ default: '', description: 'Tracing: OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); setting it implies otlp.' }),
+  OTEL_SERVICE_NAME: Type.String({ default: '', description: 'Tracing: service.name of this process (default gemini-chat-api / gemini-chat-worker).' }),
+  OTEL_TRACES_SAMPLER: Type.String({ default: '', description: 'Tracing: sampler, e.g. parentbased_traceidratio (default parentbased_always_on).' }),
+  OTEL_TRACES_SAMPLER_ARG: Type.String({ default: '', description: 'Tracing: the sampler\'s argument, e.g. 0.1 to keep 10 % of traces.' }),
+  OTEL_SDK_DISABLED: Bool('Tracing: true keeps it off whatever else is set.', false),
 });
 export type Env = Static<typeof EnvSchema>;
 
@@ -209,6 +222,11 @@ export interface Config {
     importMaxBytes: number;
   };
   logLevel: Env['LOG_LEVEL'];
+  /**
+   * What the OTEL_* variables ask of tracing: on or off, the exporter, and OTEL_SERVICE_NAME ('' = the process's
+   * own name). The preload starts the SDK from this before the app loads.
+   */
+  tracing: { enabled: boolean; exporter: TraceExporterKind | 'none'; serviceName: string };
   database: { url: string; poolMax: number; connectTimeoutMs: number; statementTimeoutMs: number; schema?: string };
   redis: { url: string; keyPrefix: string; commandTimeoutMs: number };
   auth: {
@@ -395,6 +413,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       importMaxBytes: env.IMPORT_MAX_BYTES,
     },
     logLevel: env.LOG_LEVEL,
+    tracing: tracingConfig(source),
     database: {
       url: env.DATABASE_URL,
       ...(env.DATABASE_SCHEMA ? { schema: env.DATABASE_SCHEMA } : {}),
@@ -625,6 +644,11 @@ function checkStorageRules(env: Env): string[] {
   if (!env.S3_BUCKET) problems.push('S3_BUCKET: required with STORAGE_DRIVER=s3');
   if (env.S3_ACCESS_KEY_ID && !env.S3_SECRET_ACCESS_KEY) problems.push('S3_SECRET_ACCESS_KEY: required with S3_ACCESS_KEY_ID');
   return problems;
+}
+
+function tracingConfig(source: Record<string, string | undefined>): Config['tracing'] {
+  const settings = tracingSettingsFromEnv(source, '');
+  return settings ? { enabled: true, ...settings } : { enabled: false, exporter: 'none', serviceName: '' };
 }
 
 /** The env table for the README, generated from the schema so the docs cannot drift. */

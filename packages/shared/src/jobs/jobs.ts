@@ -2,14 +2,23 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { closeRedis, createRedis } from '../redis/create-redis.js';
+import { currentTraceCarrier, type TraceCarrier } from '../telemetry/trace-context.js';
+
+/**
+ * What every payload may carry besides its ids: the trace context of the request (or job) that enqueued it, so
+ * the job's span is a child of it. Set by the producer alone; absent when tracing is off.
+ */
+export interface TracedPayload {
+  trace?: TraceCarrier;
+}
 
 /** Every job name and its payload. Payloads carry ids only; the handler loads current state itself. */
 export interface JobPayloads {
-  'generate-reply': { assistantMessageId: string };
+  'generate-reply': { assistantMessageId: string } & TracedPayload;
   /** Names a chatroom still titled by default after its first exchange. Low priority. */
-  'generate-title': { chatroomId: string };
+  'generate-title': { chatroomId: string } & TracedPayload;
   /** Removes a user marked deleted: stored files first, then the row (which cascades to everything else). */
-  'delete-account': { userId: string };
+  'delete-account': { userId: string } & TracedPayload;
 }
 export type JobName = keyof JobPayloads;
 
@@ -70,7 +79,9 @@ export function createJobProducer(
   return {
     queue,
     async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
-      await queue.add(name, payload, { ...jobOptions(name, attempts), jobId: jobIdFor[name](payload) });
+      const trace = currentTraceCarrier();
+      const data: JobPayloads[N] = trace ? { ...payload, trace } : payload;
+      await queue.add(name, data, { ...jobOptions(name, attempts), jobId: jobIdFor[name](payload) });
     },
     async close(): Promise<void> {
       await Promise.race([queue.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);

@@ -1,5 +1,7 @@
-import { GoogleGenAI, ThinkingLevel, type Content, type File as GeminiFile, type GenerateContentConfig, type GroundingMetadata, type Part } from '@google/genai';
+import { GoogleGenAI, ThinkingLevel, type Content, type File as GeminiFile, type GenerateContentConfig, type GenerateContentResponse, type GroundingMetadata, type Part } from '@google/genai';
+import { context } from '@opentelemetry/api';
 import type { Config, ReplySettings } from '@gemini-chat/shared';
+import { startGeminiSpan } from './gemini-span.js';
 
 export interface GeminiRequest {
   /** The model id the reply was sent with; GEMINI_MODEL for replies stored before replies named their model. */
@@ -46,6 +48,35 @@ export function generationConfigOf(settings: ReplySettings, maxOutputTokens: num
   };
 }
 
+/** One streamed response reduced to what the worker uses. */
+function chunkOf(response: GenerateContentResponse): GeminiChunk {
+  const candidate = response.candidates?.[0];
+  const parts = candidate?.content?.parts ?? [];
+  const textOf = (thought: boolean) =>
+    parts
+      .filter((part) => !!part.thought === thought && typeof part.text === 'string')
+      .map((part) => part.text)
+      .join('');
+  const meta = response.usageMetadata;
+  return {
+    text: textOf(false),
+    thought: textOf(true),
+    ...(candidate?.groundingMetadata ? { grounding: candidate.groundingMetadata } : {}),
+    ...(candidate?.finishReason ? { finishReason: candidate.finishReason } : {}),
+    ...(response.promptFeedback?.blockReason ? { blockReason: response.promptFeedback.blockReason } : {}),
+    ...(meta
+      ? {
+          usage: {
+            inputTokens: meta.promptTokenCount ?? 0,
+            // Thinking is billed as output, so it counts as output here too.
+            outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
+            thinkingTokens: meta.thoughtsTokenCount ?? 0,
+          },
+        }
+      : {}),
+  };
+}
+
 /**
  * The real @google/genai SDK. With GEMINI_BASE_URL set it talks to that endpoint (the local fake in dev and tests)
  * through the very same code path it uses against Google. The SDK's own retries stay off (no `retryOptions`):
@@ -85,54 +116,56 @@ export function createGeminiClient(config: Config['gemini']) {
 
     /** One short non-streamed answer (titles). */
     async generate(request: { prompt: string; systemInstruction: string; maxOutputTokens: number; signal: AbortSignal }): Promise<string> {
-      const response = await ai.models.generateContent({
-        model: config.model,
-        contents: [{ role: 'user', parts: [{ text: request.prompt }] }],
-        config: { systemInstruction: request.systemInstruction, maxOutputTokens: request.maxOutputTokens, abortSignal: request.signal },
-      });
-      if (response.promptFeedback?.blockReason) throw new Error(`prompt blocked: ${response.promptFeedback.blockReason}`);
-      return (response.candidates?.[0]?.content?.parts ?? [])
-        .filter((part) => !part.thought && typeof part.text === 'string')
-        .map((part) => part.text)
-        .join('');
+      const span = startGeminiSpan(config.model, { maxOutputTokens: request.maxOutputTokens }, { stream: false });
+      let failure: unknown;
+      try {
+        const response = await context.with(span.context(), () =>
+          ai.models.generateContent({
+            model: config.model,
+            contents: [{ role: 'user', parts: [{ text: request.prompt }] }],
+            config: { systemInstruction: request.systemInstruction, maxOutputTokens: request.maxOutputTokens, abortSignal: request.signal },
+          }),
+        );
+        const { text, ...outcome } = chunkOf(response);
+        span.chunk({ ...outcome, responseModel: response.modelVersion, responseId: response.responseId });
+        if (response.promptFeedback?.blockReason) throw new Error(`prompt blocked: ${response.promptFeedback.blockReason}`);
+        return text;
+      } catch (err) {
+        failure = err;
+        throw err;
+      } finally {
+        span.end(failure);
+      }
     },
 
     async *stream(request: GeminiRequest): AsyncGenerator<GeminiChunk> {
-      const responses = await ai.models.generateContentStream({
-        model: request.model,
-        contents: request.contents,
-        config: {
-          ...generationConfigOf(request.settings, config.maxOutputTokens),
-          ...(request.systemInstruction ? { systemInstruction: request.systemInstruction } : {}),
-          abortSignal: request.signal,
-        },
-      });
-      for await (const response of responses) {
-        const candidate = response.candidates?.[0];
-        const parts = candidate?.content?.parts ?? [];
-        const textOf = (thought: boolean) =>
-          parts
-            .filter((part) => !!part.thought === thought && typeof part.text === 'string')
-            .map((part) => part.text)
-            .join('');
-        const meta = response.usageMetadata;
-        yield {
-          text: textOf(false),
-          thought: textOf(true),
-          ...(candidate?.groundingMetadata ? { grounding: candidate.groundingMetadata } : {}),
-          ...(candidate?.finishReason ? { finishReason: candidate.finishReason } : {}),
-          ...(response.promptFeedback?.blockReason ? { blockReason: response.promptFeedback.blockReason } : {}),
-          ...(meta
-            ? {
-                usage: {
-                  inputTokens: meta.promptTokenCount ?? 0,
-                  // Thinking is billed as output, so it counts as output here too.
-                  outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
-                  thinkingTokens: meta.thoughtsTokenCount ?? 0,
-                },
-              }
-            : {}),
-        };
+      const generationConfig = generationConfigOf(request.settings, config.maxOutputTokens);
+      const span = startGeminiSpan(request.model, generationConfig);
+      let failure: unknown;
+      try {
+        // In the span's context, so the fetch instrumentation's span for the HTTP call is its child.
+        const responses = await context.with(span.context(), () =>
+          ai.models.generateContentStream({
+            model: request.model,
+            contents: request.contents,
+            config: {
+              ...generationConfig,
+              ...(request.systemInstruction ? { systemInstruction: request.systemInstruction } : {}),
+              abortSignal: request.signal,
+            },
+          }),
+        );
+        for await (const response of responses) {
+          const chunk = chunkOf(response);
+          span.chunk({ ...chunk, responseModel: response.modelVersion, responseId: response.responseId });
+          yield chunk;
+        }
+      } catch (err) {
+        failure = err;
+        throw err;
+      } finally {
+        // Also when the reader stops early (a cancel): the span covers what was streamed.
+        span.end(failure);
       }
     },
   };

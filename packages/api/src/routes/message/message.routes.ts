@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { MessageService, SendOutcome } from '../../services/message.service.js';
 import { rateLimitHeaders } from '../rate-limit-headers.js';
+import { inReplyStreamSpan } from '../../lib/reply-stream-span.js';
 import type { ReplyStreamService, SseFrame } from '../../services/reply-stream.service.js';
 import { described, errorCodes, JSON_BODY_CODES, TOKEN_OR_KEY_CODES } from '../../schemas/common.schemas.js';
 import { ChatroomParamsSchema, MessageSchema } from '../../schemas/chatroom.schemas.js';
@@ -246,19 +247,24 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      try {
-        await write(raw, 'retry: 2000\n\n', gone.signal);
-        // Frames are pulled from the log only as the client takes them: beyond the batch in hand, what it has not
-        // taken yet stays in the log, not in this process's memory.
-        for await (const frame of stream.events(gone.signal)) {
-          if (gone.signal.aborted) break;
-          await write(raw, formatFrame(frame), gone.signal);
+      await inReplyStreamSpan(request.params.messageId, lastEventId, async (span) => {
+        try {
+          await write(raw, 'retry: 2000\n\n', gone.signal);
+          // Frames are pulled from the log only as the client takes them: beyond the batch in hand, what it has not
+          // taken yet stays in the log, not in this process's memory.
+          for await (const frame of stream.events(gone.signal)) {
+            if (gone.signal.aborted) break;
+            const text = formatFrame(frame);
+            await write(raw, text, gone.signal);
+            span.delivered(frame, Buffer.byteLength(text));
+          }
+        } catch (err) {
+          span.failed(err);
+          request.log.warn({ err }, 'reply stream ended by an error');
+        } finally {
+          raw.end();
         }
-      } catch (err) {
-        request.log.warn({ err }, 'reply stream ended by an error');
-      } finally {
-        raw.end();
-      }
+      }, gone.signal);
     } finally {
       raw.off('close', onClose);
       streamsOpen.dec();
