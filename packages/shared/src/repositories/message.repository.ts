@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
+import { MESSAGE_COLUMNS, messageColumnsOf } from './columns.js';
 import type { Db } from './db.js';
 import { PENDING_STATUSES, type Citation, type MessageRow, type MessageWithSiblings, type ReplySettings } from '../db/database.js';
 
@@ -76,12 +77,25 @@ function walkUp(chatroomId: string, start: RawBuilder<unknown>, limit: number | 
   const bound = limit === null ? sql`` : sql`where b.depth < ${limit}`;
   return sql<MessageWithSiblings>`
     with recursive branch as (
-      select m.*, 1 as depth from message m where m.chatroom_id = ${chatroomId} and m.id = (${start})
+      select ${messageColumnsOf('m')}, 1 as depth from message m where m.chatroom_id = ${chatroomId} and m.id = (${start})
       union all
-      select m.*, b.depth + 1 from branch b join message m on m.id = b.parent_id and m.chatroom_id = b.chatroom_id ${bound}
+      select ${messageColumnsOf('m')}, b.depth + 1 from branch b join message m on m.id = b.parent_id and m.chatroom_id = b.chatroom_id ${bound}
     )
     select b.*, s.* from branch b ${siblingsOf('b')}
     order by b.depth`;
+}
+
+/**
+ * Adds the tokens of the reply rows in `source` (a CTE of the same statement with user_id, quota_day, input_tokens
+ * and output_tokens) to their user's counter for the quota day. Replies without a quota day (imports, copies) are
+ * not charged, so not counted; no row in `source` (the run lost the reply) adds nothing.
+ */
+function countTokens(source: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    insert into user_token_usage as u (user_id, day, input_tokens, output_tokens)
+    select user_id, quota_day, coalesce(input_tokens, 0), coalesce(output_tokens, 0) from ${source} where quota_day is not null
+    on conflict (user_id, day) do update
+      set input_tokens = u.input_tokens + excluded.input_tokens, output_tokens = u.output_tokens + excluded.output_tokens`;
 }
 
 export function createMessageRepository(db: Db) {
@@ -106,7 +120,7 @@ export function createMessageRepository(db: Db) {
     /** Messages of a chatroom with their sibling info, in the order of `ids` (missing ones left out). */
     async findWithSiblings(chatroomId: string, ids: string[]): Promise<MessageWithSiblings[]> {
       const { rows } = await sql<MessageWithSiblings>`
-        select m.*, s.* from message m ${siblingsOf('m')}
+        select ${messageColumnsOf('m')}, s.* from message m ${siblingsOf('m')}
         where m.chatroom_id = ${chatroomId} and m.id = any(${ids}::uuid[])`.execute(db);
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.flatMap((id) => byId.get(id) ?? []);
@@ -176,17 +190,17 @@ export function createMessageRepository(db: Db) {
           updated_at: row.updated_at,
           completed_at: row.completed_at,
         }));
-        copies.push(...(await db.insertInto('message').values(values).returningAll().execute()));
+        copies.push(...(await db.insertInto('message').values(values).returning(MESSAGE_COLUMNS).execute()));
       }
       return copies;
     },
 
     findById(id: string): Promise<MessageRow | undefined> {
-      return db.selectFrom('message').selectAll().where('id', '=', id).executeTakeFirst();
+      return db.selectFrom('message').select(MESSAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
     },
 
     findInChatroom(chatroomId: string, id: string): Promise<MessageRow | undefined> {
-      return db.selectFrom('message').selectAll().where('id', '=', id).where('chatroom_id', '=', chatroomId).executeTakeFirst();
+      return db.selectFrom('message').select(MESSAGE_COLUMNS).where('id', '=', id).where('chatroom_id', '=', chatroomId).executeTakeFirst();
     },
 
     async hasPendingReply(chatroomId: string): Promise<boolean> {
@@ -196,7 +210,7 @@ export function createMessageRepository(db: Db) {
     /** Stores the user's message (unless regenerating) and its queued reply. */
     async insertExchange(input: NewExchange): Promise<{ userMessage: MessageRow; reply: MessageRow }> {
       const userMessage = input.replyToId
-        ? await db.selectFrom('message').selectAll().where('id', '=', input.replyToId).executeTakeFirstOrThrow()
+        ? await db.selectFrom('message').select(MESSAGE_COLUMNS).where('id', '=', input.replyToId).executeTakeFirstOrThrow()
         : await db
             .insertInto('message')
             .values({
@@ -209,7 +223,7 @@ export function createMessageRepository(db: Db) {
               parent_id: input.parentId ?? null,
               completed_at: new Date(),
             })
-            .returningAll()
+            .returning(MESSAGE_COLUMNS)
             .executeTakeFirstOrThrow();
       const reply = await db
         .insertInto('message')
@@ -225,7 +239,7 @@ export function createMessageRepository(db: Db) {
           model: input.model,
           settings: JSON.stringify(input.settings),
         })
-        .returningAll()
+        .returning(MESSAGE_COLUMNS)
         .executeTakeFirstOrThrow();
       return { userMessage, reply };
     },
@@ -240,7 +254,7 @@ export function createMessageRepository(db: Db) {
         .set((eb) => ({ status: 'generating', worker_token: token, content: '', thoughts: null, citations: null, attempts: eb('attempts', '+', 1), updated_at: new Date() }))
         .where('id', '=', id)
         .where('status', 'in', PENDING_STATUSES)
-        .returningAll()
+        .returning(MESSAGE_COLUMNS)
         .executeTakeFirst();
     },
 
@@ -256,7 +270,11 @@ export function createMessageRepository(db: Db) {
       return Number(result.numUpdatedRows) === 1;
     },
 
-    complete(
+    /**
+     * Stores a finished reply, and adds its tokens to the user's counter for its quota day in the same statement
+     * (GET /user/me reads that counter instead of summing the day's replies).
+     */
+    async complete(
       id: string,
       token: string,
       result: {
@@ -270,7 +288,7 @@ export function createMessageRepository(db: Db) {
       },
     ): Promise<MessageRow | undefined> {
       const now = new Date();
-      return db
+      const done = db
         .updateTable('message')
         .set({
           status: 'completed',
@@ -287,8 +305,11 @@ export function createMessageRepository(db: Db) {
         .where('id', '=', id)
         .where('worker_token', '=', token)
         .where('status', '=', 'generating')
-        .returningAll()
-        .executeTakeFirst();
+        .returning(MESSAGE_COLUMNS);
+      const { rows } = await sql<MessageRow>`
+        with done as (${done}), counted as (${countTokens(sql`done`)})
+        select * from done`.execute(db);
+      return rows[0];
     },
 
     /**
@@ -321,7 +342,7 @@ export function createMessageRepository(db: Db) {
         .where('id', '=', id)
         .where('status', 'in', PENDING_STATUSES);
       if (token) query = query.where('worker_token', '=', token);
-      return query.returningAll().executeTakeFirst();
+      return query.returning(MESSAGE_COLUMNS).executeTakeFirst();
     },
 
     /** The refund of a failed reply has reached the Redis counter. */
@@ -369,7 +390,7 @@ export function createMessageRepository(db: Db) {
         })
         .where('id', '=', id)
         .where('status', 'in', PENDING_STATUSES)
-        .returningAll()
+        .returning(MESSAGE_COLUMNS)
         .executeTakeFirst();
     },
 
@@ -382,14 +403,16 @@ export function createMessageRepository(db: Db) {
       token: string,
       usage: { inputTokens: number; outputTokens: number; thinkingTokens: number; model: string },
     ): Promise<void> {
-      await db
+      const recorded = db
         .updateTable('message')
         .set({ input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, thinking_tokens: usage.thinkingTokens, model: usage.model })
         .where('id', '=', id)
         .where('worker_token', '=', token)
         .where('status', 'in', ['cancelled', 'generating'])
         .where('input_tokens', 'is', null)
-        .execute();
+        .returning(['user_id', 'quota_day', 'input_tokens', 'output_tokens']);
+      // The counter counts the usage of cancelled replies too, in the same statement.
+      await sql`with done as (${recorded}) ${countTokens(sql`done`)}`.execute(db);
     },
 
     pendingReplyIn(chatroomId: string): Promise<Pick<MessageRow, 'id'> | undefined> {
@@ -441,24 +464,20 @@ export function createMessageRepository(db: Db) {
         .execute();
     },
 
-    /** Per-user token usage for a UTC day, from finished replies. */
+    /** Per-user token usage for a UTC day (the counter kept by complete() and recordCancelledUsage()). */
     async usageOn(userId: string, day: string): Promise<{ inputTokens: number; outputTokens: number }> {
       const row = await db
-        .selectFrom('message')
-        .select([
-          sql<string>`coalesce(sum(input_tokens), 0)`.as('input'),
-          sql<string>`coalesce(sum(output_tokens), 0)`.as('output'),
-        ])
+        .selectFrom('user_token_usage')
+        .select(['input_tokens', 'output_tokens'])
         .where('user_id', '=', userId)
-        .where('role', '=', 'assistant')
-        .where('quota_day', '=', day)
-        .executeTakeFirstOrThrow();
-      return { inputTokens: Number(row.input), outputTokens: Number(row.output) };
+        .where('day', '=', day)
+        .executeTakeFirst();
+      return { inputTokens: Number(row?.input_tokens ?? 0), outputTokens: Number(row?.output_tokens ?? 0) };
     },
 
     /** Every message of a chatroom, every branch, in insertion order (a parent always comes before its children). */
     allInChatroom(chatroomId: string): Promise<MessageRow[]> {
-      return db.selectFrom('message').selectAll().where('chatroom_id', '=', chatroomId).orderBy('seq').execute();
+      return db.selectFrom('message').select(MESSAGE_COLUMNS).where('chatroom_id', '=', chatroomId).orderBy('seq').execute();
     },
 
     /**
