@@ -39,4 +39,4 @@ export { http, signInOver, type HttpResult, type RequestOptions } from './http.j
 export { freePort } from './ports.js';
 export { startS3Server, type S3TestServer } from './s3.js';
 export { elfFixture, filesUnder, fileUpload, multipart, pdfFixture, pngFixture, wavFixture, type Part } from './files.js';
-export { seedVolume, type RunSql, type VolumeCounts, type VolumeOptions } from './seed-volume.js';
+export { seedLongChatroom, seedVolume, SEEDED_CONTENT, type RunSql, type VolumeCounts, type VolumeOptions } from './seed-volume.js';

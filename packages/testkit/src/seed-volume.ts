@@ -7,8 +7,10 @@ export interface VolumeOptions {
   roomsPerUser?: number;
   /** Messages per chatroom: a single branch of alternating prompts and replies. */
   messagesPerRoom?: number;
-  /** Distinguishes the seeded mobile numbers (and names) when seeding twice into one database. */
+  /** Distinguishes the seeded users (their names) when seeding twice into one database. */
   tag?: string;
+  /** The seeded users' mobile numbers start with it (then eight digits); distinct per tag. Default +1998. */
+  numberPrefix?: string;
 }
 
 export interface VolumeCounts {
@@ -23,6 +25,8 @@ export type RunSql = (statement: string) => Promise<unknown>;
 // most in a handful, as in real text (the search plans depend on that spread).
 const WORD = `'w' || floor(5000 * power(random(), 3))::int`;
 const CONTENT = Array.from({ length: 12 }, () => WORD).join(" || ' ' || ");
+/** A SQL expression for seeded message text: twelve words w0..w4999, skewed towards the low numbers. */
+export const SEEDED_CONTENT = CONTENT;
 
 /** Same id for the same (chatroom, position): parents and prompts of a set-based insert can name each other. */
 const messageId = (room: string, k: string) => `md5(${room}::text || ':' || ${k})::uuid`;
@@ -31,7 +35,7 @@ const messageId = (room: string, k: string) => `md5(${room}::text || ':' || ${k}
  * Seeds `users` users (default 1,000), each with chatrooms of one branch of messages (default 10 × 20: 200,000
  * messages in all, replies carrying token usage, some charged today), files attached to prompts, sessions with
  * refresh tokens, OTP rows, shares, API keys, idempotency keys, checkout and subscription rows for a tenth of them,
- * then ANALYZE, so plans are those of a database in use. Seeded numbers start with +1998.
+ * then ANALYZE, so plans are those of a database in use.
  */
 export async function seedVolume(run: RunSql, options: VolumeOptions = {}): Promise<VolumeCounts> {
   const users = options.users ?? 1000;
@@ -39,10 +43,12 @@ export async function seedVolume(run: RunSql, options: VolumeOptions = {}): Prom
   const perRoom = options.messagesPerRoom ?? 20;
   const tag = (options.tag ?? 'v').replace(/[^a-z0-9]/gi, '');
   const seeded = `u.name like 'Seeded ${tag} %'`;
+  const numberPrefix = options.numberPrefix ?? '+1998';
+  if (!/^\+\d{1,5}$/.test(numberPrefix)) throw new Error(`not a number prefix: ${numberPrefix}`);
 
   await run(`
     insert into users (mobile_number, name, mobile_verified_at, storage_used_bytes, tier, created_at)
-    select '+1998' || lpad((abs(hashtext('${tag}')) % 100)::text, 2, '0') || lpad(i::text, 7, '0'), 'Seeded ${tag} ' || i,
+    select '${numberPrefix}' || lpad(i::text, 8, '0'), 'Seeded ${tag} ' || i,
            now() - interval '100 days', 2048, case when i % 10 = 0 then 'pro' else 'basic' end, now() - interval '100 days'
     from generate_series(1, ${users}) i`);
   await run(`
@@ -135,4 +141,27 @@ export async function seedVolume(run: RunSql, options: VolumeOptions = {}): Prom
     where m.role = 'assistant' and m.quota_day is not null group by m.user_id, m.quota_day`);
   await run('analyze users, chatroom, message, file, message_attachment, session, refresh_token, otp_challenge, otp_send, share, api_key, idempotency_key, checkout_session, subscription, stripe_event, user_token_usage');
   return { users, chatrooms: users * rooms, messages: users * rooms * perRoom };
+}
+
+/**
+ * Grows an existing chatroom to `messages` more messages: one branch continuing from nothing (a new root), its
+ * newest message made the chatroom's current one, so GET /chatroom/:id shows the end of a very long conversation.
+ */
+export async function seedLongChatroom(run: RunSql, chatroomId: string, messages: number): Promise<void> {
+  if (!/^[0-9a-f-]{36}$/i.test(chatroomId)) throw new Error(`not a chatroom id: ${chatroomId}`);
+  const room = `'${chatroomId}'::uuid`;
+  const id = (k: string) => `md5(${room}::text || ':long:' || ${k})::uuid`;
+  await run(`
+    insert into message (id, chatroom_id, user_id, role, status, content, parent_id, reply_to_id, input_tokens,
+                         output_tokens, thinking_tokens, model, created_at, updated_at, completed_at)
+    select ${id('k')}, c.id, c.user_id, case when k % 2 = 1 then 'user' else 'assistant' end, 'completed', ${CONTENT},
+           case when k > 1 then ${id('k - 1')} end, case when k % 2 = 0 then ${id('k - 1')} end,
+           case when k % 2 = 0 then 50 end, case when k % 2 = 0 then 200 end, case when k % 2 = 0 then 0 end,
+           case when k % 2 = 0 then 'gemini-2.5-flash' end, t.at, t.at, t.at
+    from chatroom c, generate_series(1, ${messages}) k,
+         lateral (select now() - (${messages} - k) * interval '1 minute' as at) t
+    where c.id = ${room}
+    order by k`);
+  await run(`update chatroom set current_message_id = ${id(String(messages))} where id = ${room}`);
+  await run('analyze message');
 }

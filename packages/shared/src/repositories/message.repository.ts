@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
-import { MESSAGE_COLUMNS, messageColumnsOf } from './columns.js';
+import { CHATROOM_COLUMNS, MESSAGE_COLUMNS, messageColumnsOf } from './columns.js';
 import type { Db } from './db.js';
-import { PENDING_STATUSES, type Citation, type MessageRow, type MessageWithSiblings, type ReplySettings } from '../db/database.js';
+import { PENDING_STATUSES, type ChatroomRow, type Citation, type MessageRow, type MessageWithSiblings, type ReplySettings } from '../db/database.js';
+import type { AttachmentRow } from './file.repository.js';
 
 export interface NewExchange {
   /** The reply's id, chosen by the caller (its quota charge is named after it). */
@@ -100,6 +101,53 @@ function countTokens(source: RawBuilder<unknown>): RawBuilder<unknown> {
 
 export function createMessageRepository(db: Db) {
   return {
+    /**
+     * GET /chatroom/:id in one statement: the user's chatroom, the newest `limit` messages of its current branch
+     * (walked up from the current message, each step a primary-key lookup, so a chatroom of 10,000 messages costs
+     * what a short one does) with their sibling info, and the files attached to them. Undefined when the chatroom
+     * is missing or someone else's.
+     */
+    async chatroomPage(
+      userId: string,
+      chatroomId: string,
+      limit: number,
+    ): Promise<{ room: ChatroomRow; messages: MessageWithSiblings[]; attachments: AttachmentRow[] } | undefined> {
+      const roomColumns = sql.join(CHATROOM_COLUMNS.map((column) => sql`r.${sql.ref(column)} as ${sql.ref(`room_${column}`)}`));
+      const { rows } = await sql<Record<string, unknown>>`
+        with recursive room as (
+          select ${sql.join(CHATROOM_COLUMNS.map((column) => sql.ref(column)))} from chatroom where id = ${chatroomId} and user_id = ${userId}
+        ), branch as (
+          select ${messageColumnsOf('m')}, 1 as depth from room r join message m on m.id = r.current_message_id and m.chatroom_id = r.id
+          union all
+          select ${messageColumnsOf('m')}, b.depth + 1 from branch b join message m on m.id = b.parent_id and m.chatroom_id = b.chatroom_id
+          where b.depth < ${limit}
+        ), page as (
+          select b.*, s.*, (
+            select json_agg(json_build_object('message_id', a.message_id, 'position', a.position, 'id', f.id, 'name', f.name,
+                                              'mime_type', f.mime_type, 'size_bytes', f.size_bytes::text, 'deleted_at', f.deleted_at)
+                            order by a.position)
+            from message_attachment a join file f on f.id = a.file_id where a.message_id = b.id
+          ) as page_attachments
+          from branch b ${siblingsOf('b')}
+        )
+        select ${roomColumns}, p.* from room r left join page p on true order by p.depth`.execute(db);
+      const first = rows[0];
+      if (!first) return undefined;
+      const room = Object.fromEntries(CHATROOM_COLUMNS.map((column) => [column, first[`room_${column}`]])) as unknown as ChatroomRow;
+      const messages: MessageWithSiblings[] = [];
+      const attachments: AttachmentRow[] = [];
+      for (const row of rows) {
+        if (row.id === null) continue; // the chatroom has no message yet
+        const { page_attachments: attached, depth: _depth, ...message } = row;
+        for (const key of CHATROOM_COLUMNS) delete message[`room_${key}`];
+        messages.push(message as unknown as MessageWithSiblings);
+        for (const a of (attached as Array<Omit<AttachmentRow, 'deleted_at'> & { deleted_at: string | null }> | null) ?? []) {
+          attachments.push({ ...a, deleted_at: a.deleted_at === null ? null : new Date(a.deleted_at) });
+        }
+      }
+      return { room, messages, attachments };
+    },
+
     /**
      * A page of a branch, leaf first: from `leafId` itself, or from the parent of `before` (the last message of the
      * previous page). Each message carries its sibling info.
