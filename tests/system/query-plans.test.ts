@@ -13,6 +13,7 @@ import {
   fileUpload,
   post,
   PRO_PRICE,
+  seedLongChatroom,
   seedVolume,
   signIn,
   startStack,
@@ -292,6 +293,37 @@ describe('query plans on 200,000 messages of 1,000 users', () => {
     expect(missed).toEqual([]);
     console.log(`${distinct.size} distinct statements of ${captured.called.size} repository functions explained`);
   }, 90_000);
+
+  it('reads the page of a 10,000-message chatroom with the work of a short one (GET /chatroom/:id)', async () => {
+    const { rows } = await sql<{ id: string; user_id: string }>`
+      select c.id, c.user_id from chatroom c join users u on u.id = c.user_id
+      where u.name = 'Seeded v 1' and c.title in ('Seeded room 3', 'Seeded room 4') order by c.title`.execute(s.db);
+    const [short, long] = rows;
+    await s.db.connection().execute(async (conn) => {
+      await sql`set statement_timeout = 0`.execute(conn);
+      await seedLongChatroom((statement) => sql.raw(statement).execute(conn), long!.id, 10_000);
+      await sql`reset statement_timeout`.execute(conn);
+    });
+    installCapture();
+    captured.statements.length = 0;
+    captured.capturing = true;
+    const store = createStore(s.db);
+    const pages = [await store.messages.chatroomPage(short!.user_id, short!.id, 21), await store.messages.chatroomPage(long!.user_id, long!.id, 21)];
+    captured.capturing = false;
+    expect(pages.map((page) => page?.messages.length)).toEqual([20, 21]);
+    const [shortQuery, longQuery] = captured.statements.filter((st) => st.origin === 'messages.chatroomPage');
+    // Buffers (8 kB pages) the whole statement touched: the top node's count includes every node below it.
+    const blocks = async (statement: CapturedStatement) => {
+      const { rows: plan } = await s.db.executeQuery<{ 'QUERY PLAN': Array<{ Plan: Record<string, number> }> }>(
+        CompiledQuery.raw(`explain (analyze, buffers, format json) ${statement.sql}`, statement.params),
+      );
+      const top = plan[0]!['QUERY PLAN'][0]!.Plan;
+      return top['Shared Hit Blocks']! + top['Shared Read Blocks']!;
+    };
+    const [shortBlocks, longBlocks] = [await blocks(shortQuery!), await blocks(longQuery!)];
+    console.log(`GET /chatroom/:id statement: ${shortBlocks} buffers for 20 messages, ${longBlocks} for 10,020`);
+    expect(longBlocks).toBeLessThanOrEqual(shortBlocks * 1.5 + 20);
+  });
 
   it('backs every foreign key with an index (cascades and checks are not in any plan)', async () => {
     const { rows } = await sql<{ fk: string }>`
