@@ -85,7 +85,7 @@ export async function detail(ctx: BenchContext): Promise<ScenarioRow> {
   const small = run.outcome.latencyMs;
   const large = long.outcome.latencyMs;
   r.notes.push(
-    `${LONG_CHATROOM_MESSAGES.toLocaleString('en')}-message chatroom: ${Math.round(long.outcome.requestsPerSecond)} req/s, p50 ${large.p50} ms, p99 ${large.p99} ms (small: p50 ${small.p50} ms)`,
+    `${LONG_CHATROOM_MESSAGES.toLocaleString('en')}-message chatroom: ${Math.round(long.outcome.requestsPerSecond)} req/s, p50 ${large.p50.toFixed(1)} ms, p99 ${large.p99.toFixed(1)} ms (small: p50 ${small.p50.toFixed(1)} ms)`,
   );
   r.details.longChatroom = { messages: LONG_CHATROOM_MESSAGES, outcome: long.outcome, usage: long.usage };
   if (r.requestsServed !== null) r.requestsServed += long.outcome.ok + long.outcome.errorResponses + long.outcome.warmupResponses;
