@@ -12,6 +12,7 @@ import { childEnv, readOptions, type ScenarioId } from './lib/options.js';
 import { assertAlive, killAllNow, machineBusyPercent, startNode, stop, stopAll, waitForHttp, type Service } from './lib/processes.js';
 import { consoleTable, machineInfo, markdown, type BenchReport, type TargetCheck } from './lib/report.js';
 import { connectPgCounter, connectRedis, deleteKeys, resetDatabase, type BenchRedis } from './lib/stores.js';
+import { seedBenchVolume } from './lib/volume.js';
 import { ceiling, detail, health, list, me, send } from './scenarios/http-load.js';
 import { queueHop, queueWaitHistogram } from './scenarios/queue-hop.js';
 import { search } from './scenarios/search.js';
@@ -233,6 +234,9 @@ async function main() {
   step(`database ${new URL(options.databaseUrl).pathname.slice(1)}: reset and migrate`);
   await resetDatabase(options.databaseUrl);
   runOrThrow(process.execPath, ['packages/api/dist/migrate.js'], appEnv);
+  step('seeding the volume every scenario runs on (set-based SQL)');
+  const volume = await seedBenchVolume(options.databaseUrl);
+  console.log(`  ${volume.messages.toLocaleString('en')} messages of ${volume.users.toLocaleString('en')} users in ${volume.seconds.toFixed(1)} s`);
   redis = connectRedis(options.redisUrl);
   pgCounter = await connectPgCounter(options.databaseUrl);
 

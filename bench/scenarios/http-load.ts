@@ -1,7 +1,9 @@
 // Scenarios 1–5: closed-loop HTTP load with autocannon (in the separate load process).
 import type { AutocannonOutcome, AutocannonSpec } from '../load-worker.js';
+import { createChatrooms } from '../lib/api-client.js';
 import { runLoad, type LoadRun } from '../lib/load.js';
 import { acceptedSoFar } from './send-accept.js';
+import { growChatroom } from '../lib/volume.js';
 import { row, type BenchContext, type ScenarioRow } from './types.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -66,15 +68,29 @@ export async function list(ctx: BenchContext): Promise<ScenarioRow> {
   return toRow('list', 'GET /chatroom (cached)', `auth + cached page of ${ctx.seed.readerRooms.length} chatrooms`, run, 'api');
 }
 
-/** 3. GET /chatroom/:id: a chatroom and its newest messages, from Postgres. */
+const LONG_CHATROOM_MESSAGES = 10_000;
+
+/**
+ * 3. GET /chatroom/:id: a chatroom and its newest messages, from Postgres; then the same on a chatroom of 10,000
+ * messages, which must cost the same (a page is read by walking up from the newest message, never by scanning).
+ */
 export async function detail(ctx: BenchContext): Promise<ScenarioRow> {
   const { reader, detailRoom } = ctx.seed;
-  const run = await load(
-    ctx,
-    { url: `${ctx.api}/chatroom/${detailRoom}`, method: 'GET', headers: bearer(reader.token), connections: ctx.options.connections },
-    { api: ctx.pids.api },
+  const loadRoom = (id: string) =>
+    load(ctx, { url: `${ctx.api}/chatroom/${id}`, method: 'GET', headers: bearer(reader.token), connections: ctx.options.connections }, { api: ctx.pids.api });
+  const run = await loadRoom(detailRoom);
+  const [longRoom] = await createChatrooms(ctx.api, reader, 1, 'Long');
+  await growChatroom(ctx.options.databaseUrl, longRoom!, LONG_CHATROOM_MESSAGES);
+  const long = await loadRoom(longRoom!);
+  const r = toRow('detail', 'GET /chatroom/:id', 'auth + chatroom + newest messages (Postgres)', run, 'api');
+  const small = run.outcome.latencyMs;
+  const large = long.outcome.latencyMs;
+  r.notes.push(
+    `${LONG_CHATROOM_MESSAGES.toLocaleString('en')}-message chatroom: ${Math.round(long.outcome.requestsPerSecond)} req/s, p50 ${large.p50.toFixed(1)} ms, p99 ${large.p99.toFixed(1)} ms (small: p50 ${small.p50.toFixed(1)} ms)`,
   );
-  return toRow('detail', 'GET /chatroom/:id', 'auth + chatroom + newest messages (Postgres)', run, 'api');
+  r.details.longChatroom = { messages: LONG_CHATROOM_MESSAGES, outcome: long.outcome, usage: long.usage };
+  if (r.requestsServed !== null) r.requestsServed += long.outcome.ok + long.outcome.errorResponses + long.outcome.warmupResponses;
+  return r;
 }
 
 /** 4. GET /user/me: the user and today's usage. */

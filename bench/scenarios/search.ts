@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { call } from '../lib/api-client.js';
 import { distribution } from '../lib/stats.js';
+import { SEEDED_CONTENT } from '@gemini-chat/testkit/seed-volume';
+import { seedBenchVolume } from '../lib/volume.js';
 import { row, type BenchContext, type ScenarioRow } from './types.js';
 
 const requireFromApi = createRequire(new URL('../../packages/api/package.json', import.meta.url));
@@ -11,19 +13,18 @@ interface PgClient {
 }
 
 const TARGET_MESSAGES = 100_000;
-const OTHER_USERS = 90;
-const OTHER_MESSAGES = 900_000;
-const VOCABULARY = 5000;
+// 90 more users with 20 chatrooms of 500 messages: 900,000 more messages, on top of the bench's base volume.
+const OTHERS = { tag: 'search', numberPrefix: '+1997', users: 90, roomsPerUser: 20, messagesPerRoom: 500 };
+const OTHER_MESSAGES = OTHERS.users * OTHERS.roomsPerUser * OTHERS.messagesPerRoom;
 const REQUESTS = 400;
 
-// Words w0..w4999 drawn skewed towards the low numbers (random()^3), so w1 is in a large share of messages and
-// w4000 in a handful: the queries below cover both ends.
-const word = `'w' || floor(${VOCABULARY} * power(random(), 3))::int`;
-const content = Array.from({ length: 12 }, () => word).join(" || ' ' || ");
+// The seeded text (shared with the base volume): words w0..w4999 drawn skewed towards the low numbers, so w1 is
+// in a large share of messages and w4000 in a handful; the queries below cover both ends.
+const content = SEEDED_CONTENT;
 const QUERIES = ['w4000', 'w2500', 'w900', 'w300', 'w40', '"w5 w6"', 'w700 OR w3000', 'w50 -w1', 'w12 w13', 'w1'];
 
 /**
- * GET /search on 100,000 messages of one user among 1,000,000 in all (seeded in SQL with generate_series), one
+ * GET /search on 100,000 messages of one user among 1,200,000 in all (seeded in SQL with generate_series), one
  * request at a time over HTTP with varied queries; the plan of the commonest and a rare query with EXPLAIN ANALYZE.
  */
 export async function search(ctx: BenchContext): Promise<ScenarioRow> {
@@ -33,23 +34,15 @@ export async function search(ctx: BenchContext): Promise<ScenarioRow> {
   try {
     const user = ctx.seed.reader;
     const seedStart = Date.now();
-    await pg.query(`
-      insert into users (mobile_number, name)
-      select '+1999' || lpad(i::text, 7, '0'), 'Search bench ' || i from generate_series(1, ${OTHER_USERS}) i`);
+    await seedBenchVolume(ctx.options.databaseUrl, OTHERS);
     await pg.query(`
       insert into chatroom (user_id, title)
-      select u.id, 'Bench room ' || r || ' w' || (r * 37 % ${VOCABULARY}) from users u, generate_series(1, 20) r
-      where u.id = $1 or u.name like 'Search bench %'`, [user.userId]);
+      select $1, 'Bench room ' || r || ' w' || (r * 37 % 5000) from generate_series(1, 20) r`, [user.userId]);
     // Prompts straight into completed state, spread over the last 90 days; the target user's in its 20 rooms.
     await pg.query(`
       insert into message (chatroom_id, user_id, role, status, content, created_at)
       select (array_agg(c.id))[1 + i % 20], $1, 'user', 'completed', ${content}, now() - random() * interval '90 days'
       from generate_series(1, ${TARGET_MESSAGES}) i, chatroom c where c.user_id = $1 group by i`, [user.userId]);
-    await pg.query(`
-      insert into message (chatroom_id, user_id, role, status, content, created_at)
-      select c.id, c.user_id, 'user', 'completed', ${content}, now() - random() * interval '90 days'
-      from chatroom c join users u on u.id = c.user_id and u.name like 'Search bench %',
-           generate_series(1, ${OTHER_MESSAGES / OTHER_USERS / 20}) i`);
     await pg.query('vacuum analyze message');
     await pg.query('vacuum analyze chatroom');
     const seedSeconds = (Date.now() - seedStart) / 1000;
@@ -98,7 +91,8 @@ export async function search(ctx: BenchContext): Promise<ScenarioRow> {
     const perQueryP95 = Object.fromEntries(
       Object.entries(perQuery).map(([q, v]) => [q, Number(v.sort((a, b) => a - b)[Math.ceil(0.95 * v.length) - 1]!.toFixed(1))]),
     );
-    return row('search', 'GET /search', `${TARGET_MESSAGES.toLocaleString('en')} of the user's messages among ${(TARGET_MESSAGES + OTHER_MESSAGES).toLocaleString('en')}`, {
+    const total = Number((counts as { all?: number } | undefined)?.all ?? TARGET_MESSAGES + OTHER_MESSAGES);
+    return row('search', 'GET /search', `${TARGET_MESSAGES.toLocaleString('en')} of the user's messages among ${total.toLocaleString('en')}`, {
       rps: REQUESTS / elapsed,
       p50Ms: dist.p50,
       p99Ms: dist.p99,

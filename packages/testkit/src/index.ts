@@ -40,3 +40,4 @@ export { freePort } from './ports.js';
 export { startS3Server, type S3TestServer } from './s3.js';
 export { elfFixture, filesUnder, fileUpload, multipart, pdfFixture, pngFixture, wavFixture, type Part } from './files.js';
 export { countIo, type IoCount, type IoCounter } from './io-counter.js';
+export { seedLongChatroom, seedVolume, SEEDED_CONTENT, type RunSql, type VolumeCounts, type VolumeOptions } from './seed-volume.js';

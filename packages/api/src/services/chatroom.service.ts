@@ -23,7 +23,8 @@ import type {
 import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
 import type { LocalCache } from '../lib/local-cache.js';
 import { checkModel } from '../lib/model-access.js';
-import { toChatroom } from './mappers.js';
+import { toAttachment, toChatroom, toMessage } from './mappers.js';
+import type { MessageAttachment } from '../schemas/file.schemas.js';
 import { branchPage } from './branch-page.js';
 
 export const DEFAULT_CHATROOM_TITLE = 'New chat';
@@ -98,10 +99,18 @@ export function createChatroomService(
       });
     },
 
+    /** One statement: the chatroom, the newest page of its current branch and the page's attachments. */
     async get(userId: string, id: string): Promise<ChatroomDetail> {
-      const row = await store.chatrooms.findOwned(userId, id);
-      if (!row) throw notFound('chatroom');
-      return detail(row);
+      const found = await store.messages.chatroomPage(userId, id, DETAIL_MESSAGE_PAGE + 1);
+      if (!found) throw notFound('chatroom');
+      const byMessage = new Map<string, MessageAttachment[]>();
+      for (const attached of found.attachments) {
+        byMessage.set(attached.message_id, [...(byMessage.get(attached.message_id) ?? []), toAttachment(attached)]);
+      }
+      const items = found.messages.slice(0, DETAIL_MESSAGE_PAGE).map((row) => toMessage(row, byMessage.get(row.id) ?? []));
+      const last = items.at(-1);
+      const messagesNextCursor = found.messages.length > DETAIL_MESSAGE_PAGE && last ? encodeCursor({ m: last.id }) : null;
+      return { ...toChatroom(found.room), messages: items, hasMoreMessages: messagesNextCursor !== null, messagesNextCursor };
     },
 
     async create(caller: { userId: string; tier: Tier }, input: CreateChatroomBody): Promise<Chatroom> {

@@ -266,6 +266,15 @@ export interface ShareTable {
   created_at: Timestamp;
 }
 
+/** Tokens of the replies charged to a user's quota day, kept with each reply's usage. */
+export interface UserTokenUsageTable {
+  user_id: string;
+  /** 'YYYY-MM-DD' (UTC), the replies' quota day. */
+  day: string;
+  input_tokens: ColumnType<string, number | undefined, number>;
+  output_tokens: ColumnType<string, number | undefined, number>;
+}
+
 export interface Database {
   users: UsersTable;
   otp_challenge: OtpChallengeTable;
@@ -283,6 +292,7 @@ export interface Database {
   message_attachment: MessageAttachmentTable;
   api_key: ApiKeyTable;
   share: ShareTable;
+  user_token_usage: UserTokenUsageTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,3 +1,4 @@
+import { CHATROOM_COLUMNS, messageColumnsAs } from './columns.js';
 import type { Db } from './db.js';
 import type { ChatroomRow, MessageRow } from '../db/database.js';
 import type { AttachmentRow } from './file.repository.js';
@@ -23,8 +24,8 @@ export interface ChatroomExportRows {
 export function createChatroomExportRepository(db: Db) {
   async function read(tx: Db, userId: string, chatroomId: string | undefined): Promise<ChatroomExportRows> {
     // Ownership is in every query: another user's chatroom reads as none at all.
-    let chatrooms = tx.selectFrom('chatroom').selectAll().where('user_id', '=', userId);
-    let messages = tx.selectFrom('message as m').innerJoin('chatroom as c', 'c.id', 'm.chatroom_id').selectAll('m').where('c.user_id', '=', userId);
+    let chatrooms = tx.selectFrom('chatroom').select(CHATROOM_COLUMNS).where('user_id', '=', userId);
+    let messages = tx.selectFrom('message as m').innerJoin('chatroom as c', 'c.id', 'm.chatroom_id').select(messageColumnsAs('m')).where('c.user_id', '=', userId);
     let attachments = tx
       .selectFrom('message_attachment as a')
       .innerJoin('message as m', 'm.id', 'a.message_id')

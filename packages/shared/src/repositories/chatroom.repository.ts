@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { CHATROOM_COLUMNS } from './columns.js';
 import type { Db } from './db.js';
 import type { ChatroomRow, ReplySettings, TitleSource } from '../db/database.js';
 
@@ -11,17 +12,17 @@ export function createChatroomRepository(db: Db) {
   return {
     // Ownership is part of every lookup, so another user's row is simply "not found".
     findOwned(userId: string, id: string): Promise<ChatroomRow | undefined> {
-      return db.selectFrom('chatroom').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      return db.selectFrom('chatroom').select(CHATROOM_COLUMNS).where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
     },
 
     /** Newest activity first, keyset-paginated on (last_activity_at, id). */
     findById(id: string): Promise<ChatroomRow | undefined> {
-      return db.selectFrom('chatroom').selectAll().where('id', '=', id).executeTakeFirst();
+      return db.selectFrom('chatroom').select(CHATROOM_COLUMNS).where('id', '=', id).executeTakeFirst();
     },
 
     /** Locks the caller's chatroom row for the transaction: sends to one chatroom run one at a time. */
     findOwnedForUpdate(userId: string, id: string): Promise<ChatroomRow | undefined> {
-      return db.selectFrom('chatroom').selectAll().where('id', '=', id).where('user_id', '=', userId).forUpdate().executeTakeFirst();
+      return db.selectFrom('chatroom').select(CHATROOM_COLUMNS).where('id', '=', id).where('user_id', '=', userId).forUpdate().executeTakeFirst();
     },
 
     async touchActivity(id: string): Promise<void> {
@@ -30,7 +31,7 @@ export function createChatroomRepository(db: Db) {
     },
 
     listOwned(userId: string, limit: number, after?: ChatroomCursor): Promise<ChatroomRow[]> {
-      let query = db.selectFrom('chatroom').selectAll().where('user_id', '=', userId);
+      let query = db.selectFrom('chatroom').select(CHATROOM_COLUMNS).where('user_id', '=', userId);
       if (after) {
         query = query.where(sql<boolean>`(last_activity_at, id) < (${after.lastActivityAt}, ${after.id}::uuid)`);
       }
@@ -74,7 +75,7 @@ export function createChatroomRepository(db: Db) {
           created_at: input.createdAt,
           last_activity_at: input.lastActivityAt,
         })
-        .returningAll()
+        .returning(CHATROOM_COLUMNS)
         .executeTakeFirstOrThrow();
     },
 
@@ -103,7 +104,7 @@ export function createChatroomRepository(db: Db) {
         })
         .where('id', '=', id)
         .where('user_id', '=', userId)
-        .returningAll()
+        .returning(CHATROOM_COLUMNS)
         .executeTakeFirst();
     },
 
@@ -114,7 +115,7 @@ export function createChatroomRepository(db: Db) {
         .set({ title, title_source: 'auto', updated_at: new Date() })
         .where('id', '=', id)
         .where('title_source', '=', 'default')
-        .returningAll()
+        .returning(CHATROOM_COLUMNS)
         .executeTakeFirst();
     },
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
+import { CHATROOM_COLUMNS, MESSAGE_COLUMNS, messageColumnsOf } from './columns.js';
 import type { Db } from './db.js';
-import { PENDING_STATUSES, type Citation, type MessageRow, type MessageWithSiblings, type ReplySettings } from '../db/database.js';
+import { PENDING_STATUSES, type ChatroomRow, type Citation, type MessageRow, type MessageWithSiblings, type ReplySettings } from '../db/database.js';
+import type { AttachmentRow } from './file.repository.js';
 
 export interface NewExchange {
   /** The reply's id, chosen by the caller (its quota charge is named after it). */
@@ -76,16 +78,76 @@ function walkUp(chatroomId: string, start: RawBuilder<unknown>, limit: number | 
   const bound = limit === null ? sql`` : sql`where b.depth < ${limit}`;
   return sql<MessageWithSiblings>`
     with recursive branch as (
-      select m.*, 1 as depth from message m where m.chatroom_id = ${chatroomId} and m.id = (${start})
+      select ${messageColumnsOf('m')}, 1 as depth from message m where m.chatroom_id = ${chatroomId} and m.id = (${start})
       union all
-      select m.*, b.depth + 1 from branch b join message m on m.id = b.parent_id and m.chatroom_id = b.chatroom_id ${bound}
+      select ${messageColumnsOf('m')}, b.depth + 1 from branch b join message m on m.id = b.parent_id and m.chatroom_id = b.chatroom_id ${bound}
     )
     select b.*, s.* from branch b ${siblingsOf('b')}
     order by b.depth`;
 }
 
+/**
+ * Adds the tokens of the reply rows in `source` (a CTE of the same statement with user_id, quota_day, input_tokens
+ * and output_tokens) to their user's counter for the quota day. Replies without a quota day (imports, copies) are
+ * not charged, so not counted; no row in `source` (the run lost the reply) adds nothing.
+ */
+function countTokens(source: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    insert into user_token_usage as u (user_id, day, input_tokens, output_tokens)
+    select user_id, quota_day, coalesce(input_tokens, 0), coalesce(output_tokens, 0) from ${source} where quota_day is not null
+    on conflict (user_id, day) do update
+      set input_tokens = u.input_tokens + excluded.input_tokens, output_tokens = u.output_tokens + excluded.output_tokens`;
+}
+
 export function createMessageRepository(db: Db) {
   return {
+    /**
+     * GET /chatroom/:id in one statement: the user's chatroom, the newest `limit` messages of its current branch
+     * (walked up from the current message, each step a primary-key lookup, so a chatroom of 10,000 messages costs
+     * what a short one does) with their sibling info, and the files attached to them. Undefined when the chatroom
+     * is missing or someone else's.
+     */
+    async chatroomPage(
+      userId: string,
+      chatroomId: string,
+      limit: number,
+    ): Promise<{ room: ChatroomRow; messages: MessageWithSiblings[]; attachments: AttachmentRow[] } | undefined> {
+      const roomColumns = sql.join(CHATROOM_COLUMNS.map((column) => sql`r.${sql.ref(column)} as ${sql.ref(`room_${column}`)}`));
+      const { rows } = await sql<Record<string, unknown>>`
+        with recursive room as (
+          select ${sql.join(CHATROOM_COLUMNS.map((column) => sql.ref(column)))} from chatroom where id = ${chatroomId} and user_id = ${userId}
+        ), branch as (
+          select ${messageColumnsOf('m')}, 1 as depth from room r join message m on m.id = r.current_message_id and m.chatroom_id = r.id
+          union all
+          select ${messageColumnsOf('m')}, b.depth + 1 from branch b join message m on m.id = b.parent_id and m.chatroom_id = b.chatroom_id
+          where b.depth < ${limit}
+        ), page as (
+          select b.*, s.*, (
+            select json_agg(json_build_object('message_id', a.message_id, 'position', a.position, 'id', f.id, 'name', f.name,
+                                              'mime_type', f.mime_type, 'size_bytes', f.size_bytes::text, 'deleted_at', f.deleted_at)
+                            order by a.position)
+            from message_attachment a join file f on f.id = a.file_id where a.message_id = b.id
+          ) as page_attachments
+          from branch b ${siblingsOf('b')}
+        )
+        select ${roomColumns}, p.* from room r left join page p on true order by p.depth`.execute(db);
+      const first = rows[0];
+      if (!first) return undefined;
+      const room = Object.fromEntries(CHATROOM_COLUMNS.map((column) => [column, first[`room_${column}`]])) as unknown as ChatroomRow;
+      const messages: MessageWithSiblings[] = [];
+      const attachments: AttachmentRow[] = [];
+      for (const row of rows) {
+        if (row.id === null) continue; // the chatroom has no message yet
+        const { page_attachments: attached, depth: _depth, ...message } = row;
+        for (const key of CHATROOM_COLUMNS) delete message[`room_${key}`];
+        messages.push(message as unknown as MessageWithSiblings);
+        for (const a of (attached as Array<Omit<AttachmentRow, 'deleted_at'> & { deleted_at: string | null }> | null) ?? []) {
+          attachments.push({ ...a, deleted_at: a.deleted_at === null ? null : new Date(a.deleted_at) });
+        }
+      }
+      return { room, messages, attachments };
+    },
+
     /**
      * A page of a branch, leaf first: from `leafId` itself, or from the parent of `before` (the last message of the
      * previous page). Each message carries its sibling info.
@@ -106,7 +168,7 @@ export function createMessageRepository(db: Db) {
     /** Messages of a chatroom with their sibling info, in the order of `ids` (missing ones left out). */
     async findWithSiblings(chatroomId: string, ids: string[]): Promise<MessageWithSiblings[]> {
       const { rows } = await sql<MessageWithSiblings>`
-        select m.*, s.* from message m ${siblingsOf('m')}
+        select ${messageColumnsOf('m')}, s.* from message m ${siblingsOf('m')}
         where m.chatroom_id = ${chatroomId} and m.id = any(${ids}::uuid[])`.execute(db);
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.flatMap((id) => byId.get(id) ?? []);
@@ -176,17 +238,17 @@ export function createMessageRepository(db: Db) {
           updated_at: row.updated_at,
           completed_at: row.completed_at,
         }));
-        copies.push(...(await db.insertInto('message').values(values).returningAll().execute()));
+        copies.push(...(await db.insertInto('message').values(values).returning(MESSAGE_COLUMNS).execute()));
       }
       return copies;
     },
 
     findById(id: string): Promise<MessageRow | undefined> {
-      return db.selectFrom('message').selectAll().where('id', '=', id).executeTakeFirst();
+      return db.selectFrom('message').select(MESSAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
     },
 
     findInChatroom(chatroomId: string, id: string): Promise<MessageRow | undefined> {
-      return db.selectFrom('message').selectAll().where('id', '=', id).where('chatroom_id', '=', chatroomId).executeTakeFirst();
+      return db.selectFrom('message').select(MESSAGE_COLUMNS).where('id', '=', id).where('chatroom_id', '=', chatroomId).executeTakeFirst();
     },
 
     async hasPendingReply(chatroomId: string): Promise<boolean> {
@@ -208,8 +270,8 @@ export function createMessageRepository(db: Db) {
         settings: JSON.stringify(input.settings),
       });
       if (input.replyToId) {
-        const userMessage = await db.selectFrom('message').selectAll().where('id', '=', input.replyToId).executeTakeFirstOrThrow();
-        const reply = await db.insertInto('message').values(replyTo(userMessage.id)).returningAll().executeTakeFirstOrThrow();
+        const userMessage = await db.selectFrom('message').select(MESSAGE_COLUMNS).where('id', '=', input.replyToId).executeTakeFirstOrThrow();
+        const reply = await db.insertInto('message').values(replyTo(userMessage.id)).returning(MESSAGE_COLUMNS).executeTakeFirstOrThrow();
         return { userMessage, reply };
       }
       // Both rows in one statement (the prompt's id chosen here so the reply can name it): the rows get their `seq`
@@ -230,7 +292,7 @@ export function createMessageRepository(db: Db) {
       const rows = await db
         .insertInto('message')
         .values([prompt, replyTo(promptId)])
-        .returningAll()
+        .returning(MESSAGE_COLUMNS)
         .execute();
       const userMessage = rows.find((row) => row.id === promptId);
       const reply = rows.find((row) => row.id !== promptId);
@@ -248,7 +310,7 @@ export function createMessageRepository(db: Db) {
         .set((eb) => ({ status: 'generating', worker_token: token, content: '', thoughts: null, citations: null, attempts: eb('attempts', '+', 1), updated_at: new Date() }))
         .where('id', '=', id)
         .where('status', 'in', PENDING_STATUSES)
-        .returningAll()
+        .returning(MESSAGE_COLUMNS)
         .executeTakeFirst();
     },
 
@@ -264,7 +326,11 @@ export function createMessageRepository(db: Db) {
       return Number(result.numUpdatedRows) === 1;
     },
 
-    complete(
+    /**
+     * Stores a finished reply, and adds its tokens to the user's counter for its quota day in the same statement
+     * (GET /user/me reads that counter instead of summing the day's replies).
+     */
+    async complete(
       id: string,
       token: string,
       result: {
@@ -278,7 +344,7 @@ export function createMessageRepository(db: Db) {
       },
     ): Promise<MessageRow | undefined> {
       const now = new Date();
-      return db
+      const done = db
         .updateTable('message')
         .set({
           status: 'completed',
@@ -295,8 +361,11 @@ export function createMessageRepository(db: Db) {
         .where('id', '=', id)
         .where('worker_token', '=', token)
         .where('status', '=', 'generating')
-        .returningAll()
-        .executeTakeFirst();
+        .returning(MESSAGE_COLUMNS);
+      const { rows } = await sql<MessageRow>`
+        with done as (${done}), counted as (${countTokens(sql`done`)})
+        select * from done`.execute(db);
+      return rows[0];
     },
 
     /**
@@ -329,7 +398,7 @@ export function createMessageRepository(db: Db) {
         .where('id', '=', id)
         .where('status', 'in', PENDING_STATUSES);
       if (token) query = query.where('worker_token', '=', token);
-      return query.returningAll().executeTakeFirst();
+      return query.returning(MESSAGE_COLUMNS).executeTakeFirst();
     },
 
     /** The refund of a failed reply has reached the Redis counter. */
@@ -377,7 +446,7 @@ export function createMessageRepository(db: Db) {
         })
         .where('id', '=', id)
         .where('status', 'in', PENDING_STATUSES)
-        .returningAll()
+        .returning(MESSAGE_COLUMNS)
         .executeTakeFirst();
     },
 
@@ -390,14 +459,16 @@ export function createMessageRepository(db: Db) {
       token: string,
       usage: { inputTokens: number; outputTokens: number; thinkingTokens: number; model: string },
     ): Promise<void> {
-      await db
+      const recorded = db
         .updateTable('message')
         .set({ input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, thinking_tokens: usage.thinkingTokens, model: usage.model })
         .where('id', '=', id)
         .where('worker_token', '=', token)
         .where('status', 'in', ['cancelled', 'generating'])
         .where('input_tokens', 'is', null)
-        .execute();
+        .returning(['user_id', 'quota_day', 'input_tokens', 'output_tokens']);
+      // The counter counts the usage of cancelled replies too, in the same statement.
+      await sql`with done as (${recorded}) ${countTokens(sql`done`)}`.execute(db);
     },
 
     pendingReplyIn(chatroomId: string): Promise<Pick<MessageRow, 'id'> | undefined> {
@@ -449,24 +520,20 @@ export function createMessageRepository(db: Db) {
         .execute();
     },
 
-    /** Per-user token usage for a UTC day, from finished replies. */
+    /** Per-user token usage for a UTC day (the counter kept by complete() and recordCancelledUsage()). */
     async usageOn(userId: string, day: string): Promise<{ inputTokens: number; outputTokens: number }> {
       const row = await db
-        .selectFrom('message')
-        .select([
-          sql<string>`coalesce(sum(input_tokens), 0)`.as('input'),
-          sql<string>`coalesce(sum(output_tokens), 0)`.as('output'),
-        ])
+        .selectFrom('user_token_usage')
+        .select(['input_tokens', 'output_tokens'])
         .where('user_id', '=', userId)
-        .where('role', '=', 'assistant')
-        .where('quota_day', '=', day)
-        .executeTakeFirstOrThrow();
-      return { inputTokens: Number(row.input), outputTokens: Number(row.output) };
+        .where('day', '=', day)
+        .executeTakeFirst();
+      return { inputTokens: Number(row?.input_tokens ?? 0), outputTokens: Number(row?.output_tokens ?? 0) };
     },
 
     /** Every message of a chatroom, every branch, in insertion order (a parent always comes before its children). */
     allInChatroom(chatroomId: string): Promise<MessageRow[]> {
-      return db.selectFrom('message').selectAll().where('chatroom_id', '=', chatroomId).orderBy('seq').execute();
+      return db.selectFrom('message').select(MESSAGE_COLUMNS).where('chatroom_id', '=', chatroomId).orderBy('seq').execute();
     },
 
     /**
