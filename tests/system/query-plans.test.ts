@@ -46,8 +46,6 @@ const ROW_LIMIT = 1000;
 
 // Repository functions no request or job of the session reaches, and why.
 const NOT_ISSUED: Record<string, string> = {
-  'messages.hasPendingReply': 'no caller left; its query is pendingReplyIn, exercised',
-  'messages.allInChatroom': 'no caller left (exports read through chatroomExports)',
   'search.searchQuery': 'builds the statement search.search issues; no statement of its own',
 };
 

@@ -25,11 +25,6 @@ export function createChatroomRepository(db: Db) {
       return db.selectFrom('chatroom').select(CHATROOM_COLUMNS).where('id', '=', id).where('user_id', '=', userId).forUpdate().executeTakeFirst();
     },
 
-    async touchActivity(id: string): Promise<void> {
-      const now = new Date();
-      await db.updateTable('chatroom').set({ last_activity_at: now, updated_at: now }).where('id', '=', id).execute();
-    },
-
     listOwned(userId: string, limit: number, after?: ChatroomCursor): Promise<ChatroomRow[]> {
       let query = db.selectFrom('chatroom').select(CHATROOM_COLUMNS).where('user_id', '=', userId);
       if (after) {

@@ -531,11 +531,6 @@ export function createMessageRepository(db: Db) {
       return { inputTokens: Number(row?.input_tokens ?? 0), outputTokens: Number(row?.output_tokens ?? 0) };
     },
 
-    /** Every message of a chatroom, every branch, in insertion order (a parent always comes before its children). */
-    allInChatroom(chatroomId: string): Promise<MessageRow[]> {
-      return db.selectFrom('message').select(MESSAGE_COLUMNS).where('chatroom_id', '=', chatroomId).orderBy('seq').execute();
-    },
-
     /**
      * Stores imported messages, in the order given (parents first: their insertion order is the siblings' order).
      * Imports are finished messages, never charged (no quota day), with the ids the caller chose.
