@@ -38,18 +38,38 @@ function formatFrame(frame: SseFrame): string {
 /**
  * Writes a chunk of the stream, then, when the connection's buffer is full, waits for it to drain: a client that
  * reads slower than the reply is written must hold the stream back, not make the server buffer the whole reply
- * for it. Resolves at once when the client has left (`gone`), since nothing will drain any more.
+ * for it. Resolves at once when the stream is to stop (`stop`: the client has left, since nothing will drain any
+ * more, or the server is closing).
  */
-function write(raw: ServerResponse, chunk: string, gone: AbortSignal): Promise<void> {
-  if (gone.aborted || raw.write(chunk)) return Promise.resolve();
+function write(raw: ServerResponse, chunk: string, stop: AbortSignal): Promise<void> {
+  if (stop.aborted || raw.write(chunk)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       raw.off('drain', done);
-      gone.removeEventListener('abort', done);
+      stop.removeEventListener('abort', done);
       resolve();
     };
     raw.on('drain', done);
-    gone.addEventListener('abort', done);
+    stop.addEventListener('abort', done);
+  });
+}
+
+// How long a stream ended by the server closing may take to hand its last bytes to a client that reads slowly,
+// before its connection is cut: the close must end well within its hard limit.
+const SHUTDOWN_END_GRACE_MS = 1000;
+
+/**
+ * Ends a stream because the server is closing: says so in a comment line, ends the response cleanly (the client
+ * sees the stream end, not a broken connection, and reconnects), then closes the connection, which would otherwise
+ * stay open, idle and kept alive, and hold up the close.
+ */
+function endForShutdown(raw: ServerResponse): void {
+  const socket = raw.socket;
+  const cut = setTimeout(() => socket?.destroy(), SHUTDOWN_END_GRACE_MS);
+  cut.unref();
+  raw.end(': server closing, reconnect\n\n', () => {
+    clearTimeout(cut);
+    socket?.end();
   });
 }
 
@@ -80,6 +100,12 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   streamsOpen: { inc(): void; dec(): void };
 }> = async (app, opts) => {
   const { messages, replyStreams, preferWaitMaxSeconds, streamsOpen } = opts;
+  // A reply stream ends only with its reply, so a graceful close would wait for every open one until its hard limit
+  // (a queued reply's may wait for ever). Once the server starts closing, each stream ends at once instead: the
+  // client reconnects with Last-Event-ID, through the load balancer, to an instance still serving. Requests arriving
+  // from then on are refused by Fastify itself (503 while closing, then no new connections at all).
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
   const tags = ['Messages'];
 
   app.post('/chatroom/:id/message', {
@@ -228,9 +254,18 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     // nothing goes on reading or listening for a client that is gone.
     const raw = reply.raw;
     const gone = new AbortController();
-    const onClose = () => gone.abort();
+    // Whatever ends the stream early: the client leaving, or the server closing. (Not AbortSignal.any: each
+    // request's listener on the app-long `closing` signal is removed when the request ends.)
+    const stop = new AbortController();
+    const onClose = () => {
+      gone.abort();
+      stop.abort();
+    };
+    const onClosing = () => stop.abort();
     raw.once('close', onClose);
-    if (raw.destroyed) gone.abort();
+    if (raw.destroyed) onClose();
+    closing.signal.addEventListener('abort', onClosing, { once: true });
+    if (closing.signal.aborted) onClosing();
     streamsOpen.inc();
     try {
       const lastEventId = request.headers['last-event-id'] ?? request.query.lastEventId;
@@ -249,24 +284,27 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       });
       await inReplyStreamSpan(request.params.messageId, lastEventId, async (span) => {
         try {
+          // Sent even when the server is closing already: it tells the client when to reconnect.
           await write(raw, 'retry: 2000\n\n', gone.signal);
           // Frames are pulled from the log only as the client takes them: beyond the batch in hand, what it has not
           // taken yet stays in the log, not in this process's memory.
-          for await (const frame of stream.events(gone.signal)) {
-            if (gone.signal.aborted) break;
+          for await (const frame of stream.events(stop.signal)) {
+            if (stop.signal.aborted) break;
             const text = formatFrame(frame);
-            await write(raw, text, gone.signal);
+            await write(raw, text, stop.signal);
             span.delivered(frame, Buffer.byteLength(text));
           }
         } catch (err) {
           span.failed(err);
           request.log.warn({ err }, 'reply stream ended by an error');
         } finally {
-          raw.end();
+          if (closing.signal.aborted && !gone.signal.aborted) endForShutdown(raw);
+          else raw.end();
         }
       }, gone.signal);
     } finally {
       raw.off('close', onClose);
+      closing.signal.removeEventListener('abort', onClosing);
       streamsOpen.dec();
     }
   });
