@@ -2,7 +2,8 @@
 // SIGTERM, as it does on every rollout. A reply stream never ends by itself while its reply is queued, so unless the
 // process ends the streams itself its graceful close waits for them until the hard limit (10 s) and exits 1. Here
 // the streams must end cleanly at once, the process exit 0 well within the limit, and the client resume on another
-// instance (the in-process app) with Last-Event-ID, with no gap and no duplicate.
+// instance (the in-process app) with Last-Event-ID, with no gap and no duplicate. A request in flight at SIGTERM
+// must not hold the close either, through the kept-alive connection it leaves behind.
 // No worker runs: the test writes a reply's log and row itself (as the worker does), so a reply stays queued or
 // half-written for as long as the test needs.
 import { randomUUID } from 'node:crypto';
@@ -118,5 +119,18 @@ describe('an API process receiving SIGTERM while it serves reply streams', () =>
     expect(after.events.map((e) => e.event)).toEqual(['delta', 'done']);
     expect(after.events[0]!.data).toEqual({ text: 'three' });
     expect(after.events[1]!.data).toMatchObject({ id: replyId, chatroomId: roomId, content: 'one two three', status: 'completed' });
+  }, 30_000);
+
+  it('lets a request that was in flight finish, then closes its kept-alive connection and exits 0 promptly', async () => {
+    const roomId = ((await http(base, 'POST', '/chatroom', { headers: user.auth, body: {} })).json() as { id: string }).id;
+    const { child, url } = await spawnApi();
+    // A send that waits a second for its reply (which never comes: no worker) is in flight when SIGTERM arrives.
+    const held = http(url, 'POST', `/chatroom/${roomId}/message`, { headers: { ...user.auth, prefer: 'wait=1' }, body: { content: 'Hello' } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const exit = await terminate(child);
+    expect({ ...exit, ms: exit.ms < EXIT_WITHIN_MS }, child.output()).toEqual({ code: 0, signal: null, ms: true });
+    const answered = await held;
+    expect(answered.status).toBe(202);
+    expect(answered.headers.get('connection')).toBe('close');
   }, 30_000);
 });

@@ -177,6 +177,15 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Node's server.close() keeps waiting on a kept-alive connection that was busy when the close began, until the
+  // client closes it (a minute or more): the response to a request still in flight then says the connection closes.
+  let serverClosing = false;
+  app.addHook('preClose', async () => {
+    serverClosing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (serverClosing) reply.header('connection', 'close');
+  });
 
   const metrics = createApiMetrics(jobs.queue);
   await app.register(errorsPlugin, { strictCodes: config.env === 'test' });
