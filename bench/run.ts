@@ -11,7 +11,7 @@ import { call, createChatrooms, sendAndWait, signUp } from './lib/api-client.js'
 import { childEnv, readOptions, type ScenarioId } from './lib/options.js';
 import { assertAlive, killAllNow, machineBusyPercent, startNode, stop, stopAll, waitForHttp, type Service } from './lib/processes.js';
 import { consoleTable, machineInfo, markdown, type BenchReport, type TargetCheck } from './lib/report.js';
-import { connectPgCounter, connectRedis, deleteKeys, resetDatabase, type BenchRedis } from './lib/stores.js';
+import { connectPgCounter, connectRedis, deleteKeys, PG_STATS_SETTLE_MS, resetDatabase, type BenchRedis } from './lib/stores.js';
 import { seedBenchVolume } from './lib/volume.js';
 import { ceiling, detail, health, list, me, send } from './scenarios/http-load.js';
 import { queueHop, queueWaitHistogram } from './scenarios/queue-hop.js';
@@ -273,7 +273,7 @@ async function main() {
     const pgBefore = await ctx.pg.transactions();
     const result = await run();
     for (const s of [services.api, services.worker, services.fake]) assertAlive(s);
-    await new Promise((r) => setTimeout(r, 1500)); // let the load drain (and Postgres publish its counters)
+    await new Promise((r) => setTimeout(r, PG_STATS_SETTLE_MS)); // let the load drain and Postgres publish its counters
     const pgQueries = (await ctx.pg.transactions()) - pgBefore - 1;
     // A scenario returns its row, or an object holding it as `row`.
     const target = (result as { row?: ScenarioRow }).row ?? (result as ScenarioRow);

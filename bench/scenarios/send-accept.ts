@@ -10,11 +10,14 @@ import { fileURLToPath } from 'node:url';
 import type { AutocannonOutcome } from '../load-worker.js';
 import { signUp, type BenchUser } from '../lib/api-client.js';
 import { runLoad } from '../lib/load.js';
+import { PG_STATS_SETTLE_MS } from '../lib/stores.js';
 import type { TargetCheck } from '../lib/report.js';
 import { row, type BenchContext, type ScenarioRow } from './types.js';
 
 const requireFromShared = createRequire(new URL('../../packages/shared/package.json', import.meta.url));
 const IO_PROBE = fileURLToPath(new URL('../lib/io-probe.mjs', import.meta.url));
+// When the last half-rate load stopped: the next phase's transaction count starts after its counts are published.
+let halfRateEndedAt = 0;
 
 /** The targets of the send path. */
 export const SEND_TARGETS = {
@@ -186,6 +189,8 @@ async function phase(ctx: BenchContext, user: BenchUser, probeDir: string, worke
   const apiIdle = await idleRate(ctx.pids.api, probeDir, 2000);
   const workerIdle = workerRunning ? await idleRate(ctx.pids.worker, probeDir, 2000) : undefined;
   const acceptedBefore = await acceptedSoFar(ctx, user);
+  // The previous phase's half-rate load must be in the counter already, not in this phase's difference.
+  await new Promise((r) => setTimeout(r, Math.max(0, halfRateEndedAt + PG_STATS_SETTLE_MS - Date.now())));
   const pgBefore = await ctx.pg.transactions();
   const countedFrom = Date.now();
   const apiBefore = await ioCounts(ctx.pids.api, probeDir);
@@ -196,6 +201,7 @@ async function phase(ctx: BenchContext, user: BenchUser, probeDir: string, worke
   const workerAfter = workerRunning ? await ioCounts(ctx.pids.worker, probeDir) : undefined;
   const countedMs = Date.now() - countedFrom;
   // The counter's own reading is one transaction.
+  await new Promise((r) => setTimeout(r, PG_STATS_SETTLE_MS - 1500)); // the API's idle connections publish late
   const pgDelta = (await ctx.pg.transactions()) - pgBefore - 1;
   const served = (await acceptedSoFar(ctx, user)) - acceptedBefore;
   const pgPerSend = pgDelta / Math.max(1, served);
@@ -205,6 +211,7 @@ async function phase(ctx: BenchContext, user: BenchUser, probeDir: string, worke
   const halfRate = Math.max(1, Math.round(max.outcome.requestsPerSecond / 2));
   const halfRooms = await seedRooms(ctx, user, roomsFor(halfRate));
   const half = await runLoad<AutocannonOutcome>(await spec(halfRate, halfRooms), sampled, timeout);
+  halfRateEndedAt = Date.now();
   await clearBacklog(ctx, user);
   return { max: max.outcome, half: half.outcome, pgPerSend, api: perSend(apiBefore, apiAfter, served, apiIdle, countedMs),
     worker: perSend(workerBefore, workerAfter, served, workerIdle, countedMs),

@@ -12,9 +12,15 @@ export function createUserService(store: Store, quota: Quota) {
 
   return {
     async me(userId: string): Promise<Me> {
-      const row = await store.users.findById(userId);
-      if (!row) throw notFound('user');
-      return { ...toUser(row), usage: await usage(row) };
+      // The count first: Redis names the day, so the user and that day's token counters are one Postgres statement.
+      const current = await quota.counted(userId);
+      const found = await store.users.findWithTokensOn(userId, current.day);
+      if (!found) throw notFound('user');
+      const { inputTokens, outputTokens, ...row } = found;
+      return {
+        ...toUser(row),
+        usage: { used: current.used, limit: quota.limitOf(row.tier), resetsAt: current.resetsAt.toISOString(), inputTokens, outputTokens },
+      };
     },
 
     async update(userId: string, patch: UpdateMeBody): Promise<Me> {

@@ -119,6 +119,17 @@ export function createQuota(redis: Redis, keys: RedisKeys, limits: Config['quota
       return usageOf(used, limitFor(tier), day);
     },
 
+    /** `usage` for a caller that learns the tier afterwards: the count and its day now, the limit from `limitOf`. */
+    async counted(userId: string): Promise<Omit<QuotaUsage, 'limit'>> {
+      const { used, day } = await count(userId, -1, charged);
+      const { limit: _limit, ...rest } = usageOf(used, 0, day);
+      return rest;
+    },
+
+    limitOf(tier: Tier): number | null {
+      return limitFor(tier) === 0 ? null : limitFor(tier);
+    },
+
     /**
      * Charges one unit if the tier's limit allows. `source` replaces the Postgres view given at creation, e.g. one
      * bound to the caller's transaction (which must not wait for a second pool connection while holding one).

@@ -113,24 +113,38 @@ export function createMessageRepository(db: Db) {
       limit: number,
     ): Promise<{ room: ChatroomRow; messages: MessageWithSiblings[]; attachments: AttachmentRow[] } | undefined> {
       const roomColumns = sql.join(CHATROOM_COLUMNS.map((column) => sql`r.${sql.ref(column)} as ${sql.ref(`room_${column}`)}`));
+      // Planned as one set, not per row: the walk carries only ids, the siblings of the whole page come from one
+      // window over their parents' children (and the chatroom's first prompts when the page reaches the root), and
+      // the wide message columns are read once at the end. A lateral sibling subquery per row cost Postgres more
+      // time to parse and plan than to run (measured: 1.4 ms a call, against 1.0 ms for this shape).
       const { rows } = await sql<Record<string, unknown>>`
         with recursive room as (
           select ${sql.join(CHATROOM_COLUMNS.map((column) => sql.ref(column)))} from chatroom where id = ${chatroomId} and user_id = ${userId}
         ), branch as (
-          select ${messageColumnsOf('m')}, 1 as depth from room r join message m on m.id = r.current_message_id and m.chatroom_id = r.id
+          select m.id, m.parent_id, m.chatroom_id, 1 as depth from room r join message m on m.id = r.current_message_id and m.chatroom_id = r.id
           union all
-          select ${messageColumnsOf('m')}, b.depth + 1 from branch b join message m on m.id = b.parent_id and m.chatroom_id = b.chatroom_id
+          select m.id, m.parent_id, m.chatroom_id, b.depth + 1 from branch b join message m on m.id = b.parent_id and m.chatroom_id = b.chatroom_id
           where b.depth < ${limit}
-        ), page as (
-          select b.*, s.*, (
+        ), sibling as (
+          select s.id, (row_number() over o)::int as sibling_index, (count(*) over (partition by s.parent_id))::int as sibling_count,
+            lag(s.id) over o as previous_sibling_id, lead(s.id) over o as next_sibling_id
+          from (
+            select m.id, m.seq, m.parent_id from message m where m.parent_id in (select parent_id from branch)
+            union all
+            select m.id, m.seq, m.parent_id from room r join message m on m.chatroom_id = r.id and m.parent_id is null
+            where exists (select 1 from branch where parent_id is null)
+          ) s
+          window o as (partition by s.parent_id order by s.seq)
+        )
+        select ${roomColumns}, ${messageColumnsOf('m')}, s.sibling_index, s.sibling_count, s.previous_sibling_id, s.next_sibling_id,
+          b.depth, (
             select json_agg(json_build_object('message_id', a.message_id, 'position', a.position, 'id', f.id, 'name', f.name,
                                               'mime_type', f.mime_type, 'size_bytes', f.size_bytes::text, 'deleted_at', f.deleted_at)
                             order by a.position)
             from message_attachment a join file f on f.id = a.file_id where a.message_id = b.id
           ) as page_attachments
-          from branch b ${siblingsOf('b')}
-        )
-        select ${roomColumns}, p.* from room r left join page p on true order by p.depth`.execute(db);
+        from room r left join branch b on true left join message m on m.id = b.id left join sibling s on s.id = b.id
+        order by b.depth`.execute(db);
       const first = rows[0];
       if (!first) return undefined;
       const room = Object.fromEntries(CHATROOM_COLUMNS.map((column) => [column, first[`room_${column}`]])) as unknown as ChatroomRow;

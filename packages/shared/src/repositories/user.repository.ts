@@ -8,6 +8,21 @@ export function createUserRepository(db: Db) {
       return db.selectFrom('users').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
     },
 
+    /** `findById` and the user's token counters for `day` (zero when none), in one statement: GET /user/me. */
+    async findWithTokensOn(id: string, day: string): Promise<(UserRow & { inputTokens: number; outputTokens: number }) | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .leftJoin('user_token_usage as t', (join) => join.onRef('t.user_id', '=', 'users.id').on('t.day', '=', day))
+        .selectAll('users')
+        .select(['t.input_tokens as token_input', 't.output_tokens as token_output'])
+        .where('users.id', '=', id)
+        .where('users.deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const { token_input: input, token_output: output, ...user } = row;
+      return { ...user, inputTokens: Number(input ?? 0), outputTokens: Number(output ?? 0) };
+    },
+
     findByMobileNumber(mobileNumber: string): Promise<UserRow | undefined> {
       return db.selectFrom('users').selectAll().where('mobile_number', '=', mobileNumber).executeTakeFirst();
     },
