@@ -124,13 +124,15 @@ describe('an API process receiving SIGTERM while it serves reply streams', () =>
   it('lets a request that was in flight finish, then closes its kept-alive connection and exits 0 promptly', async () => {
     const roomId = ((await http(base, 'POST', '/chatroom', { headers: user.auth, body: {} })).json() as { id: string }).id;
     const { child, url } = await spawnApi();
-    // A send that waits a second for its reply (which never comes: no worker) is in flight when SIGTERM arrives.
-    const held = http(url, 'POST', `/chatroom/${roomId}/message`, { headers: { ...user.auth, prefer: 'wait=1' }, body: { content: 'Hello' } });
+    // A send that would wait 30 s for its reply (which never comes: no worker) is in flight when SIGTERM arrives: it
+    // is answered at once with the reply still queued, not held until the hard limit.
+    const held = http(url, 'POST', `/chatroom/${roomId}/message`, { headers: { ...user.auth, prefer: 'wait=30' }, body: { content: 'Hello' } });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const exit = await terminate(child);
     expect({ ...exit, ms: exit.ms < EXIT_WITHIN_MS }, child.output()).toEqual({ code: 0, signal: null, ms: true });
     const answered = await held;
     expect(answered.status).toBe(202);
+    expect((answered.json() as { reply: { status: string } }).reply.status).toBe('queued');
     expect(answered.headers.get('connection')).toBe('close');
   }, 30_000);
 });

@@ -67,6 +67,8 @@ export interface SendOptions {
   idempotencyKey?: string;
   /** Seconds to hold the response for the finished reply (`Prefer: wait=N`). */
   waitSeconds: number;
+  /** Ends that wait early (the server is closing): the reply is then answered as it is, still pending (202). */
+  stopWaiting?: AbortSignal;
 }
 
 export type SendOutcome =
@@ -143,13 +145,14 @@ export function createMessageService(deps: {
    * Resolves with the reply once it has finished, or as it is when `seconds` run out. Woken by every change of the
    * reply's live log, it reads only the log's owner (one Redis GET) and goes to Postgres once the reply has ended.
    */
-  async function waitForReply(reply: MessageWithSiblings, seconds: number): Promise<MessageWithSiblings> {
+  async function waitForReply(reply: MessageWithSiblings, seconds: number, stop?: AbortSignal): Promise<MessageWithSiblings> {
     const deadline = Date.now() + seconds * 1000;
+    const over = () => Date.now() >= deadline || stop?.aborted === true;
     for (;;) {
       // Listen before looking, so a change between the look and the wait cannot be missed.
-      const changed = notifications.next(reply.id, deadline - Date.now());
-      if ((await replyEvents.owner(reply.id)) === 'finished' || Date.now() >= deadline) break;
-      if (!(await changed) && Date.now() >= deadline) break;
+      const changed = notifications.next(reply.id, deadline - Date.now(), stop);
+      if ((await replyEvents.owner(reply.id)) === 'finished' || over()) break;
+      if (!(await changed) && over()) break;
     }
     return (await store.messages.findWithSiblings(reply.chatroom_id, [reply.id]))[0] ?? reply;
   }
@@ -363,7 +366,7 @@ export function createMessageService(deps: {
     ]);
 
     if (options.waitSeconds > 0) {
-      const reply = await waitForReply(outcome.reply, options.waitSeconds);
+      const reply = await waitForReply(outcome.reply, options.waitSeconds, options.stopWaiting);
       const result = { ...outcome.result, reply: await toMessageWithAttachments(store, reply) };
       return { kind: isPending(reply.status) ? 'accepted' : 'finished', result, usage: result.quota };
     }

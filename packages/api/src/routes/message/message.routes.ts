@@ -102,8 +102,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   const { messages, replyStreams, preferWaitMaxSeconds, streamsOpen } = opts;
   // A reply stream ends only with its reply, so a graceful close would wait for every open one until its hard limit
   // (a queued reply's may wait for ever). Once the server starts closing, each stream ends at once instead: the
-  // client reconnects with Last-Event-ID, through the load balancer, to an instance still serving. Requests arriving
-  // from then on are refused by Fastify itself (503 while closing, then no new connections at all).
+  // client reconnects with Last-Event-ID, through the load balancer, to an instance still serving. A send held by
+  // `Prefer: wait` is answered at once too, with its reply as it is (202, still pending). Requests arriving from then
+  // on are refused by Fastify itself (503 while closing, then no new connections at all).
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
   const tags = ['Messages'];
@@ -149,6 +150,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     };
     const outcome = await messages.send(request.auth, request.params.id, input, {
       waitSeconds: wait,
+      stopWaiting: closing.signal,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
     return sendOutcome(reply, outcome, wait);
@@ -359,6 +361,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     const overrides = { ...(model !== undefined ? { model } : {}), ...(settings !== undefined ? { settings } : {}) };
     const outcome = await messages.regenerate(request.auth, request.params.id, request.params.messageId, overrides, {
       waitSeconds: wait,
+      stopWaiting: closing.signal,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
     return sendOutcome(reply, outcome, wait);
