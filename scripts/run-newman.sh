@@ -83,12 +83,14 @@ WORKER_METRICS_PORT=0 node packages/worker/dist/main.js >"$LOG_DIR/worker.log" 2
 for _ in $(seq 1 100); do curl -fs "$API/ready" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fs "$API/ready" >/dev/null || { echo "run-newman: the API did not become ready at $API"; exit 1; }
 
+# --working-dir: the upload's file part (postman/fixtures/hello.txt) is a path relative to the repository root.
 bail=(--bail)
 [ "${NEWMAN_BAIL:-1}" = 0 ] && bail=()
 echo "run-newman: API on $API (billing against the fake Stripe: $billing_required)"
 pnpm exec newman run "$COLLECTION" \
   --env-var "baseUrl=$API" \
   --env-var "billingRequired=$billing_required" \
+  --working-dir "$PWD" \
   --timeout-request 30000 \
   --reporters cli \
   --color off \

@@ -49,11 +49,14 @@ function fillRequest(request: PmRequest, info: OperationInfo, scenario: Scenario
   // Bodies: the scenario's, or one built from the schema for routes without a scenario.
   const bodySchema = info.operation.requestBody?.content?.['application/json']?.schema;
   const body = scenario?.body ?? (bodySchema ? example(bodySchema, 'body') : undefined);
-  if (body !== undefined) request.body = { mode: 'raw', raw: json(body), options: { raw: { language: 'json' } } };
+  if (scenario?.formdata) request.body = { mode: 'formdata', formdata: scenario.formdata.map((part) => ({ ...part, type: 'file' })) };
+  else if (scenario?.rawBody !== undefined) request.body = { mode: 'raw', raw: scenario.rawBody, options: { raw: { language: 'json' } } };
+  else if (body !== undefined) request.body = { mode: 'raw', raw: json(body), options: { raw: { language: 'json' } } };
   else delete request.body;
   if (!request.body) request.header = headers.filter((h) => h.key.toLowerCase() !== 'content-type');
   // Public routes send no token; protected ones inherit the collection's bearer auth.
   if (info.isPublic) request.auth = { type: 'noauth' };
+  else if (scenario?.bearer) request.auth = { type: 'bearer', bearer: [{ key: 'token', value: scenario.bearer, type: 'string' }] };
   else delete request.auth;
   request.url.raw = `{{baseUrl}}/${(request.url.path ?? []).join('/')}`;
 

@@ -137,7 +137,8 @@ function collectionDescription(converted: PmCollection): string {
     'Run the whole collection in order (Postman\'s Collection Runner or `newman`): **Auth** signs up a fresh number, ' +
       'reads the OTP from the response (the API must run with `OTP_DELIVERY=response`, the default outside production) ' +
       'and stores the tokens in collection variables; every other request uses them through the collection\'s bearer ' +
-      'auth (`{{accessToken}}`). The last folder deletes what the run created, resets the password and logs out.',
+      'auth (`{{accessToken}}`). The last folder deletes what the run created, resets the password, logs out and ' +
+      'finally deletes the account.',
     'Set `baseUrl` (default `' + DEFAULT_BASE_URL + '`). Keep the other variables out of environments: an environment ' +
       'value would shadow the collection variables the scripts write.',
   ]

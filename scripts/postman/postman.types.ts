@@ -23,6 +23,7 @@ export interface PmUrl {
 export interface PmBody {
   mode: string;
   raw?: string;
+  formdata?: Array<{ key: string; type: 'file' | 'text'; src?: string; value?: string }>;
   options?: { raw?: { language?: string } };
 }
 export interface PmAuth {

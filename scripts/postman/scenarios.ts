@@ -26,6 +26,12 @@ export interface Scenario {
   /** What this request does in the run, appended to the operation's description. */
   note?: string;
   body?: Json;
+  /** A JSON body as text, for a body that is a variable the run filled (e.g. `{{exportedChatroom}}`). */
+  rawBody?: string;
+  /** A multipart body: file parts read from `src`, a path relative to newman's --working-dir (the repo root). */
+  formdata?: Array<{ key: string; src: string }>;
+  /** Sends this bearer token (e.g. `{{apiKey}}`) instead of the collection's `{{accessToken}}`. */
+  bearer?: string;
   /** Headers to send (added or enabled); other optional headers stay disabled. */
   headers?: Record<string, string>;
   /** Query parameters to send (added or enabled). */
@@ -161,6 +167,25 @@ export const SCENARIOS: Scenario[] = [
       pm.test('name and email are updated', () => {
         pm.expect(body.name).to.eql('Ada Lovelace');
         pm.expect(body.email).to.eql('ada@example.com');
+      });
+    `,
+    expect: 200,
+  },
+
+  {
+    op: 'exportAccount',
+    note: 'Everything the account holds in one JSON file; this early in the run, mostly the profile.',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the account export format, with the profile as updated', () => {
+        pm.expect(body.format).to.eql('gemini-chat.account-export');
+        pm.expect(body.version).to.eql(1);
+        pm.expect(body.profile.mobileNumber).to.eql(pm.variables.get('mobileNumber'));
+        pm.expect(body.profile.name).to.eql('Ada Lovelace');
+        pm.expect(body.profile.email).to.eql('ada@example.com');
+        pm.expect(body.chatrooms).to.be.an('array');
+        pm.expect(body.files).to.be.an('array');
       });
     `,
     expect: 200,
@@ -526,6 +551,49 @@ export const SCENARIOS: Scenario[] = [
     expect: 200,
   },
 
+  {
+    op: 'exportChatroom',
+    // Runs with the messages: the export is worth checking once the chatroom has its branches.
+    folder: 'Messages',
+    note: 'The chatroom with every branch (`format=json`, the default). Stores the export, as text, in `exportedChatroom` for the import that follows.',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the chatroom export format, with the title and both branches', () => {
+        pm.expect(body.format).to.eql('gemini-chat.chatroom');
+        pm.expect(body.version).to.eql(1);
+        pm.expect(body.chatroom.title).to.eql('Lisbon trip');
+        const prompts = body.messages.filter((m) => m.role === 'user').map((m) => m.content);
+        pm.expect(prompts).to.include.members(['Plan a day in Lisbon', 'Plan a day in Porto']);
+        pm.expect(body.messages.length).to.be.at.least(5);
+        pm.expect(body.chatroom.currentMessageId).to.be.oneOf(body.messages.map((m) => m.id));
+      });
+      pm.collectionVariables.set('exportedChatroom', pm.response.text());
+    `,
+    expect: 200,
+  },
+  {
+    op: 'importChatrooms',
+    folder: 'Messages',
+    note: 'Sends `exportedChatroom` back: a new chatroom with the same messages (new ids).',
+    rawBody: '{{exportedChatroom}}',
+    headers: { 'idempotency-key': '{{$guid}}' },
+    test: js`
+      ${statusTest(201)}
+      const body = pm.response.json();
+      const exported = JSON.parse(pm.variables.get('exportedChatroom'));
+      pm.test('one new chatroom holding every exported message', () => {
+        pm.expect(body.chatrooms).to.have.lengthOf(1);
+        pm.expect(body.chatrooms[0].id).to.match(${UUID_RE});
+        pm.expect(body.chatrooms[0].id).to.not.eql(pm.variables.get('chatroomId'));
+        pm.expect(body.chatrooms[0].title).to.eql(exported.chatroom.title);
+        pm.expect(body.chatrooms[0].messageCount).to.eql(exported.messages.length);
+        pm.expect(body.skipped).to.eql([]);
+      });
+    `,
+    expect: 201,
+  },
+
   // --- Billing (when the spec has it) ------------------------------------------------------------------------------
   {
     op: 'getSubscriptionStatus',
@@ -677,6 +745,183 @@ export const SCENARIOS: Scenario[] = [
     ...expectProblem(404, 'SHARE_NOT_FOUND', 'Share not found.'),
   },
 
+  // --- API keys: a key works where a client reads and writes chats, not on account routes; revoked, it is dead ------
+  {
+    op: 'createApiKey',
+    note: 'Stores the key (shown only here) in `apiKey` and its id in `apiKeyId`.',
+    body: { name: 'Postman run', expiresInDays: 1 },
+    test: js`
+      ${statusTest(201)}
+      const body = pm.response.json();
+      pm.test('the key itself, once, and what identifies it later', () => {
+        pm.expect(body.id).to.match(${UUID_RE});
+        pm.expect(body.name).to.eql('Postman run');
+        pm.expect(body.key).to.match(/^gck_[0-9A-Za-z]{43}$/);
+        pm.expect(body.key.startsWith(body.prefix)).to.eql(true);
+        pm.expect(Date.parse(body.expiresAt)).to.be.above(Date.now());
+        pm.expect(body.lastUsedAt).to.eql(null);
+      });
+      if (body.key) pm.collectionVariables.set('apiKey', body.key);
+      if (body.id) pm.collectionVariables.set('apiKeyId', body.id);
+    `,
+    expect: 201,
+  },
+  {
+    op: 'listApiKeys',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the new key is listed, without the key itself', () => {
+        const key = body.items.find((k) => k.id === pm.variables.get('apiKeyId'));
+        pm.expect(key, 'the new key').to.be.an('object');
+        pm.expect(key.name).to.eql('Postman run');
+        pm.expect(key).to.not.have.property('key');
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'listChatrooms',
+    key: 'listChatrooms:apiKey',
+    folder: 'API keys',
+    name: 'List chatrooms with the API key',
+    note: 'Sends `Authorization: Bearer {{apiKey}}` instead of the access token: chatroom routes accept keys.',
+    bearer: '{{apiKey}}',
+    query: { limit: '20' },
+    test: js`
+      ${statusTest(200)}
+      pm.test("the key reads its owner's chatrooms", () => {
+        pm.expect(pm.response.json().items.map((room) => room.id)).to.include(pm.variables.get('chatroomId'));
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'getMe',
+    key: 'getMe:apiKey',
+    folder: 'API keys',
+    name: 'An API key is refused on an account route (403)',
+    note: 'Account routes take only an access token.',
+    bearer: '{{apiKey}}',
+    ...expectProblem(403, 'API_KEY_NOT_ALLOWED', 'API keys cannot be used on this route; sign in and use an access token.'),
+  },
+  {
+    op: 'revokeApiKey',
+    note: 'Revokes `apiKeyId`.',
+    test: js`
+      ${statusTest(204)}
+      pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));
+    `,
+    expect: 204,
+  },
+  {
+    op: 'listChatrooms',
+    key: 'listChatrooms:apiKeyRevoked',
+    folder: 'API keys',
+    name: 'The revoked API key is refused (401)',
+    bearer: '{{apiKey}}',
+    query: { limit: '20' },
+    ...expectProblem(401, 'INVALID_API_KEY', 'The API key is invalid, expired or revoked.'),
+  },
+
+  // --- Files: upload the fixture, read it back, delete it ---------------------------------------------------------------
+  {
+    op: 'uploadFile',
+    note: 'Sends `postman/fixtures/hello.txt` as the `file` part (newman reads it relative to its --working-dir, the repository root; in the Postman app, pick the file in the Body tab). Stores the file in `fileId` and its hash in `fileSha256`.',
+    formdata: [{ key: 'file', src: 'postman/fixtures/hello.txt' }],
+    test: js`
+      ${statusTest(201)}
+      const body = pm.response.json();
+      pm.test('the file with the type detected from its bytes', () => {
+        pm.expect(body.id).to.match(${UUID_RE});
+        pm.expect(body.name).to.eql('hello.txt');
+        pm.expect(body.mimeType).to.eql('text/plain');
+        pm.expect(body.sizeBytes).to.be.above(0);
+        pm.expect(body.sha256).to.match(/^[0-9a-f]{64}$/);
+      });
+      if (body.id) pm.collectionVariables.set('fileId', body.id);
+      if (body.sha256) pm.collectionVariables.set('fileSha256', body.sha256);
+    `,
+    expect: 201,
+  },
+  {
+    op: 'getFile',
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the uploaded file', () => {
+        pm.expect(body.id).to.eql(pm.variables.get('fileId'));
+        pm.expect(body.mimeType).to.eql('text/plain');
+        pm.expect(body.sha256).to.eql(pm.variables.get('fileSha256'));
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'listFiles',
+    query: { limit: '20' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the file is listed', () => {
+        pm.expect(body.items.map((f) => f.id)).to.include(pm.variables.get('fileId'));
+        pm.expect(body).to.have.property('nextCursor');
+      });
+    `,
+    expect: 200,
+  },
+  {
+    op: 'getFileContent',
+    note: 'Downloads the bytes as an attachment.',
+    test: js`
+      ${statusTest(200)}
+      pm.test('the uploaded bytes', () => pm.expect(pm.response.text()).to.include('Hello from the Postman run'));
+      pm.test('served as the detected type, as an attachment, never sniffed', () => {
+        pm.expect(pm.response.headers.get('Content-Type')).to.include('text/plain');
+        pm.expect(pm.response.headers.get('Content-Disposition')).to.match(/^attachment;/);
+        pm.expect(pm.response.headers.get('Content-Disposition')).to.include('hello.txt');
+        pm.expect(pm.response.headers.get('X-Content-Type-Options')).to.eql('nosniff');
+      });
+      pm.test('the ETag is the sha256', () => pm.expect(pm.response.headers.get('ETag')).to.include(pm.variables.get('fileSha256')));
+    `,
+    expect: 200,
+  },
+  {
+    op: 'deleteFile',
+    note: 'Deletes `fileId`.',
+    test: js`
+      ${statusTest(204)}
+      pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));
+    `,
+    expect: 204,
+  },
+  {
+    op: 'getFile',
+    key: 'getFile:deleted',
+    name: 'The deleted file is gone (404)',
+    ...expectProblem(404, 'FILE_NOT_FOUND', 'File not found.'),
+  },
+
+  // --- Search: finds a word of the edited prompt sent in Messages ---------------------------------------------------
+  {
+    op: 'search',
+    note: 'Searches for `Porto`, a word only the edited prompt (`editedMessageId`) has.',
+    query: { q: 'Porto', limit: '20' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      pm.test('the edited prompt is found, the word highlighted', () => {
+        const hit = body.items.find((h) => h.messageId === pm.variables.get('editedMessageId'));
+        pm.expect(hit, 'a hit on the edited prompt').to.be.an('object');
+        pm.expect(hit.chatroomId).to.eql(pm.variables.get('chatroomId'));
+        pm.expect(hit.role).to.eql('user');
+        pm.expect(hit.highlights).to.be.an('array').that.is.not.empty;
+        pm.expect(hit.snippet.slice(hit.highlights[0].start, hit.highlights[0].end)).to.eql('Porto');
+      });
+    `,
+    expect: 200,
+  },
+
   // --- Finish: deletes the chatroom, resets the password, signs out ------------------------------------------------
   {
     op: 'deleteChatroom',
@@ -756,5 +1001,51 @@ export const SCENARIOS: Scenario[] = [
     name: 'A logged-out refresh token is refused (401)',
     body: { refreshToken: '{{refreshToken}}' },
     ...expectProblem(401, 'REFRESH_TOKEN_INVALID', 'The refresh token is invalid, expired or revoked; sign in again.'),
+  },
+  {
+    op: 'login',
+    key: 'login:beforeDelete',
+    folder: FINISH_FOLDER,
+    name: 'Sign in again to delete the account',
+    body: { mobileNumber: '{{mobileNumber}}', password: '{{newPassword}}' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      ${storeTokens}
+    `,
+    expect: 200,
+  },
+  {
+    op: 'sendOtp',
+    key: 'sendOtp:deleteAccount',
+    folder: FINISH_FOLDER,
+    name: 'Request the account-deletion OTP',
+    note: '`purpose: delete_account`: a code for DELETE /user/me that signs nobody in; stored in `otp`.',
+    body: { mobileNumber: '{{mobileNumber}}', purpose: 'delete_account' },
+    test: js`
+      ${statusTest(200)}
+      const body = pm.response.json();
+      ${otpChallengeTest}
+    `,
+    expect: 200,
+  },
+  {
+    op: 'deleteAccount',
+    folder: FINISH_FOLDER,
+    note: 'The last request that changes anything: deletes the account with the deletion OTP; every session is revoked.',
+    body: { otp: '{{otp}}' },
+    test: js`
+      ${statusTest(204)}
+      pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));
+    `,
+    expect: 204,
+  },
+  {
+    op: 'getMe',
+    key: 'getMe:accountDeleted',
+    folder: FINISH_FOLDER,
+    name: 'The deleted account\'s token is refused (401)',
+    note: 'The deletion revoked every session of the account.',
+    ...expectProblem(401, 'SESSION_REVOKED', 'This session has been signed out or revoked; sign in again.'),
   },
 ];

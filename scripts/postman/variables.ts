@@ -19,6 +19,11 @@ export const VARIABLES: PmVariable[] = [
   { key: 'editedMessageId', value: '', description: 'The edited first prompt stored by "Edit the first prompt".' },
   { key: 'editReplyId', value: '', description: 'The reply to the edited prompt.' },
   { key: 'shareId', value: '', description: 'The share link made by "Share the current branch of a chatroom".' },
+  { key: 'apiKey', value: '', description: 'The API key made by "Create an API key" (shown once).' },
+  { key: 'apiKeyId', value: '', description: 'Its id, for the revoke.' },
+  { key: 'fileId', value: '', description: 'The file uploaded by "Upload a file".' },
+  { key: 'fileSha256', value: '', description: 'Its SHA-256, as the upload reported it (the download ETag).' },
+  { key: 'exportedChatroom', value: '', description: 'The chatroom export (JSON text) that the import sends back.' },
   {
     key: 'billingRequired',
     value: 'false',
@@ -30,4 +35,8 @@ export const VARIABLES: PmVariable[] = [
 export const PATH_VARIABLES: Record<string, string> = { id: '{{chatroomId}}', messageId: '{{replyId}}', shareId: '{{shareId}}' };
 
 /** Path parameters of the routes under a prefix whose `id` is not a chatroom's. */
-export const PREFIX_PATH_VARIABLES: Record<string, Record<string, string>> = { '/shares/': { id: '{{shareId}}' } };
+export const PREFIX_PATH_VARIABLES: Record<string, Record<string, string>> = {
+  '/shares/': { id: '{{shareId}}' },
+  '/files/': { id: '{{fileId}}' },
+  '/user/api-keys/': { id: '{{apiKeyId}}' },
+};
