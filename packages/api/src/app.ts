@@ -189,7 +189,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
 
   const metrics = createApiMetrics(jobs.queue);
   await app.register(errorsPlugin, { strictCodes: config.env === 'test' });
-  if (config.tracing.enabled) await app.register(tracingPlugin);
+  if (config.tracing.enabled) await app.register(tracingPlugin, { sampler: config.tracing.sampler ?? { parentBased: true, ratio: 1 } });
   await app.register(metricsPlugin, { metrics });
   // The CORS plugin answers a preflight without Origin or Access-Control-Request-Method in plain text; refuse it
   // first, as a problem like every other error.

@@ -81,8 +81,10 @@ export {
   activeTraceId,
   contextFromCarrier,
   currentTraceCarrier,
+  enqueuedUntraced,
   traceLogFields,
   type TraceCarrier,
 } from './telemetry/trace-context.js';
 export { shutdownTracing } from './telemetry/tracing-shutdown.js';
 export { tracingSettingsFromEnv, type TracingSettings } from './telemetry/tracing-settings.js';
+export { samplerFromEnv, shouldTraceIncoming, type SamplerSettings } from './telemetry/sampling.js';

@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { QUEUE_NAME, contextFromCarrier, type TracedPayload } from '@gemini-chat/shared';
+import { QUEUE_NAME, contextFromCarrier, enqueuedUntraced, type TracedPayload } from '@gemini-chat/shared';
 
 // A tracer of the API's global provider: a no-op until a preload registers the SDK, so off costs nothing.
 const tracer = trace.getTracer('gemini-chat-worker');
@@ -13,6 +13,9 @@ export function inJobSpan<T>(
   job: { name: string; id?: string | undefined; attemptsMade: number; data: TracedPayload },
   run: () => Promise<T>,
 ): Promise<T> {
+  // Enqueued by a request the sampler dropped: no trace of its own either (a job without a carrier, from a process
+  // with tracing off or a schedule, starts one as the sampler decides).
+  if (enqueuedUntraced(job.data.trace)) return run();
   return tracer.startActiveSpan(
     `process ${job.name}`,
     {

@@ -103,6 +103,37 @@ describe('tracing', () => {
     expect(delivery.attributes['sse.final_event']).toBe('done');
   });
 
+  it('a request the sampler drops costs no span anywhere: not its own, not its job\'s, not the Gemini call\'s', async () => {
+    const room = await http(base, 'POST', '/chatroom', { headers: user.auth, body: {} });
+    const chatroomId = (room.json() as { id: string }).id;
+    spans.reset();
+    // A caller's trace that was not sampled (flags 00): parent-based sampling drops the request at the door.
+    const unsampled = { ...user.auth, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' };
+    const sent = await http(base, 'POST', `/chatroom/${chatroomId}/message`, { headers: unsampled, body: { content: 'Do not trace' } });
+    expect([200, 202]).toContain(sent.status);
+    const replyId = (sent.json() as { reply: { id: string } }).reply.id;
+    const stream = await readSse(`${base}/chatroom/${chatroomId}/messages/${replyId}/stream`, unsampled);
+    expect(stream.events.at(-1)?.event).toBe('done');
+    // The title job the reply's job enqueues runs after the reply: give it time to run.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(finished().map((span) => span.name)).toEqual([]);
+    // Dropped at the door, not merely unrecorded: no span was even started, so there is no trace id to quote.
+    const missing = await http(base, 'GET', '/chatroom/00000000-0000-4000-8000-000000000000', { headers: unsampled });
+    expect(missing.status).toBe(404);
+    expect(missing.json()).not.toHaveProperty('traceId');
+  });
+
+  it('joins the caller\'s trace when its traceparent is sampled', async () => {
+    spans.reset();
+    const caller = { ...user.auth, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const res = await http(base, 'GET', '/chatroom', { headers: caller });
+    expect(res.status).toBe(200);
+    const request = await waitFor(async () => finished().find((span) => span.name === 'GET /chatroom'));
+    expect(request.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(request.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+    expect(request.attributes['http.response.status_code']).toBe(200);
+  });
+
   it('quotes the trace id next to the requestId in a problem document', async () => {
     const res = await http(base, 'GET', '/chatroom/00000000-0000-4000-8000-000000000000', { headers: user.auth });
     expect(res.status).toBe(404);

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Tier } from '../db/database.js';
+import type { SamplerSettings } from '../telemetry/sampling.js';
 import { tracingSettingsFromEnv, type TraceExporterKind } from '../telemetry/tracing-settings.js';
 
 // Every setting the processes read, as environment variables. Defaults make a fresh clone run offline;
@@ -226,7 +227,7 @@ export interface Config {
    * What the OTEL_* variables ask of tracing: on or off, the exporter, and OTEL_SERVICE_NAME ('' = the process's
    * own name). The preload starts the SDK from this before the app loads.
    */
-  tracing: { enabled: boolean; exporter: TraceExporterKind | 'none'; serviceName: string };
+  tracing: { enabled: boolean; exporter: TraceExporterKind | 'none'; serviceName: string; sampler?: SamplerSettings };
   database: { url: string; poolMax: number; connectTimeoutMs: number; statementTimeoutMs: number; schema?: string };
   redis: { url: string; keyPrefix: string; commandTimeoutMs: number };
   auth: {

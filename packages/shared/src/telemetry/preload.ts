@@ -17,6 +17,10 @@ export async function preloadTracing(defaultServiceName: string): Promise<void> 
     return; // the app itself reports an invalid configuration, and exits
   }
   if (!tracing.enabled || tracing.exporter === 'none') return;
-  const running = await startTracing({ exporter: tracing.exporter, serviceName: tracing.serviceName || defaultServiceName });
+  const running = await startTracing({
+    exporter: tracing.exporter,
+    serviceName: tracing.serviceName || defaultServiceName,
+    ...(tracing.sampler ? { sampler: tracing.sampler } : {}),
+  });
   setTracingShutdown(running.shutdown);
 }

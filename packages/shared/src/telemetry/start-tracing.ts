@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
+import { SpanKind, trace } from '@opentelemetry/api';
 import type * as TraceBase from '@opentelemetry/sdk-trace-base';
+import type { SamplerSettings } from './sampling.js';
 import type { TracingSettings } from './tracing-settings.js';
 
 export interface RunningTracing {
@@ -11,8 +13,6 @@ export interface RunningTracing {
 // traced through diagnostics channels: neither needs loading here.
 const PATCHED_MODULES = ['pg', 'ioredis'];
 
-// Routes that are polled, not used: a span for each scrape would only drown the traces of real requests.
-const UNTRACED_PATHS = new Set(['/health', '/metrics']);
 
 /**
  * Starts the SDK and the instrumentations (HTTP server, pg, ioredis, undici for fetch), before the app is
@@ -38,12 +38,13 @@ export async function startTracing(settings: TracingSettings, options: { spanPro
     import('@opentelemetry/instrumentation-undici'),
   ]);
   const spanProcessors = options.spanProcessors ?? [await exporterProcessor(settings, base)];
+  const sampler = settings.sampler ?? { parentBased: true, ratio: 1 };
   const provider = new NodeTracerProvider({
     // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME as the SDK reads them, with this process's name by default.
     resource: resources
       .resourceFromAttributes({ 'service.name': settings.serviceName })
       .merge(resources.detectResources({ detectors: [resources.envDetector] })),
-    // The sampler is the SDK's default reading of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG.
+    sampler: doorSampler(sampler, base),
     spanProcessors,
   });
   // W3C traceparent/tracestate (and baggage) as the propagators, AsyncLocalStorage as the context manager.
@@ -52,7 +53,10 @@ export async function startTracing(settings: TracingSettings, options: { spanPro
     tracerProvider: provider,
     instrumentations: [
       new http.HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
+        // Server spans come from the API's own Fastify hooks (tracing.plugin.ts), which decide sampling first: this
+        // instrumentation would enter a context and bind every request's emitters, sampled or not, and that alone
+        // more than doubled the CPU of the fastest routes.
+        disableIncomingRequestInstrumentation: true,
         // Outgoing calls are traced only as part of a request or job, never the background chatter of clients.
         requireParentforOutgoingSpans: true,
       }),
@@ -65,6 +69,30 @@ export async function startTracing(settings: TracingSettings, options: { spanPro
   const require = createRequire(import.meta.url);
   for (const name of PATCHED_MODULES) require(name);
   return { shutdown: () => provider.shutdown() };
+}
+
+/**
+ * The configured sampler (OTEL_TRACES_SAMPLER), with two rules around it. An incoming request's span exists only
+ * when the API's tracing plugin kept the request at the door (shouldTraceIncoming), so it is sampled as it starts.
+ * Only requests and jobs start traces: any other span without a parent (the Gemini call of a job run untraced) is
+ * not recorded. Everything else follows the configured sampler, parent first when it is parent-based.
+ */
+function doorSampler(settings: SamplerSettings, base: typeof TraceBase): TraceBase.Sampler {
+  const root =
+    settings.ratio >= 1
+      ? new base.AlwaysOnSampler()
+      : settings.ratio <= 0
+        ? new base.AlwaysOffSampler()
+        : new base.TraceIdRatioBasedSampler(settings.ratio);
+  const configured = settings.parentBased ? new base.ParentBasedSampler({ root }) : root;
+  return {
+    shouldSample: (context, traceId, spanName, spanKind, attributes, links) => {
+      if (spanKind === SpanKind.SERVER) return { decision: base.SamplingDecision.RECORD_AND_SAMPLED };
+      if (spanKind !== SpanKind.CONSUMER && !trace.getSpan(context)) return { decision: base.SamplingDecision.NOT_RECORD };
+      return configured.shouldSample(context, traceId, spanName, spanKind, attributes, links);
+    },
+    toString: () => `DoorSampler{${configured.toString()}}`,
+  };
 }
 
 async function exporterProcessor(settings: TracingSettings, base: typeof TraceBase): Promise<TraceBase.SpanProcessor> {

@@ -9,11 +9,21 @@ export interface TraceCarrier {
   tracestate?: string;
 }
 
-/** The active span's W3C headers, or undefined when there is no span (or tracing is off). */
+/**
+ * The active span's W3C headers. With tracing on but no span (a request the sampler dropped at the door), an empty
+ * carrier: the job is then not traced either, rather than starting a trace of its own. Undefined with tracing off
+ * (the global propagator is a no-op and injects no field).
+ */
 export function currentTraceCarrier(): TraceCarrier | undefined {
   const carrier: TraceCarrier = {};
   propagation.inject(context.active(), carrier);
-  return carrier.traceparent ? carrier : undefined;
+  if (carrier.traceparent) return carrier;
+  return propagation.fields().includes('traceparent') ? {} : undefined;
+}
+
+/** True when a job was enqueued, with tracing on, outside any sampled trace: it is run without a span. */
+export function enqueuedUntraced(carrier: TraceCarrier | undefined): boolean {
+  return carrier !== undefined && !carrier.traceparent;
 }
 
 /** The context a job's span starts in: child of the enqueuing span when the job carries one, else a new trace. */

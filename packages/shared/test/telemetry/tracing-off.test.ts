@@ -14,14 +14,25 @@ describe('tracing settings from the OTEL_* variables', () => {
   });
 
   it('is on with an exporter, or with an OTLP endpoint alone; OTEL_SERVICE_NAME names the process', () => {
-    expect(settings({ OTEL_TRACES_EXPORTER: 'console' })).toEqual({ exporter: 'console', serviceName: 'gemini-chat-api' });
-    expect(settings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: 'api-eu' })).toEqual({ exporter: 'otlp', serviceName: 'api-eu' });
-    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual({ exporter: 'otlp', serviceName: 'gemini-chat-api' });
+    const all = { parentBased: true, ratio: 1 };
+    expect(settings({ OTEL_TRACES_EXPORTER: 'console' })).toEqual({ exporter: 'console', serviceName: 'gemini-chat-api', sampler: all });
+    expect(settings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: 'api-eu' })).toEqual({ exporter: 'otlp', serviceName: 'api-eu', sampler: all });
+    expect(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual({ exporter: 'otlp', serviceName: 'gemini-chat-api', sampler: all });
+    expect(settings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' })).toEqual({
+      exporter: 'otlp',
+      serviceName: 'gemini-chat-api',
+      sampler: { parentBased: true, ratio: 0.1 },
+    });
   });
 
   it('is in the config, which refuses an unknown exporter', () => {
     expect(loadConfig({}).tracing).toEqual({ enabled: false, exporter: 'none', serviceName: '' });
-    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'console' }).tracing).toEqual({ enabled: true, exporter: 'console', serviceName: '' });
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'console' }).tracing).toEqual({
+      enabled: true,
+      exporter: 'console',
+      serviceName: '',
+      sampler: { parentBased: true, ratio: 1 },
+    });
     expect(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/OTEL_TRACES_EXPORTER/);
   });
 });
