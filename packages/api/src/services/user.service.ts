@@ -1,14 +1,15 @@
-import { notFound, type Quota, type Store, type UserRow } from '@gemini-chat/shared';
+import { notFound, type Quota, type QuotaCount, type Store, type Tier } from '@gemini-chat/shared';
 import type { DailyUsage, Me, UpdateMeBody } from '../schemas/user.schemas.js';
 import { toUser } from './mappers.js';
 
 export function createUserService(store: Store, quota: Quota) {
-  async function usage(row: UserRow): Promise<DailyUsage> {
-    // The quota's day (the Redis server's), so both halves describe the same day whatever this host's clock says.
-    const current = await quota.usage(row.id, row.tier);
-    const tokens = await store.messages.usageOn(row.id, current.day);
-    return { used: current.used, limit: current.limit, resetsAt: current.resetsAt.toISOString(), ...tokens };
-  }
+  // The quota's day (the Redis server's), so both halves describe the same day whatever this host's clock says.
+  const dailyUsage = (current: QuotaCount, tier: Tier, tokens: { inputTokens: number; outputTokens: number }): DailyUsage => ({
+    used: current.used,
+    limit: quota.limitOf(tier),
+    resetsAt: current.resetsAt.toISOString(),
+    ...tokens,
+  });
 
   return {
     async me(userId: string): Promise<Me> {
@@ -17,10 +18,7 @@ export function createUserService(store: Store, quota: Quota) {
       const found = await store.users.findWithTokensOn(userId, current.day);
       if (!found) throw notFound('user');
       const { inputTokens, outputTokens, ...row } = found;
-      return {
-        ...toUser(row),
-        usage: { used: current.used, limit: quota.limitOf(row.tier), resetsAt: current.resetsAt.toISOString(), inputTokens, outputTokens },
-      };
+      return { ...toUser(row), usage: dailyUsage(current, row.tier, { inputTokens, outputTokens }) };
     },
 
     async update(userId: string, patch: UpdateMeBody): Promise<Me> {
@@ -29,7 +27,8 @@ export function createUserService(store: Store, quota: Quota) {
         ...(patch.email !== undefined ? { email: patch.email === null ? null : patch.email.toLowerCase() } : {}),
       });
       if (!row) throw notFound('user');
-      return { ...toUser(row), usage: await usage(row) };
+      const current = await quota.counted(row.id);
+      return { ...toUser(row), usage: dailyUsage(current, row.tier, await store.messages.usageOn(row.id, current.day)) };
     },
   };
 }

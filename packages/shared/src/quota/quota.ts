@@ -12,6 +12,9 @@ export interface QuotaUsage {
   day: string;
 }
 
+/** A user's count for the day, without the tier's limit. */
+export type QuotaCount = Omit<QuotaUsage, 'limit'>;
+
 export type ChargeResult = ({ admitted: true } | { admitted: false; retryAfterSeconds: number }) & QuotaUsage;
 
 /** What Postgres knows about a day's charges: a counter Redis lost is rebuilt from it. */
@@ -106,29 +109,25 @@ export function createQuota(redis: Redis, keys: RedisKeys, limits: Config['quota
     throw new Error('quota: the day kept changing under the counter');
   }
 
-  const usageOf = (used: number, limit: number, day: Day): QuotaUsage => ({
-    used,
-    limit: limit === 0 ? null : limit,
-    resetsAt: new Date(day.end),
-    day: day.id,
-  });
+  // A limit of 0 means unlimited, shown as null.
+  const shownLimit = (limit: number) => (limit === 0 ? null : limit);
+  const countedOn = (used: number, day: Day): QuotaCount => ({ used, resetsAt: new Date(day.end), day: day.id });
+  const usageOf = (used: number, limit: number, day: Day): QuotaUsage => ({ ...countedOn(used, day), limit: shownLimit(limit) });
+
+  /** The count and its day, without the limit: for a caller that learns the tier afterwards (see `limitOf`). */
+  async function counted(userId: string): Promise<QuotaCount> {
+    const { used, day } = await count(userId, -1, charged);
+    return countedOn(used, day);
+  }
+  const limitOf = (tier: Tier): number | null => shownLimit(limitFor(tier));
 
   return {
     async usage(userId: string, tier: Tier): Promise<QuotaUsage> {
-      const { used, day } = await count(userId, -1, charged);
-      return usageOf(used, limitFor(tier), day);
+      return { ...(await counted(userId)), limit: limitOf(tier) };
     },
 
-    /** `usage` for a caller that learns the tier afterwards: the count and its day now, the limit from `limitOf`. */
-    async counted(userId: string): Promise<Omit<QuotaUsage, 'limit'>> {
-      const { used, day } = await count(userId, -1, charged);
-      const { limit: _limit, ...rest } = usageOf(used, 0, day);
-      return rest;
-    },
-
-    limitOf(tier: Tier): number | null {
-      return limitFor(tier) === 0 ? null : limitFor(tier);
-    },
+    counted,
+    limitOf,
 
     /**
      * Charges one unit if the tier's limit allows. `source` replaces the Postgres view given at creation, e.g. one
