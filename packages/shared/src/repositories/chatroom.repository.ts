@@ -33,13 +33,13 @@ export function createChatroomRepository(db: Db) {
       return query.orderBy('last_activity_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     },
 
-    /** Makes `messageId` the leaf the user looks at (a new exchange, a fork's last copy). */
     /** A new exchange: it becomes the current message, and the chatroom's activity is now (one statement). */
     async recordExchange(id: string, currentMessageId: string): Promise<void> {
       const now = new Date();
       await db.updateTable('chatroom').set({ current_message_id: currentMessageId, last_activity_at: now, updated_at: now }).where('id', '=', id).execute();
     },
 
+    /** Makes `messageId` the leaf the user looks at (a fork's last copy, an import's current message). */
     async setCurrentMessage(id: string, messageId: string): Promise<void> {
       await db.updateTable('chatroom').set({ current_message_id: messageId }).where('id', '=', id).execute();
     },
