@@ -154,7 +154,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
       const answered = new Set(history.filter((m) => m.role === 'assistant' && m.status === 'completed').map((m) => m.reply_to_id));
       const userMessageIds = [promptMessage.id, ...history.filter((m) => m.role === 'user' && answered.has(m.id)).map((m) => m.id)];
       const attachmentRows = await tx.attachments.forMessages(userMessageIds);
-      return { reply, context: { room, promptMessage, history, userMessageIds, attachmentRows } };
+      return { reply, context: { room, promptMessage, history, attachmentRows } };
     });
     if (!claimed) return; // already finished, cancelled or deleted: nothing to do
     const { reply } = claimed;
@@ -163,7 +163,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     // Refused while a cancel (or the queue giving up) is ending the reply: whoever stopped the log ends the row too.
     if (!(await replyEvents.claim(messageId, token, reply.attempts > 1))) return;
     if (!claimed.context) return; // deleted meanwhile (the cascade removes the reply too)
-    const { room, promptMessage, history, userMessageIds, attachmentRows } = claimed.context;
+    const { room, promptMessage, history, attachmentRows } = claimed.context;
 
     // One controller stops the call for any reason: shutdown/cancel, overall deadline, silence, lost ownership.
     const abort = new AbortController();
@@ -212,7 +212,7 @@ export function createGenerateReplyHandler(deps: GenerateReplyDeps) {
     try {
       // Attachments are read, uploaded and counted under the reply's deadline and abort, and their failures are
       // classified like the model's (storage down: retried; a file Gemini could not process: failed, saying so).
-      const attachments = await attachmentParts.forReply(userMessageIds, model, abort.signal, attachmentRows);
+      const attachments = attachmentParts.forReply(attachmentRows, model, abort.signal);
       const plan = planPrompt({
         systemPrompt: room.system_prompt,
         prompt: promptMessage.content,

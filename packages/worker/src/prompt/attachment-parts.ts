@@ -92,11 +92,10 @@ export function createAttachmentParts(deps: AttachmentPartsDeps) {
   }
 
   /**
-   * One reply's view of the attachments of `messageIds` (the prompt and the user turns above it). `preloaded`: their
-   * rows, when the caller read them already (in the transaction that claimed the reply).
+   * One reply's view of its attachments: `rows` are those of the prompt and the user turns above it, read by the
+   * caller in the transaction that claimed the reply (`attachments.forMessages`).
    */
-  async function forReply(messageIds: readonly string[], model: string, signal: AbortSignal, preloaded?: Attachment[]) {
-    const rows = preloaded ?? (await attachments.forMessages(messageIds));
+  function forReply(rows: readonly Attachment[], model: string, signal: AbortSignal) {
     const byMessage = new Map<string, Attachment[]>();
     for (const row of rows) byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row]);
     // One row per file (a file attached to several turns is resolved once); updated as copies are made.
