@@ -224,6 +224,8 @@ export function createClient(options: ClientOptions): GeminiChatClient {
   });
   const { auth, user, chatrooms, messages, replies, files, models, search, shares, apiKeys, billing } = resources;
 
+  const regenerate: DeprecatedMethods['regenerate'] = (id, replyId, opts = {}) =>
+    messages.regenerate(id, replyId, opts.wait !== undefined ? { wait: opts.wait } : {}, sendOptionsOf(opts));
   const deprecated: DeprecatedMethods = {
     signup: (body) => auth.signup(body),
     sendOtp: (body) => auth.sendOtp(body),
@@ -257,8 +259,8 @@ export function createClient(options: ClientOptions): GeminiChatClient {
     getMessage: (id, messageId) => messages.get(id, messageId),
     getLatestReply: (id) => messages.latestReply(id),
     cancelReply: (id, messageId) => messages.cancel(id, messageId),
-    regenerate: (id, replyId, opts = {}) => messages.regenerate(id, replyId, opts.wait !== undefined ? { wait: opts.wait } : {}, sendOptionsOf(opts)),
-    regenerateReply: (id, replyId, opts = {}) => messages.regenerate(id, replyId, opts.wait !== undefined ? { wait: opts.wait } : {}, sendOptionsOf(opts)),
+    regenerate,
+    regenerateReply: regenerate,
     editPrompt: (id, prompt, content, opts = {}) =>
       messages.edit(
         id,
