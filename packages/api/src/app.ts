@@ -177,14 +177,13 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  // Node's server.close() keeps waiting on a kept-alive connection that was busy when the close began, until the
-  // client closes it (a minute or more): the response to a request still in flight then says the connection closes.
-  let serverClosing = false;
-  app.addHook('preClose', async () => {
-    serverClosing = true;
-  });
+  // Aborted when the server starts closing. Node's server.close() keeps waiting on a kept-alive connection that was
+  // busy when the close began, until the client closes it (a minute or more): the response to a request still in
+  // flight then says the connection closes. Reply streams and waited sends end on it too (message routes).
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
   app.addHook('onSend', async (_request, reply) => {
-    if (serverClosing) reply.header('connection', 'close');
+    if (closing.signal.aborted) reply.header('connection', 'close');
   });
 
   const metrics = createApiMetrics(jobs.queue);
@@ -301,6 +300,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     await scope.register(shareRoutes, { shares });
     await scope.register(messageRoutes, {
       messages,
+      closing: closing.signal,
       replyStreams,
       preferWaitMaxSeconds: config.messages.preferWaitMaxSeconds,
       streamsOpen: metrics.replyStreamsOpen,

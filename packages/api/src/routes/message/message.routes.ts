@@ -98,15 +98,15 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   preferWaitMaxSeconds: number;
   /** Counts the streams being served (a gauge). */
   streamsOpen: { inc(): void; dec(): void };
+  /** Aborted when the server starts closing. */
+  closing: AbortSignal;
 }> = async (app, opts) => {
-  const { messages, replyStreams, preferWaitMaxSeconds, streamsOpen } = opts;
   // A reply stream ends only with its reply, so a graceful close would wait for every open one until its hard limit
-  // (a queued reply's may wait for ever). Once the server starts closing, each stream ends at once instead: the
-  // client reconnects with Last-Event-ID, through the load balancer, to an instance still serving. A send held by
-  // `Prefer: wait` is answered at once too, with its reply as it is (202, still pending). Requests arriving from then
-  // on are refused by Fastify itself (503 while closing, then no new connections at all).
-  const closing = new AbortController();
-  app.addHook('preClose', async () => closing.abort());
+  // (a queued reply's may wait for ever). Once the server starts closing (`closing`), each stream ends at once
+  // instead: the client reconnects with Last-Event-ID, through the load balancer, to an instance still serving. A
+  // send held by `Prefer: wait` is answered at once too, with its reply as it is (202, still pending). Requests
+  // arriving from then on are refused by Fastify itself (503 while closing, then no new connections at all).
+  const { messages, replyStreams, preferWaitMaxSeconds, streamsOpen, closing } = opts;
   const tags = ['Messages'];
 
   app.post('/chatroom/:id/message', {
@@ -150,7 +150,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     };
     const outcome = await messages.send(request.auth, request.params.id, input, {
       waitSeconds: wait,
-      stopWaiting: closing.signal,
+      stopWaiting: closing,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
     return sendOutcome(reply, outcome, wait);
@@ -266,8 +266,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     const onClosing = () => stop.abort();
     raw.once('close', onClose);
     if (raw.destroyed) onClose();
-    closing.signal.addEventListener('abort', onClosing, { once: true });
-    if (closing.signal.aborted) onClosing();
+    closing.addEventListener('abort', onClosing, { once: true });
+    if (closing.aborted) onClosing();
     streamsOpen.inc();
     try {
       const lastEventId = request.headers['last-event-id'] ?? request.query.lastEventId;
@@ -300,13 +300,13 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
           span.failed(err);
           request.log.warn({ err }, 'reply stream ended by an error');
         } finally {
-          if (closing.signal.aborted && !gone.signal.aborted) endForShutdown(raw);
+          if (closing.aborted && !gone.signal.aborted) endForShutdown(raw);
           else raw.end();
         }
       }, gone.signal);
     } finally {
       raw.off('close', onClose);
-      closing.signal.removeEventListener('abort', onClosing);
+      closing.removeEventListener('abort', onClosing);
       streamsOpen.dec();
     }
   });
@@ -361,7 +361,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     const overrides = { ...(model !== undefined ? { model } : {}), ...(settings !== undefined ? { settings } : {}) };
     const outcome = await messages.regenerate(request.auth, request.params.id, request.params.messageId, overrides, {
       waitSeconds: wait,
-      stopWaiting: closing.signal,
+      stopWaiting: closing,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
     return sendOutcome(reply, outcome, wait);
