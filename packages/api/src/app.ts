@@ -10,6 +10,7 @@ import {
   createReplyNotifications,
   createDb,
   createQuota,
+  quotaChangesChannel,
   createRedis,
   closeRedis,
   createStore,
@@ -57,7 +58,9 @@ import { createReplyStreamService } from './services/reply-stream.service.js';
 import { createSearchService } from './services/search.service.js';
 import { createShareService } from './services/share.service.js';
 import { createGeminiModelCatalog, createGeminiModelsClient } from './lib/gemini-models.js';
-import { createLocalCache } from './lib/local-cache.js';
+import { createLocalCache, redisChannelFeed } from './lib/local-cache.js';
+import { createPostgresChanges } from './lib/postgres-changes.js';
+import { USER_PAGES_MAX_CHARS, type CachedBody } from './lib/user-pages.js';
 import { createApiKeyCache } from './lib/api-keys.js';
 import { createSessionCache } from './lib/session-cache.js';
 import { createOtpDelivery } from './lib/otp-delivery.js';
@@ -128,25 +131,43 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const notifications = createReplyNotifications(subscriber, replyEvents.channel);
   const store = createStore(db);
   // In-process copies of what nearly every request reads, kept exact by announcements over Redis pub/sub.
-  const localCache = { subscriber, publisher: redis, ttlSeconds: config.localCacheSeconds, maxEntries: 50_000, log: app.log };
+  const localCache = { ttlSeconds: config.localCacheSeconds, maxEntries: 50_000, log: app.log };
+  const onRedis = (channel: string) => redisChannelFeed({ subscriber, publisher: redis, channel, log: app.log });
   const sessions = createSessionCache(
-    createLocalCache<ActiveSession>({ ...localCache, channel: `${config.redis.keyPrefix}session-changes`, expiresAt: (s) => s.expiresAt.getTime() }),
+    createLocalCache<ActiveSession>({ ...localCache, feeds: [onRedis(`${config.redis.keyPrefix}session-changes`)], expiresAt: (s) => s.expiresAt.getTime() }),
     (sessionId, userId) => store.sessions.findActive(sessionId, userId),
   );
   // On the sessions' channel: whatever drops a user's sessions on every process drops their keys too.
   const apiKeyCache = createApiKeyCache(
     createLocalCache<ActiveApiKey>({
       ...localCache,
-      channel: `${config.redis.keyPrefix}session-changes`,
+      feeds: [onRedis(`${config.redis.keyPrefix}session-changes`)],
       expiresAt: (k) => k.expiresAt?.getTime() ?? Infinity,
     }),
     store.apiKeys,
     (err) => app.log.warn({ err }, 'recording an API key\'s last use failed'),
   );
-  const listPages = createLocalCache<CachedPage>({ ...localCache, channel: keys.chatroomListChanges });
+  const listPages = createLocalCache<CachedPage>({ ...localCache, feeds: [onRedis(keys.chatroomListChanges)] });
+  // GET /chatroom/:id and GET /user/me as sent, per user. The database announces every change of a user's rows
+  // (triggers, whoever writes), the quota's scripts every change of a count: no writer has to remember to.
+  const postgresChanges = createPostgresChanges(config.database, app.log);
+  const userPages = createLocalCache<CachedBody>({
+    ...localCache,
+    feeds: [postgresChanges, onRedis(quotaChangesChannel(keys))],
+    maxSize: { total: USER_PAGES_MAX_CHARS, sizeOf: (page) => page.body.length },
+    expiresAt: (page) => page.expiresAt,
+  });
+  // This process's own writes need no hop: a user's request that may have written drops their pages here before
+  // its response leaves (so the client reads its write on this instance), and bumps the cache's generation so a
+  // read that raced the write is not kept.
+  app.addHook('onSend', async (request) => {
+    const userId = (request.auth as { userId: string } | null)?.userId;
+    if (userId !== undefined && request.method !== 'GET' && request.method !== 'HEAD') userPages.forget(userId);
+  });
   if (!specOnly) {
     redis.connect().catch(() => {}); // failures are logged by the client and retried for ever
     subscriber.connect().catch(() => {});
+    if (config.localCacheSeconds > 0) postgresChanges.start();
     notifications.start().catch((err: unknown) => app.log.warn({ err }, 'reply notifications: subscribe failed'));
     // Give Redis a moment so the first requests do not fail needlessly; if it is down we start anyway (503s).
     await waitForRedis(redis, REDIS_STARTUP_WAIT_MS);
@@ -154,7 +175,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const storage = createStorage(config.files.storage);
   app.addHook('onClose', async () => {
     await jobs.close();
-    await Promise.allSettled([db.destroy(), notifications.close(), closeRedis(redis), storage.close()]);
+    await Promise.allSettled([db.destroy(), notifications.close(), closeRedis(redis), storage.close(), postgresChanges.close()]);
   });
 
   const quota = createQuota(redis, keys, config.quota, store.messages);
@@ -221,7 +242,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
 
   const otp = createOtpService(store, config.otp, createOtpDelivery(config.otp.delivery, app.log));
   const auth = createAuthService({ store, otp, config, sessions, signAccessToken: (claims) => app.signAccessToken(claims) });
-  const users = createUserService(store, quota);
+  const users = createUserService(store, quota, userPages);
   const apiKeys = createApiKeyService(store, apiKeyCache);
   const stripe = createStripeClient(config.billing);
   const billing = createBillingService({ store, quota, sessions, stripe, config: config.billing, log: app.log });
@@ -231,7 +252,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
     app.addHook('onClose', async () => sweep.stop());
   }
   const files = createFileService({ store, storage, config: config.files, log: app.log });
-  const chatrooms = createChatroomService(store, listCache, listPages, replyEvents, app.log, config.gemini, files.deleteObjects);
+  const chatrooms = createChatroomService(store, listCache, listPages, replyEvents, app.log, config.gemini, files.deleteObjects, userPages);
   const messages = createMessageService({
     store,
     quota,

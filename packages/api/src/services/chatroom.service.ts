@@ -22,6 +22,7 @@ import type {
 } from '../schemas/chatroom.schemas.js';
 import { decodeCursor, encodeCursor, invalidCursor } from '../lib/cursor.js';
 import type { LocalCache } from '../lib/local-cache.js';
+import type { UserPages } from '../lib/user-pages.js';
 import { checkModel } from '../lib/model-access.js';
 import { toAttachment, toChatroom, toMessage } from './mappers.js';
 import type { MessageAttachment } from '../schemas/file.schemas.js';
@@ -49,6 +50,8 @@ export function createChatroomService(
   models: Pick<Config['gemini'], 'models' | 'defaultModel'>,
   /** Removes stored objects of files already marked deleted (failures are the sweep's to finish). */
   deleteObjects: (keys: string[]) => Promise<void>,
+  /** This process's copies of chatroom pages (GET /chatroom/:id), dropped on every change of their user's data. */
+  pages: UserPages,
 ) {
   /**
    * Wraps a write that changes the user's list. The cache is bumped before the write so an unreachable Redis
@@ -99,18 +102,26 @@ export function createChatroomService(
       });
     },
 
-    /** One statement: the chatroom, the newest page of its current branch and the page's attachments. */
-    async get(userId: string, id: string): Promise<ChatroomDetail> {
-      const found = await store.messages.chatroomPage(userId, id, DETAIL_MESSAGE_PAGE + 1);
-      if (!found) throw notFound('chatroom');
-      const byMessage = new Map<string, MessageAttachment[]>();
-      for (const attached of found.attachments) {
-        byMessage.set(attached.message_id, [...(byMessage.get(attached.message_id) ?? []), toAttachment(attached)]);
-      }
-      const items = found.messages.slice(0, DETAIL_MESSAGE_PAGE).map((row) => toMessage(row, byMessage.get(row.id) ?? []));
-      const last = items.at(-1);
-      const messagesNextCursor = found.messages.length > DETAIL_MESSAGE_PAGE && last ? encodeCursor({ m: last.id }) : null;
-      return { ...toChatroom(found.room), messages: items, hasMoreMessages: messagesNextCursor !== null, messagesNextCursor };
+    /**
+     * The chatroom page as the JSON body sent (`serialize`: the route's), from this process's memory when it can be
+     * trusted; else one statement: the chatroom, the newest page of its current branch and the page's attachments.
+     * Kept per user, so someone else's chatroom is looked up (and refused) every time.
+     */
+    async get(userId: string, id: string, serialize: (detail: ChatroomDetail) => string): Promise<string> {
+      const page = await pages.get(userId, `chatroom:${id}`, async () => {
+        const found = await store.messages.chatroomPage(userId, id, DETAIL_MESSAGE_PAGE + 1);
+        if (!found) throw notFound('chatroom');
+        const byMessage = new Map<string, MessageAttachment[]>();
+        for (const attached of found.attachments) {
+          byMessage.set(attached.message_id, [...(byMessage.get(attached.message_id) ?? []), toAttachment(attached)]);
+        }
+        const items = found.messages.slice(0, DETAIL_MESSAGE_PAGE).map((row) => toMessage(row, byMessage.get(row.id) ?? []));
+        const last = items.at(-1);
+        const messagesNextCursor = found.messages.length > DETAIL_MESSAGE_PAGE && last ? encodeCursor({ m: last.id }) : null;
+        const detail = { ...toChatroom(found.room), messages: items, hasMoreMessages: messagesNextCursor !== null, messagesNextCursor };
+        return { body: serialize(detail), expiresAt: Infinity };
+      });
+      return page.body;
     },
 
     async create(caller: { userId: string; tier: Tier }, input: CreateChatroomBody): Promise<Chatroom> {

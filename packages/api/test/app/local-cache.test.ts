@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActiveSession } from '@gemini-chat/shared';
 import { buildApp } from '../../src/app.js';
-import { createLocalCache } from '../../src/lib/local-cache.js';
+import { createLocalCache, redisChannelFeed } from '../../src/lib/local-cache.js';
 import { buildTestApp, expectProblem, post, signIn, timeUntil, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
@@ -111,7 +111,7 @@ describe('local cache rules', () => {
     const subscriber = new Redis(t.config.redis.url);
     const publisher = new Redis(t.config.redis.url);
     opened.push(subscriber, publisher);
-    const local = createLocalCache<ActiveSession>({ subscriber, publisher, channel, ttlSeconds: 60, maxEntries: 100, log, expiresAt: (v) => v.expiresAt.getTime() });
+    const local = createLocalCache<ActiveSession>({ feeds: [redisChannelFeed({ subscriber, publisher, channel, log })], ttlSeconds: 60, maxEntries: 100, log, expiresAt: (v) => v.expiresAt.getTime() });
     let loads = 0;
     const find = (x: ActiveSession) => local.get(x.userId, x.sessionId, () => (loads++, load(x.sessionId)));
     await timeUntil(1, async () => ({ statusCode: subscriber.status === 'ready' ? 1 : 0 }));

@@ -43,6 +43,11 @@ export const EnvSchema = Type.Object({
     default: 'postgres://postgres@127.0.0.1:5432/gemini_chat',
     description: 'PostgreSQL connection URL.',
   }),
+  DATABASE_LISTEN_URL: Type.String({
+    default: '',
+    description:
+      'PostgreSQL URL of the API\'s one LISTEN connection (the in-memory chatroom and /user/me caches learn of changes on it); empty: DATABASE_URL. Must reach Postgres directly: PgBouncer in transaction mode cannot LISTEN.',
+  }),
   DATABASE_SCHEMA: Type.String({ default: '', description: 'Postgres schema to use (search_path); empty means the default (public).' }),
   DATABASE_POOL_MAX: Int({ minimum: 1, default: 10, description: 'Connections per process.' }),
   DATABASE_CONNECT_TIMEOUT_MS: Int({ minimum: 100, default: 3000, description: 'Give up connecting after this long (then 503).' }),
@@ -134,7 +139,7 @@ export const EnvSchema = Type.Object({
     maximum: 300,
     default: 30,
     description:
-      'How long an API process keeps checked sessions (with the tier) and chatroom list pages in memory. Changes reach every process at once over Redis pub/sub; this only bounds a lost announcement. 0 turns both off.',
+      'How long an API process keeps checked sessions (with the tier), chatroom list pages, chatroom pages and GET /user/me in memory. Changes reach every process at once (Redis pub/sub, Postgres NOTIFY); this only bounds a lost announcement. 0 turns them off.',
   }),
   QUOTA_BASIC_DAILY: Int({ default: 5, description: 'Prompts per UTC day for basic users (0 = unlimited).' }),
   QUOTA_PRO_DAILY: Int({ default: 1000, description: 'Prompts per UTC day for pro users (0 = unlimited).' }),
@@ -228,7 +233,7 @@ export interface Config {
    * own name). The preload starts the SDK from this before the app loads.
    */
   tracing: { enabled: boolean; exporter: TraceExporterKind | 'none'; serviceName: string; sampler?: SamplerSettings };
-  database: { url: string; poolMax: number; connectTimeoutMs: number; statementTimeoutMs: number; schema?: string };
+  database: { url: string; listenUrl: string; poolMax: number; connectTimeoutMs: number; statementTimeoutMs: number; schema?: string };
   redis: { url: string; keyPrefix: string; commandTimeoutMs: number };
   auth: {
     jwtSecret: string;
@@ -417,6 +422,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     tracing: tracingConfig(source),
     database: {
       url: env.DATABASE_URL,
+      listenUrl: env.DATABASE_LISTEN_URL || env.DATABASE_URL,
       ...(env.DATABASE_SCHEMA ? { schema: env.DATABASE_SCHEMA } : {}),
       poolMax: env.DATABASE_POOL_MAX,
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,

@@ -26,12 +26,17 @@ export interface ChargedUnits {
 const DAY_MS = 86_400_000;
 // Counters outlive their day by an hour so that a late refund still finds the counter it belongs to.
 const LATE_REFUND_SECONDS = 3600;
+// The offset learnt from an answer is off by at most that answer's round trip: a bound on it, with room to spare.
+const MAX_CLOCK_READ_ERROR_MS = 1000;
 
-// KEYS: counter. ARGV: dayStart, dayEnd (unix seconds), seed (-1: none), limit (-1: only read; 0: unlimited).
+// KEYS: counter. ARGV: dayStart, dayEnd (unix seconds), seed (-1: none), limit (-1: only read; 0: unlimited),
+// changes channel, user id.
 // The day is the Redis server's: every API and worker host agrees on it whatever its own clock says. The caller
 // names the day it expects (so the key is declared) and is told to try again when the server is on another one.
 // A missing counter is started from `seed` (what Postgres says was charged) before anything is counted on it, in
 // the same step, so a lost counter never hands out a fresh quota and two hosts seeding at once agree.
+// Every change of the count is published (the user id) in the same step, so processes that keep a user's count in
+// memory (GET /user/me) drop it: no writer can forget to announce, and it costs no extra round trip.
 // Replies: {state, seconds, microseconds, used}; state -2 another day, -1 counter missing (send a seed),
 // 0 over the limit, 1 charged, 2 read.
 const COUNT = `
@@ -44,22 +49,26 @@ if not used then
   used = ARGV[3]
   redis.call('SET', KEYS[1], used)
   redis.call('EXPIREAT', KEYS[1], tonumber(ARGV[2]) + ${LATE_REFUND_SECONDS})
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
 end
 used = tonumber(used)
 local limit = tonumber(ARGV[4])
 if limit < 0 then return {2, t[1], t[2], used} end
 if limit > 0 and used >= limit then return {0, t[1], t[2], used} end
-return {1, t[1], t[2], redis.call('INCR', KEYS[1])}`;
+local charged = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return {1, t[1], t[2], charged}`;
 
-// KEYS: counter, the day's given-back charges. ARGV: charge id, expireAt. Gives a charge's unit back at most once,
-// so a refund can be retried after any failure. A missing counter is left alone: it is rebuilt from Postgres,
-// which no longer counts a refunded charge.
+// KEYS: counter, the day's given-back charges. ARGV: charge id, expireAt, changes channel, user id. Gives a
+// charge's unit back at most once, so a refund can be retried after any failure. A missing counter is left alone:
+// it is rebuilt from Postgres, which no longer counts a refunded charge. A unit given back is published as above.
 const REFUND = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('EXPIREAT', KEYS[2], ARGV[2])
 if tonumber(redis.call('GET', KEYS[1])) <= 0 then return 0 end
 redis.call('DECR', KEYS[1])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 
 interface Day {
@@ -73,6 +82,9 @@ function dayAt(ms: number): Day {
   return { id: new Date(start).toISOString().slice(0, 10), start, end: start + DAY_MS };
 }
 
+/** The channel on which every change of a user's count is published (message: the user id). */
+export const quotaChangesChannel = (keys: RedisKeys) => `${keys.prefix}quota-changes`;
+
 function dayOf(id: string): Day {
   return dayAt(Date.parse(`${id}T00:00:00.000Z`));
 }
@@ -84,6 +96,7 @@ function dayOf(id: string): Day {
  */
 export function createQuota(redis: Redis, keys: RedisKeys, limits: Config['quota'], charged: ChargedUnits) {
   const limitFor = (tier: Tier) => limits[tier];
+  const changes = quotaChangesChannel(keys);
   // Redis's clock minus ours, learnt from every answer: the first guess at the day is then nearly always right.
   let clockOffsetMs = 0;
 
@@ -99,6 +112,8 @@ export function createQuota(redis: Redis, keys: RedisKeys, limits: Config['quota
         day.end / 1000,
         seed,
         limit,
+        changes,
+        userId,
       )) as [number, string, string, number];
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       clockOffsetMs = now - Date.now();
@@ -130,6 +145,14 @@ export function createQuota(redis: Redis, keys: RedisKeys, limits: Config['quota
     limitOf,
 
     /**
+     * When a count's day ends by this host's clock (Redis's clock names the day): what keeps a copy of the count
+     * must drop it by then. Early by the last answer's round trip at most, never late.
+     */
+    dayEndsLocally(count: QuotaCount): number {
+      return count.resetsAt.getTime() - clockOffsetMs - MAX_CLOCK_READ_ERROR_MS;
+    },
+
+    /**
      * Charges one unit if the tier's limit allows. `source` replaces the Postgres view given at creation, e.g. one
      * bound to the caller's transaction (which must not wait for a second pool connection while holding one).
      */
@@ -147,7 +170,7 @@ export function createQuota(redis: Redis, keys: RedisKeys, limits: Config['quota
      */
     async refund(userId: string, day: string, chargeId: string): Promise<void> {
       const counter = keys.quota(userId, day);
-      await redis.eval(REFUND, 2, counter, `${counter}:refunds`, chargeId, dayOf(day).end / 1000 + LATE_REFUND_SECONDS);
+      await redis.eval(REFUND, 2, counter, `${counter}:refunds`, chargeId, dayOf(day).end / 1000 + LATE_REFUND_SECONDS, changes, userId);
     },
   };
 }

@@ -83,7 +83,11 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
         ...errorCodes(TOKEN_OR_KEY_CODES, 'VALIDATION_FAILED', 'CHATROOM_NOT_FOUND'),
       },
     },
-  }, async (request) => chatrooms.get(request.auth.userId, request.params.id));
+  }, async (request, reply) => {
+    // Serialised by this route's response schema (to a string) once, when loaded; a repeat read sends it as is.
+    const body = await chatrooms.get(request.auth.userId, request.params.id, (detail) => reply.serialize(detail) as string);
+    return reply.type('application/json; charset=utf-8').send(body as never);
+  });
 
   app.patch('/chatroom/:id', {
     config: { apiKey: true },

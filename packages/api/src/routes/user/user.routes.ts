@@ -16,7 +16,11 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       tags,
       response: { 200: described('The user and today\'s usage', MeSchema), ...errorCodes(TOKEN_CODES, 'USER_NOT_FOUND') },
     },
-  }, async (request) => users.me(request.auth.userId));
+  }, async (request, reply) => {
+    // Serialised by this route's response schema (to a string) once, when loaded; a repeat read sends it as is.
+    const body = await users.meBody(request.auth.userId, (me) => reply.serialize(me) as string);
+    return reply.type('application/json; charset=utf-8').send(body as never);
+  });
 
   app.patch('/user/me', {
     schema: {

@@ -12,6 +12,7 @@ import * as shares from './2026-12-07T1200-shares.js';
 import * as accountDeletion from './2026-12-07T1300-account-deletion.js';
 import * as apiKeys from './2026-12-07T1400-api-keys.js';
 import * as queryPlans from './2026-12-08T0900-query-plans.js';
+import * as userChangeNotifications from './2026-12-08T1000-user-change-notifications.js';
 
 // Listed explicitly (not read from disk) so migrations run the same from source, from a bundle and in tests.
 // Names sort in the order they must run.
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-07T1300-account-deletion': accountDeletion,
   '2026-12-07T1400-api-keys': apiKeys,
   '2026-12-08T0900-query-plans': queryPlans,
+  '2026-12-08T1000-user-change-notifications': userChangeNotifications,
 };
