@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ActiveSession } from '@gemini-chat/shared';
 import { buildApp } from '../../src/app.js';
-import { createLocalCache, redisChannelFeed } from '../../src/lib/local-cache.js';
+import { createLocalCache, redisChannelFeed, type ChangeListener } from '../../src/lib/local-cache.js';
 import { buildTestApp, expectProblem, post, signIn, timeUntil, type TestApp } from '@gemini-chat/testkit';
 
 let t: TestApp;
@@ -175,5 +175,68 @@ describe('local cache rules', () => {
     await sleep(200);
     await c.find(s);
     expect(c.loads()).toBe(2);
+  });
+});
+
+describe('a cache on several change feeds', () => {
+  const log = { info: () => {}, warn: () => {}, error: () => {} };
+  /** A feed the test drives by hand. */
+  const manualFeed = () => {
+    let listener: ChangeListener | undefined;
+    return { listen: (l: ChangeListener) => void (listener = l), change: (c: string) => listener!.change(c), live: (v: boolean) => listener!.live(v) };
+  };
+  function cacheOn(feeds: Array<ReturnType<typeof manualFeed>>) {
+    const local = createLocalCache<string>({ feeds, ttlSeconds: 60, maxEntries: 100, log });
+    let loads = 0;
+    let next: Promise<void> = Promise.resolve();
+    return {
+      read: () => local.get('user', 'page', async () => (await next, `v${++loads}`)),
+      loads: () => loads,
+      holdNextLoad() {
+        let release!: () => void;
+        next = new Promise<void>((resolve) => (release = resolve));
+        return () => (release(), (next = Promise.resolve()));
+      },
+    };
+  }
+
+  it('trusts nothing until every feed listens, and forgets everything when one stops', async () => {
+    const [postgres, redis] = [manualFeed(), manualFeed()];
+    const c = cacheOn([postgres, redis]);
+    postgres.live(true);
+    await c.read();
+    await c.read();
+    expect(c.loads()).toBe(2); // one feed is not listening yet: read through
+    redis.live(true);
+    await c.read();
+    await c.read();
+    expect(c.loads()).toBe(3);
+    redis.live(false);
+    await c.read();
+    expect(c.loads()).toBe(4);
+    redis.live(true); // back: starts from nothing
+    await c.read();
+    await c.read();
+    expect(c.loads()).toBe(5);
+  });
+
+  it('drops a group on a change from any feed, and does not keep a load that raced one', async () => {
+    const [postgres, redis] = [manualFeed(), manualFeed()];
+    const c = cacheOn([postgres, redis]);
+    postgres.live(true);
+    redis.live(true);
+    await c.read();
+    redis.change('someone-else');
+    expect(await c.read()).toBe('v1');
+    postgres.change('user');
+    expect(await c.read()).toBe('v2');
+    redis.change('user');
+    const release = c.holdNextLoad();
+    const raced = c.read(); // read from the source before the change...
+    postgres.change('user'); // ...which is announced before the load ends
+    release();
+    expect(await raced).toBe('v3');
+    expect(await c.read()).toBe('v4'); // v3 was not kept
+    expect(await c.read()).toBe('v4');
   });
 });
