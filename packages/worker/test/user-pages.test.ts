@@ -2,13 +2,15 @@
 // user in memory (proved: a change made with triggers off, which announces nothing, does not show there), then
 // instance A, the worker or anyone else writes, and B must answer the new content within one hop (bounded
 // polling). The database's triggers announce row changes, the quota's scripts count changes.
-import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuota, createRedis, createStore, redisKeys, type Quota } from '@gemini-chat/shared';
 import { fileUpload, post, signIn, startStack, waitFor, type SignedIn, type Stack } from '@gemini-chat/testkit';
 import { startWorker } from '../src/worker.js';
+
+/** An API instance (the worker package does not depend on Fastify itself). */
+type FastifyInstance = Awaited<ReturnType<Stack['buildAnotherApp']>>;
 
 let s: Stack;
 let b: FastifyInstance;
