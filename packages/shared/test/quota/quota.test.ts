@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createQuota, redisKeys, type Quota } from '../../src/index.js';
+import { createQuota, quotaChangesChannel, redisKeys, type Quota } from '../../src/index.js';
 import { testRedisUrl } from '@gemini-chat/testkit';
 
 // The Lua scripts against a real Redis. What Postgres says was charged comes from `charged` (the app passes the
@@ -70,5 +70,41 @@ describe('quota', () => {
     expect(await redis.exists(keys.quota(userId, day))).toBe(0);
     charged.set(`${userId}:${day}`, 2);
     expect((await quota.usage(userId, 'basic')).used).toBe(2);
+  });
+});
+
+describe('quota changes, for copies of a count kept elsewhere', () => {
+  it('publishes the user id on every change of a count (seed, charge, refund), and nothing on a read or a refusal', async () => {
+    const userId = randomUUID();
+    const subscriber = new Redis(testRedisUrl());
+    const heard: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => heard.push(message));
+    await subscriber.subscribe(quotaChangesChannel(keys));
+    try {
+      charged.set(`${userId}:${await redisDay()}`, 4);
+      await quota.counted(userId); // seeds the counter from Postgres (4)
+      const charge = await quota.charge(userId, 'basic'); // 5 of 5
+      await quota.counted(userId);
+      expect((await quota.charge(userId, 'basic')).admitted).toBe(false);
+      await quota.refund(userId, charge.day, 'reply-1');
+      await quota.refund(userId, charge.day, 'reply-1'); // given back once only
+      await redis.ping(); // the messages published before this answer have reached the subscriber by now
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(heard).toEqual([userId, userId, userId]);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  it('says when the count\'s day ends by this host\'s clock, early rather than late, whatever that clock says', async () => {
+    const userId = randomUUID();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2001-02-03T12:00:00Z')); // a host whose clock is years behind Redis's
+    const count = await quota.counted(userId);
+    const endsLocally = quota.dayEndsLocally(count);
+    const redisNow = Number((await redis.time())[0]) * 1000;
+    const left = count.resetsAt.getTime() - redisNow;
+    expect(endsLocally - Date.now()).toBeLessThanOrEqual(left);
+    expect(endsLocally - Date.now()).toBeGreaterThan(left - 3000);
   });
 });
