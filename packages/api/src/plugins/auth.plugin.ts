@@ -98,9 +98,10 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config
 
   // Every route, authenticated or not, refuses a key unless it opted in: a key on /auth/... or a webhook is a
   // mistake or an attempt, and saying so beats ignoring it. Routes that match nothing answer their 404.
-  app.addHook('onRequest', async (request) => {
-    if (request.is404 || request.routeOptions.config.apiKey === true) return;
-    if (presentedApiKey(request) !== undefined) throw apiKeyNotAllowed();
+  // Callback form, not async: it runs on every request and never waits.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.is404 || request.routeOptions.config.apiKey === true || presentedApiKey(request) === undefined) return done();
+    done(apiKeyNotAllowed());
   });
 
   async function authenticateApiKey(request: FastifyRequest, presented: string): Promise<void> {
