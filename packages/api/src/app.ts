@@ -195,16 +195,20 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   // JSON only: a text/plain body would otherwise reach validation as a string and get a confusing 400.
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Per-request hooks take Fastify's callback form: an async hook costs a promise and a microtask turn on every
+  // request, for work that never waits.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   // Aborted when the server starts closing. Node's server.close() keeps waiting on a kept-alive connection that was
   // busy when the close began, until the client closes it (a minute or more): the response to a request still in
   // flight then says the connection closes. Reply streams and waited sends end on it too (message routes).
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing.signal.aborted) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   const metrics = createApiMetrics(jobs.queue);
@@ -213,15 +217,18 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   await app.register(metricsPlugin, { metrics });
   // The CORS plugin answers a preflight without Origin or Access-Control-Request-Method in plain text; refuse it
   // first, as a problem like every other error.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     if (request.method === 'OPTIONS' && (!request.headers.origin || !request.headers['access-control-request-method'])) {
-      throw badRequest('INVALID_PREFLIGHT', 'A CORS preflight needs the Origin and Access-Control-Request-Method headers.');
+      done(badRequest('INVALID_PREFLIGHT', 'A CORS preflight needs the Origin and Access-Control-Request-Method headers.'));
+      return;
     }
+    done();
   });
   await app.register(cors, {
     origin: config.http.corsOrigins === '*' ? true : config.http.corsOrigins,
     // Every method the API serves (a test compares this with the spec), or browsers on another origin cannot use it.
     methods: CORS_METHODS,
+    // Joined once here: given as a list, the plugin joins it again for every response.
     exposedHeaders: [
       'x-request-id',
       'etag',
@@ -233,7 +240,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
       'content-disposition',
       'content-range',
       'accept-ranges',
-    ],
+    ].join(', '),
     allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match', 'last-event-id', 'prefer', 'range', 'x-request-id'],
     maxAge: 600,
   });
@@ -304,8 +311,9 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
       keyGenerator: (request) => request.auth.apiKeyId ?? '',
       message: 'Too many requests with this API key; slow down.',
     });
-    scope.addHook('onRequest', async function (request, reply) {
-      if (request.auth.apiKeyId !== undefined) await perApiKey.call(this, request, reply);
+    scope.addHook('onRequest', function (request, reply, done) {
+      if (request.auth.apiKeyId === undefined) return done();
+      perApiKey.call(this, request, reply).then(() => done(), done);
     });
     await scope.register(userRoutes, { users });
     await scope.register(apiKeyRoutes, { apiKeys });

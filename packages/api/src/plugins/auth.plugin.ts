@@ -55,7 +55,10 @@ const JWT_ERRORS: Record<string, [code: ErrorCode, message: string]> = {
 
 /** The API key in an `Authorization: Bearer gck_…` header, well formed or not; undefined for anything else. */
 function presentedApiKey(request: FastifyRequest): string | undefined {
-  const match = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '');
+  const header = request.headers.authorization;
+  // Runs on every request: a header without the prefix anywhere (no header, an access token) needs no regex.
+  if (header === undefined || !header.includes(API_KEY_PREFIX)) return undefined;
+  const match = /^Bearer +(\S+)$/i.exec(header);
   return match?.[1]?.startsWith(API_KEY_PREFIX) ? match[1] : undefined;
 }
 
@@ -77,10 +80,8 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config
   // its expiry. Only tokens that passed the full check are remembered, so nothing can be forged through this.
   const verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
 
-  async function verify(request: FastifyRequest): Promise<AccessClaims> {
-    const header = request.headers.authorization;
-    const known = header ? verified.get(header) : undefined;
-    if (known && known.expiresAtMs > Date.now()) return known.claims;
+  /** The full check, for a token this process has not verified yet (or whose copy expired). */
+  async function verify(request: FastifyRequest, header: string | undefined): Promise<AccessClaims> {
     let claims: AccessClaims & { exp?: number };
     try {
       claims = await request.jwtVerify<AccessClaims & { exp?: number }>();
@@ -89,6 +90,8 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config
       const [code, message] = JWT_ERRORS[(err as { code?: string }).code ?? ''] ?? (['UNAUTHORIZED', 'The access token is invalid.'] as const);
       throw unauthorized(message, code);
     }
+    // Checked once per token, before it is remembered: a remembered token's ids are known to be well formed.
+    if (!isUuid(String(claims.sub)) || !isUuid(String(claims.sid))) throw unauthorized('The access token is invalid.');
     if (header && typeof claims.exp === 'number') {
       if (verified.size >= MAX_VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
       verified.set(header, { claims, expiresAtMs: claims.exp * 1000 });
@@ -98,9 +101,10 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config
 
   // Every route, authenticated or not, refuses a key unless it opted in: a key on /auth/... or a webhook is a
   // mistake or an attempt, and saying so beats ignoring it. Routes that match nothing answer their 404.
-  app.addHook('onRequest', async (request) => {
-    if (request.is404 || request.routeOptions.config.apiKey === true) return;
-    if (presentedApiKey(request) !== undefined) throw apiKeyNotAllowed();
+  // Callback form, not async: it runs on every request and never waits.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.is404 || request.routeOptions.config.apiKey === true || presentedApiKey(request) === undefined) return done();
+    done(apiKeyNotAllowed());
   });
 
   async function authenticateApiKey(request: FastifyRequest, presented: string): Promise<void> {
@@ -115,8 +119,10 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { config: Config
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const presented = presentedApiKey(request);
     if (presented !== undefined) return authenticateApiKey(request, presented);
-    const claims = await verify(request);
-    if (!isUuid(String(claims.sub)) || !isUuid(String(claims.sid))) throw unauthorized('The access token is invalid.');
+    const header = request.headers.authorization;
+    const known = header ? verified.get(header) : undefined;
+    // A remembered token costs no promise of its own: most authenticated requests end here.
+    const claims = known && known.expiresAtMs > Date.now() ? known.claims : await verify(request, header);
     const session = await sessions.find(claims.sid, claims.sub);
     if (!session) throw unauthorized('This session has been signed out or revoked; sign in again.', 'SESSION_REVOKED');
     request.auth = { userId: session.userId, sessionId: session.sessionId, tier: session.tier };

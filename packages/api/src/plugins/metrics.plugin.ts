@@ -45,10 +45,12 @@ export function createApiMetrics(queue: Queue) {
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
 export const metricsPlugin = fp(async (app: FastifyInstance, { metrics }: { metrics: ApiMetrics }) => {
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback form, not async: on every request, a promise and a microtask turn less.
+  app.addHook('onResponse', (request, reply, done) => {
     // The route template (not the URL) keeps label cardinality bounded; unknown routes share one label.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
