@@ -1,5 +1,6 @@
 // 2b. What tracing costs: the cached GET /chatroom (scenario 2's request) against the API with tracing off, then
-// on (OTLP export, 10 % of traces sampled, as production would run it), then off again, on the same port. Two
+// on (OTLP export, 10 % of traces sampled, as production would run it), then off again, on the same port, each run
+// on a freshly started and equally warmed-up process. Two
 // overheads, each against the mean of the two off runs (which bracket the on run in time, so a drift of the machine
 // weighs on both sides): the API's CPU time per request, which is what tracing adds and what capacity is planned
 // on, and which neighbours on a shared machine barely move (the target is checked on it); and the throughput lost,
@@ -100,6 +101,10 @@ async function measureList(ctx: BenchContext): Promise<Measured> {
 export async function listTraced(ctx: BenchContext, restartApi: RestartApi): Promise<TracedListResult> {
   const sink = await startOtlpSink();
   try {
+    // Every run on a process of its own, started for it: the API left by the previous scenario has served tens of
+    // thousands of requests more (its code fully optimised, its heap grown), which made the first off run cheaper
+    // than the two on fresh processes.
+    await restartApi(undefined);
     const offBefore = await measureList(ctx);
     await restartApi({
       OTEL_TRACES_EXPORTER: 'otlp',
