@@ -29,7 +29,7 @@ const PROFILES = join(RESULTS, 'profiles');
 
 const options = readOptions();
 const prefix = `bench:${process.pid}:`;
-const ports = { api: options.portBase, metrics: options.portBase + 1, gemini: options.portBase + 2, ceiling: options.portBase + 3 };
+const ports = { api: options.portBase, metrics: options.portBase + 1, gemini: options.portBase + 2, ceiling: options.portBase + 3, tracedApi: options.portBase + 4 };
 const api = `http://127.0.0.1:${ports.api}`;
 const gemini = `http://127.0.0.1:${ports.gemini}`;
 const started = new Date();
@@ -92,9 +92,9 @@ const appEnv = childEnv({
 });
 
 // As deployed (Dockerfile): with the tracing preload, which does nothing unless `tracingEnv` turns tracing on.
-function startApi(tracingEnv: Record<string, string> = {}): Service {
+function startApi(extraEnv: Record<string, string> = {}, name = 'api'): Service {
   const args = [...options.nodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'api')}`] : [])];
-  return startNode('api', [...args, '--import', './packages/api/dist/tracing.js', 'packages/api/dist/server.js'], { ...appEnv, ...tracingEnv }, LOGS, ROOT);
+  return startNode(name, [...args, '--import', './packages/api/dist/tracing.js', 'packages/api/dist/server.js'], { ...appEnv, ...extraEnv }, LOGS, ROOT);
 }
 
 function startWorker(): Service {
@@ -293,12 +293,21 @@ async function main() {
   add(await scenario('health', '1b. API floor: GET /health (no auth, no I/O)', () => health(ctx)));
   add(await scenario('list', '2. GET /chatroom (cached)', () => list(ctx)));
   const traced = await scenario('list-traced', '2b. GET /chatroom (cached): tracing off, on at 10 % sampling, off', () =>
-    listTraced(ctx, async (tracingEnv) => {
-      await stop(services.api);
-      services.api = startApi(tracingEnv);
-      await waitForHttp(`${api}/ready`, services.api);
-      ctx.pids.api = services.api.pid;
-    }),
+    listTraced(
+      ctx,
+      async () => {
+        await stop(services.api);
+        services.api = startApi();
+        await waitForHttp(`${api}/ready`, services.api);
+        ctx.pids.api = services.api.pid;
+      },
+      async (tracingEnv) => {
+        const url = `http://127.0.0.1:${ports.tracedApi}`;
+        const traced = startApi({ ...tracingEnv, PORT: String(ports.tracedApi) }, 'api-traced');
+        await waitForHttp(`${url}/ready`, traced);
+        return { url, pid: traced.pid, stop: () => stop(traced) };
+      },
+    ),
   );
   if (traced) {
     add(traced.row);

@@ -57,7 +57,8 @@ const HELP = `pnpm bench [options]       (every option also reads an env var; fl
                                                    wait, open, for their reply to start)
   --fake-first-chunk-ms <n> BENCH_FAKE_FIRST_CHUNK_DELAY_MS  fake model time to first chunk (default 0)
   --fake-chunk-ms <n>     BENCH_FAKE_CHUNK_DELAY_MS  fake model delay between chunks (default 0)
-  --port-base <n>         BENCH_PORT_BASE          API=n, worker metrics=n+1, fake Gemini=n+2, ceiling=n+3 (default 39100)
+  --port-base <n>         BENCH_PORT_BASE          API=n, worker metrics=n+1, fake Gemini=n+2, ceiling=n+3,
+                                                   traced API (list-traced)=n+4 (default 39100)
   --database-url <url>    BENCH_DATABASE_URL       (default postgres://postgres@127.0.0.1:5432/gemini_chat_bench; dropped and
                                                    re-created each run when its name contains "bench")
   --redis-url <url>       BENCH_REDIS_URL          (default redis://127.0.0.1:6379; keys under bench:<pid>:, removed at the end)

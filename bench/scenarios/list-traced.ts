@@ -1,9 +1,11 @@
-// 2b. What tracing costs: the cached GET /chatroom (scenario 2's request) against the API with tracing off, then
-// on (OTLP export, 10 % of traces sampled, as production would run it), then off again, on the same port. Two
-// overheads, each against the mean of the two off runs (which bracket the on run in time, so a drift of the machine
-// weighs on both sides): the API's CPU time per request, which is what tracing adds and what capacity is planned
-// on, and which neighbours on a shared machine barely move (the target is checked on it); and the throughput lost,
-// which they do move. The spans go to a local OTLP sink that counts them.
+// 2b. What tracing costs: the cached GET /chatroom (scenario 2's request) against two APIs running side by side,
+// both freshly started and equally warmed up: one with tracing off, one with it on (OTLP export, 10 % of traces
+// sampled, as production would run it). The load alternates between them in 1-second slices (off, on, on, off, …),
+// so whatever the machine's neighbours do weighs on both alike; run one after the other, three 5-second runs on a
+// shared 2-core machine differed by up to 40 % between the two off runs, more than the effect measured. Two
+// overheads: the API's CPU time per request, which is what tracing adds and what capacity is planned on (the target
+// is checked on it); and the throughput lost, which neighbours move more. The spans go to a local OTLP sink that
+// counts them.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,8 +16,11 @@ import { row, type BenchContext, type ScenarioRow } from './types.js';
 export const TRACED_SAMPLE_RATIO = 0.1;
 export const TRACING_OVERHEAD_TARGET_PERCENT = 5;
 
-/** Restarts the API with these extra environment variables (none: tracing off); resolves once it is ready. */
-export type RestartApi = (tracingEnv: Record<string, string> | undefined) => Promise<void>;
+/** A second API process, started with these extra environment variables on a port of its own. */
+export type StartTracedApi = (tracingEnv: Record<string, string>) => Promise<{ url: string; pid: number; stop(): Promise<void> }>;
+
+/** Restarts the bench's API (tracing off); resolves once it is ready. */
+export type RestartApi = () => Promise<void>;
 
 export interface TracedListResult {
   row: ScenarioRow;
@@ -58,95 +63,107 @@ async function startOtlpSink() {
   };
 }
 
-type Measured = LoadRun<AutocannonOutcome> & { cpuMsPerRequest: number };
-
-// Each measured run starts on a warmed-up process: a freshly (re)started API spends its first seconds compiling,
-// which would be counted against whichever side was started last.
-const WARM_UP_SECONDS = 2;
-
-async function measureList(ctx: BenchContext): Promise<Measured> {
-  const { durationSeconds, warmupSeconds, connections } = ctx.options;
-  await runLoad<AutocannonOutcome>(
-    {
-      kind: 'autocannon',
-      url: `${ctx.api}/chatroom`,
-      method: 'GET',
-      headers: { authorization: `Bearer ${ctx.seed.reader.token}` },
-      connections,
-      durationSeconds: WARM_UP_SECONDS,
-      warmupSeconds: 0,
-    },
-    {},
-    WARM_UP_SECONDS * 1000 + 60_000,
-  );
-  const cpuBefore = cpuSeconds(ctx.pids.api);
-  const run = await runLoad<AutocannonOutcome>(
-    {
-      kind: 'autocannon',
-      url: `${ctx.api}/chatroom`,
-      method: 'GET',
-      headers: { authorization: `Bearer ${ctx.seed.reader.token}` },
-      connections,
-      durationSeconds,
-      warmupSeconds,
-    },
-    { api: ctx.pids.api },
-    (durationSeconds + warmupSeconds) * 1000 + 60_000,
-  );
-  const served = run.outcome.ok + run.outcome.errorResponses + run.outcome.warmupResponses;
-  return { ...run, cpuMsPerRequest: ((cpuSeconds(ctx.pids.api) - cpuBefore) * 1000) / Math.max(1, served) };
+interface Side {
+  cpuSeconds: number;
+  requests: number;
+  seconds: number;
+  p50s: number[];
+  p99s: number[];
+  errors: number;
+  last?: LoadRun<AutocannonOutcome>;
 }
 
-export async function listTraced(ctx: BenchContext, restartApi: RestartApi): Promise<TracedListResult> {
-  const sink = await startOtlpSink();
-  try {
-    const offBefore = await measureList(ctx);
-    await restartApi({
-      OTEL_TRACES_EXPORTER: 'otlp',
-      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-      OTEL_TRACES_SAMPLER_ARG: String(TRACED_SAMPLE_RATIO),
-    });
-    const on = await measureList(ctx);
-    await restartApi(undefined);
-    const offAfter = await measureList(ctx);
+// Each side starts on a warmed-up process: a fresh API spends its first seconds compiling.
+const WARM_UP_SECONDS = 2;
+const SLICE_SECONDS = 1;
 
-    const offRps = (offBefore.outcome.requestsPerSecond + offAfter.outcome.requestsPerSecond) / 2;
-    const onRps = on.outcome.requestsPerSecond;
-    const throughputOverheadPercent = ((offRps - onRps) / offRps) * 100;
-    const offCpu = (offBefore.cpuMsPerRequest + offAfter.cpuMsPerRequest) / 2;
-    const overheadPercent = ((on.cpuMsPerRequest - offCpu) / offCpu) * 100;
+function load(ctx: BenchContext, url: string, pid: number, seconds: number): Promise<LoadRun<AutocannonOutcome>> {
+  return runLoad<AutocannonOutcome>(
+    {
+      kind: 'autocannon',
+      url: `${url}/chatroom`,
+      method: 'GET',
+      headers: { authorization: `Bearer ${ctx.seed.reader.token}` },
+      connections: ctx.options.connections,
+      durationSeconds: seconds,
+      warmupSeconds: 0,
+    },
+    { api: pid },
+    seconds * 1000 + 60_000,
+  );
+}
+
+async function slice(ctx: BenchContext, url: string, pid: number, side: Side): Promise<void> {
+  const cpuBefore = cpuSeconds(pid);
+  const run = await load(ctx, url, pid, SLICE_SECONDS);
+  side.cpuSeconds += cpuSeconds(pid) - cpuBefore;
+  side.requests += run.outcome.ok + run.outcome.errorResponses;
+  side.seconds += run.outcome.durationSeconds;
+  side.p50s.push(run.outcome.latencyMs.p50);
+  side.p99s.push(run.outcome.latencyMs.p99);
+  side.errors += run.outcome.socketErrors + run.outcome.errorResponses;
+  side.last = run;
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+
+export async function listTraced(ctx: BenchContext, restartApi: RestartApi, startTracedApi: StartTracedApi): Promise<TracedListResult> {
+  const sink = await startOtlpSink();
+  await restartApi();
+  const traced = await startTracedApi({
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: String(TRACED_SAMPLE_RATIO),
+  });
+  try {
+    const apis = { off: { url: ctx.api, pid: ctx.pids.api }, on: { url: traced.url, pid: traced.pid } };
+    await load(ctx, apis.off.url, apis.off.pid, WARM_UP_SECONDS);
+    await load(ctx, apis.on.url, apis.on.pid, WARM_UP_SECONDS);
+    const sides: Record<'off' | 'on', Side> = {
+      off: { cpuSeconds: 0, requests: 0, seconds: 0, p50s: [], p99s: [], errors: 0 },
+      on: { cpuSeconds: 0, requests: 0, seconds: 0, p50s: [], p99s: [], errors: 0 },
+    };
+    const pairs = Math.max(2, Math.round(ctx.options.durationSeconds / SLICE_SECONDS));
+    for (let i = 0; i < pairs; i++) {
+      for (const name of i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) await slice(ctx, apis[name].url, apis[name].pid, sides[name]);
+    }
+
+    const cpuPerRequest = (side: Side) => (side.cpuSeconds * 1000) / Math.max(1, side.requests);
+    const rps = (side: Side) => side.requests / Math.max(1e-9, side.seconds);
+    const offCpu = cpuPerRequest(sides.off);
+    const onCpu = cpuPerRequest(sides.on);
+    const overheadPercent = ((onCpu - offCpu) / offCpu) * 100;
+    const throughputOverheadPercent = ((rps(sides.off) - rps(sides.on)) / rps(sides.off)) * 100;
     const us = (ms: number) => `${Math.round(ms * 1000)} µs`;
-    const offP50 = (offBefore.outcome.latencyMs.p50 + offAfter.outcome.latencyMs.p50) / 2;
     const { spans, exports } = sink.counts();
-    const served = on.outcome.ok + on.outcome.warmupResponses;
-    const r = row('list-traced', `GET /chatroom, traced at ${TRACED_SAMPLE_RATIO * 100} %`, 'scenario 2 with OTLP tracing on, against off before and after', {
-      rps: onRps,
-      p50Ms: on.outcome.latencyMs.p50,
-      p99Ms: on.outcome.latencyMs.p99,
-      errors: on.outcome.socketErrors + on.outcome.errorResponses,
+    const on = sides.on.last!;
+    const r = row('list-traced', `GET /chatroom, traced at ${TRACED_SAMPLE_RATIO * 100} %`, 'scenario 2 with OTLP tracing on, against an untraced API in alternating slices', {
+      rps: rps(sides.on),
+      p50Ms: mean(sides.on.p50s),
+      p99Ms: mean(sides.on.p99s),
+      errors: sides.on.errors,
       rssMb: on.usage.byName.api?.peakRssMb ?? null,
       cpuPercent: on.usage.byName.api?.cpuPercent ?? null,
       loadCpuPercent: on.usage.byName.load?.cpuPercent ?? null,
       machine: on.usage.machine,
-      requestsServed: served,
+      requestsServed: sides.on.requests + sides.off.requests,
       notes: [
-        `API CPU per request: off ${us(offBefore.cpuMsPerRequest)} / ${us(offAfter.cpuMsPerRequest)} (before/after), on ${us(on.cpuMsPerRequest)}: overhead ${overheadPercent.toFixed(1)} %`,
-        `off ${Math.round(offBefore.outcome.requestsPerSecond)} / ${Math.round(offAfter.outcome.requestsPerSecond)} req/s, on ${Math.round(onRps)} req/s: throughput overhead ${throughputOverheadPercent.toFixed(1)} %`,
-        `p50 off ${offP50.toFixed(2)} ms, on ${on.outcome.latencyMs.p50.toFixed(2)} ms`,
-        `${spans} spans exported in ${exports} OTLP requests for ${served} requests`,
+        `API CPU per request: off ${us(offCpu)}, on ${us(onCpu)} (${pairs} alternating ${SLICE_SECONDS}-s slices each): overhead ${overheadPercent.toFixed(1)} %`,
+        `off ${Math.round(rps(sides.off))} req/s, on ${Math.round(rps(sides.on))} req/s: throughput overhead ${throughputOverheadPercent.toFixed(1)} %`,
+        `p50 off ${mean(sides.off.p50s).toFixed(2)} ms, on ${mean(sides.on.p50s).toFixed(2)} ms`,
+        `${spans} spans exported in ${exports} OTLP requests for ${sides.on.requests} requests (and the warm-up's)`,
       ],
       details: {
-        offBefore: offBefore.outcome,
-        on: on.outcome,
-        offAfter: offAfter.outcome,
-        cpuMsPerRequest: { offBefore: offBefore.cpuMsPerRequest, on: on.cpuMsPerRequest, offAfter: offAfter.cpuMsPerRequest },
+        cpuMsPerRequest: { off: offCpu, on: onCpu },
+        requests: { off: sides.off.requests, on: sides.on.requests },
         spans,
         exports,
       },
     });
     return { row: r, overheadPercent, throughputOverheadPercent };
   } finally {
+    await traced.stop();
     await sink.close();
   }
 }
