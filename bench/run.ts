@@ -248,7 +248,9 @@ async function main() {
     mkdirSync(LOGS, { recursive: true });
     const bodyFile = join(LOGS, 'ceiling-body.json');
     writeFileSync(bodyFile, seeded.listBody);
-    ceilingService = startNode('ceiling', ['--import', 'tsx', 'bench/ceiling-server.ts', bodyFile, String(ports.ceiling)], childEnv({}), LOGS, ROOT);
+    // The API's node flags too: a heap setting changes the cost per request (--max-semi-space-size=2 alone is about
+    // a tenth of the API's), so a ceiling without it would credit the framework with the flag's cost.
+    ceilingService = startNode('ceiling', [...options.nodeFlags, '--import', 'tsx', 'bench/ceiling-server.ts', bodyFile, String(ports.ceiling)], childEnv({}), LOGS, ROOT);
     await waitForHttp(`http://127.0.0.1:${ports.ceiling}/health`, ceilingService);
   }
 
