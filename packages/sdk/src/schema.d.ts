@@ -237,7 +237,7 @@ export interface paths {
         };
         /**
          * One chatroom with the newest messages of its current branch
-         * @description The chatroom and the newest messages of its current branch, oldest first (older ones: GET /chatroom/{id}/messages). Someone else's chatroom is 404 CHATROOM_NOT_FOUND, exactly as a missing one.
+         * @description The chatroom and the newest messages of its current branch, newest first, as GET /chatroom/{id}/messages pages them (older ones: that route with messagesNextCursor). Someone else's chatroom is 404 CHATROOM_NOT_FOUND, exactly as a missing one.
          */
         get: operations["getChatroom"];
         put?: never;
@@ -1243,7 +1243,7 @@ export interface components {
             status: number;
             /** @description Short summary: the HTTP status text. */
             title: string;
-            /** @description OpenTelemetry trace id of this request, when tracing is on. */
+            /** @description OpenTelemetry trace id of this request, when tracing is on and this request was sampled. */
             traceId?: string;
             /** @description URI identifying the problem type. */
             type: string;

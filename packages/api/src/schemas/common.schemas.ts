@@ -27,7 +27,7 @@ export const ProblemSchema = Type.Object(
       examples: ['VALIDATION_FAILED'],
     }),
     requestId: Type.String(),
-    traceId: Type.Optional(Type.String({ description: 'OpenTelemetry trace id of this request, when tracing is on.' })),
+    traceId: Type.Optional(Type.String({ description: 'OpenTelemetry trace id of this request, when tracing is on and this request was sampled.' })),
     errors: Type.Optional(Type.Array(FieldErrorSchema)),
     attemptsRemaining: Type.Optional(Type.Integer({ description: 'OTP_INVALID: wrong tries left for this code.' })),
     retryAfterSeconds: Type.Optional(Type.Integer({ description: 'Also sent as the Retry-After header.' })),

@@ -74,7 +74,7 @@ export const chatroomRoutes: FastifyPluginAsyncTypebox<{ chatrooms: ChatroomServ
       operationId: 'getChatroom',
       summary: 'One chatroom with the newest messages of its current branch',
       description:
-        'The chatroom and the newest messages of its current branch, oldest first (older ones: GET /chatroom/{id}/messages). ' +
+        'The chatroom and the newest messages of its current branch, newest first, as GET /chatroom/{id}/messages pages them (older ones: that route with messagesNextCursor). ' +
         'Someone else\'s chatroom is 404 CHATROOM_NOT_FOUND, exactly as a missing one.',
       tags,
       params: ChatroomParamsSchema,
