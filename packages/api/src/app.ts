@@ -31,6 +31,7 @@ import { createApiMetrics, metricsPlugin } from './plugins/metrics.plugin.js';
 import { swaggerPlugin } from './plugins/swagger.plugin.js';
 import { tracingPlugin } from './plugins/tracing.plugin.js';
 import { createLimiter } from './plugins/rate-limit.js';
+import { buildSerializerPerSchema } from './lib/serializer-compiler.js';
 import { apiKeyRoutes } from './routes/api-key/api-key.routes.js';
 import { authRoutes } from './routes/auth/auth.routes.js';
 import { billingRoutes } from './routes/billing/billing.routes.js';
@@ -111,7 +112,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
       // Reject unknown body fields (Fastify's default silently strips them) and list every problem at once.
       customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
     },
-    schemaController: { compilersFactory: { buildValidator: buildValidatorWithoutBodyCoercion } },
+    schemaController: { compilersFactory: { buildValidator: buildValidatorWithoutBodyCoercion, buildSerializer: buildSerializerPerSchema } },
     return503OnClosing: true,
     // Clients written for the brief call `/chatroom/`: every path answers the same with or without a final slash.
     routerOptions: { ignoreTrailingSlash: true },

@@ -1,4 +1,4 @@
-import { GoogleGenAI } from '@google/genai';
+import type { GoogleGenAI } from '@google/genai';
 import type { Config, Logger } from '@gemini-chat/shared';
 
 /** What Gemini's model list says about one model, reduced to what we use (any field may be missing). */
@@ -23,14 +23,21 @@ export function createGeminiModelsClient(config: Pick<Config['gemini'], 'apiKey'
   // With neither a key nor an endpoint there is nobody to ask (a test, or an API run without Gemini settings): the
   // configured list stands alone, and nothing is sent to Google with a key that cannot work.
   if (!config.apiKey && !config.baseUrl) return { list: async () => new Map() };
-  const ai = new GoogleGenAI({
-    apiKey: config.apiKey || 'unset',
-    httpOptions: { timeout: config.modelsTimeoutMs, ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}) },
-  });
+  // The SDK is loaded at the first list, not with the API: loaded, it (with google-auth-library) holds ~3 MB of
+  // an idle API's heap, and only GET /models (once per cache period) uses it here.
+  let ai: Promise<GoogleGenAI> | undefined;
+  const sdk = () =>
+    (ai ??= import('@google/genai').then(
+      ({ GoogleGenAI }) =>
+        new GoogleGenAI({
+          apiKey: config.apiKey || 'unset',
+          httpOptions: { timeout: config.modelsTimeoutMs, ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}) },
+        }),
+    ));
   return {
     async list(signal) {
       const models = new Map<string, GeminiModelInfo>();
-      const pager = await ai.models.list({ config: { pageSize: 1000, abortSignal: signal } });
+      const pager = await (await sdk()).models.list({ config: { pageSize: 1000, abortSignal: signal } });
       for await (const model of pager) {
         if (!model.name) continue;
         const id = model.name.replace(/^models\//, '');

@@ -87,12 +87,18 @@ export function createReplyStreamService(deps: {
     let cursor = startAfter;
     let dirty = true;
     let finalWithoutEntrySince: number | undefined;
-    let wake: (() => void) | undefined;
+    // Ends the current wait: true when the log changed, false on the heartbeat or when the client left.
+    let wake: ((woken: boolean) => void) | undefined;
     // Listen before the first read so an entry appended in between cannot be missed.
     const stop = notifications.listen(messageId, () => {
       dirty = true;
-      wake?.();
+      wake?.(true);
     });
+    // One abort listener and one timer for the stream's whole life, re-armed at each wait: a stream waits once per
+    // event, and a listener and a timer made per wait were most of what each event allocated here.
+    const onAbort = () => wake?.(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let heartbeat: NodeJS.Timeout | undefined;
     try {
       while (!signal.aborted) {
         if (dirty) {
@@ -147,16 +153,13 @@ export function createReplyStreamService(deps: {
         if (dirty) continue;
         const woken = await new Promise<boolean>((resolve) => {
           if (signal.aborted) return resolve(false); // an abort event already fired: waiting would last a whole interval
-          const timer = setTimeout(() => done(false), heartbeatMs);
-          const onAbort = () => done(false);
-          function done(value: boolean) {
-            clearTimeout(timer);
+          wake = (value) => {
             wake = undefined;
-            signal.removeEventListener('abort', onAbort);
             resolve(value);
-          }
-          wake = () => done(true);
-          signal.addEventListener('abort', onAbort, { once: true });
+          };
+          // The heartbeat counts from the start of this wait. A timer that fires between waits finds no one waiting.
+          if (heartbeat) heartbeat.refresh();
+          else heartbeat = setTimeout(() => wake?.(false), heartbeatMs);
         });
         if (!woken && !signal.aborted) {
           yield { heartbeat: true };
@@ -165,6 +168,8 @@ export function createReplyStreamService(deps: {
       }
     } finally {
       stop();
+      clearTimeout(heartbeat);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 }
