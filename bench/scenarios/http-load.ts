@@ -71,8 +71,9 @@ export async function list(ctx: BenchContext): Promise<ScenarioRow> {
 const LONG_CHATROOM_MESSAGES = 10_000;
 
 /**
- * 3. GET /chatroom/:id: a chatroom and its newest messages, from Postgres; then the same on a chatroom of 10,000
- * messages, which must cost the same (a page is read by walking up from the newest message, never by scanning).
+ * 3. GET /chatroom/:id: a chatroom and its newest messages, read again and again, so served from the API process's
+ * memory after the first read (Postgres on a miss); then the same on a chatroom of 10,000 messages, which must cost
+ * the same (a page is read by walking up from the newest message, never by scanning).
  */
 export async function detail(ctx: BenchContext): Promise<ScenarioRow> {
   const { reader, detailRoom } = ctx.seed;
@@ -82,7 +83,7 @@ export async function detail(ctx: BenchContext): Promise<ScenarioRow> {
   const [longRoom] = await createChatrooms(ctx.api, reader, 1, 'Long');
   await growChatroom(ctx.options.databaseUrl, longRoom!, LONG_CHATROOM_MESSAGES);
   const long = await loadRoom(longRoom!);
-  const r = toRow('detail', 'GET /chatroom/:id', 'auth + chatroom + newest messages (Postgres)', run, 'api');
+  const r = toRow('detail', 'GET /chatroom/:id', 'auth + chatroom + newest messages (process memory; Postgres on a change)', run, 'api');
   const small = run.outcome.latencyMs;
   const large = long.outcome.latencyMs;
   r.notes.push(
@@ -98,7 +99,7 @@ export async function me(ctx: BenchContext): Promise<ScenarioRow> {
   const run = await load(ctx, { url: `${ctx.api}/user/me`, method: 'GET', headers: bearer(ctx.seed.reader.token), connections: ctx.options.connections }, {
     api: ctx.pids.api,
   });
-  return toRow('me', 'GET /user/me', 'auth + user + quota (Redis) + token usage (Postgres)', run, 'api');
+  return toRow('me', 'GET /user/me', 'auth + user, quota and token usage (process memory; Redis + Postgres on a change)', run, 'api');
 }
 
 /**

@@ -161,9 +161,10 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   // This process's own writes need no hop: a user's request that may have written drops their pages here before
   // its response leaves (so the client reads its write on this instance), and bumps the cache's generation so a
   // read that raced the write is not kept.
-  app.addHook('onSend', async (request) => {
+  app.addHook('onSend', (request, _reply, payload, done) => {
     const userId = (request.auth as { userId: string } | null)?.userId;
     if (userId !== undefined && request.method !== 'GET' && request.method !== 'HEAD') userPages.forget(userId);
+    done(null, payload);
   });
   if (!specOnly) {
     redis.connect().catch(() => {}); // failures are logged by the client and retried for ever
