@@ -26,6 +26,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = join(ROOT, 'bench/results');
 const LOGS = join(RESULTS, 'logs');
 const PROFILES = join(RESULTS, 'profiles');
+const HEAP_PROFILES = join(RESULTS, 'heap-profiles');
+const HEAP_SAMPLING = join(ROOT, 'bench/lib/heap-sampling.mjs');
 
 const options = readOptions();
 const prefix = `bench:${process.pid}:`;
@@ -91,15 +93,19 @@ const appEnv = childEnv({
   ...ioProbeEnv(options.scenarios.includes('send-accept'), join(LOGS, 'io')),
 });
 
+// `--heap-prof`: the sampling preload, and where it writes each process's profile.
+const heapProfFlags = options.heapProf ? ['--import', HEAP_SAMPLING] : [];
+const heapProfEnv = (name: string): Record<string, string> => (options.heapProf ? { BENCH_HEAP_PROF_DIR: join(HEAP_PROFILES, name) } : {});
+
 // As deployed (Dockerfile): with the tracing preload, which does nothing unless `tracingEnv` turns tracing on.
 function startApi(extraEnv: Record<string, string> = {}, name = 'api'): Service {
-  const args = [...options.nodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'api')}`] : [])];
-  return startNode(name, [...args, '--import', './packages/api/dist/tracing.js', 'packages/api/dist/server.js'], { ...appEnv, ...extraEnv }, LOGS, ROOT);
+  const args = [...options.nodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'api')}`] : []), ...heapProfFlags];
+  return startNode(name, [...args, '--import', './packages/api/dist/tracing.js', 'packages/api/dist/server.js'], { ...appEnv, ...heapProfEnv('api'), ...extraEnv }, LOGS, ROOT);
 }
 
 function startWorker(): Service {
-  const args = [...options.workerNodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'worker')}`] : [])];
-  return startNode('worker', [...args, 'packages/worker/dist/main.js'], appEnv, LOGS, ROOT);
+  const args = [...options.workerNodeFlags, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, 'worker')}`] : []), ...heapProfFlags];
+  return startNode('worker', [...args, 'packages/worker/dist/main.js'], { ...appEnv, ...heapProfEnv('worker') }, LOGS, ROOT);
 }
 
 async function ready(apiService: Service, worker: Service): Promise<void> {
@@ -414,6 +420,7 @@ try {
   await main();
   await cleanup();
   if (options.cpuProf) console.log(`CPU profiles of the API and the worker: ${PROFILES}/{api,worker}/ (summarise: pnpm exec tsx bench/analyze-profile.ts <file>)`);
+  if (options.heapProf) console.log(`allocation profiles of the API and the worker: ${HEAP_PROFILES}/{api,worker}/ (open in Chrome DevTools, Memory tab)`);
 } catch (err) {
   console.error(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   await cleanup();

@@ -36,6 +36,8 @@ export interface BenchOptions {
   workerNodeFlags: string[];
   /** Start the API and the worker with --cpu-prof (profiles written to bench/results/profiles/ on shutdown). */
   cpuProf: boolean;
+  /** Start the API and the worker with bench/lib/heap-sampling.mjs (allocation profiles, garbage included). */
+  heapProf: boolean;
   /** Seconds to wait, before each scenario, for the machine to be quiet (under 25 % busy). */
   quietWaitSeconds: number;
   /** Output files without extension: <out>.json and <out>.md. */
@@ -69,6 +71,8 @@ const HELP = `pnpm bench [options]       (every option also reads an env var; fl
   --worker-node-flags=<f> BENCH_WORKER_NODE_FLAGS  node flags of the worker only (default: --node-flags)
   --cpu-prof              BENCH_CPU_PROF=1         profile the API and the worker (node --cpu-prof) into
                                                    bench/results/profiles/{api,worker}/
+  --heap-prof             BENCH_HEAP_PROF=1        sample the API's and the worker's allocations, garbage included
+                                                   (bench/lib/heap-sampling.mjs), into bench/results/heap-profiles/{api,worker}/
   --quiet-wait <s>        BENCH_QUIET_WAIT         before each scenario, wait up to this long for the machine to be
                                                    under 25 % busy (shared machines; default 60)
   --out <path>            BENCH_OUT                results path without extension (default bench/results/latest)
@@ -107,6 +111,7 @@ export function readOptions(argv: string[] = process.argv.slice(2)): BenchOption
       'node-flags': { type: 'string' },
       'worker-node-flags': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      'heap-prof': { type: 'boolean' },
       'quiet-wait': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -143,6 +148,7 @@ export function readOptions(argv: string[] = process.argv.slice(2)): BenchOption
     nodeFlags: flags(values['node-flags'] ?? env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2'),
     workerNodeFlags: flags(values['worker-node-flags'] ?? env.BENCH_WORKER_NODE_FLAGS ?? values['node-flags'] ?? env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2'),
     cpuProf: values['cpu-prof'] ?? truthy(env.BENCH_CPU_PROF),
+    heapProf: values['heap-prof'] ?? truthy(env.BENCH_HEAP_PROF),
     quietWaitSeconds: int('quiet-wait', values['quiet-wait'] ?? env.BENCH_QUIET_WAIT, 60),
     out: values.out ?? env.BENCH_OUT ?? 'bench/results/latest',
   };

@@ -120,9 +120,14 @@ export function createReplyStreamService(deps: {
             continue;
           }
           if (batch.length === 0) {
-            const [row] = await store.messages.findWithSiblings(chatroomId, [messageId]);
-            if (!row || signal.aborted) return; // deleted, or no one is reading
-            if (!isPending(row.status)) {
+            // Nearly every empty read is of a reply that is still pending (waiting for its run, or a heartbeat's
+            // re-check): its status decides, and the row with its sibling info (a window query, and most of what
+            // a waiting stream allocated) is read only once the reply is final.
+            const message = await store.messages.findInChatroom(chatroomId, messageId);
+            if (!message || signal.aborted) return; // deleted, or no one is reading
+            if (!isPending(message.status)) {
+              const [row] = await store.messages.findWithSiblings(chatroomId, [messageId]);
+              if (!row || signal.aborted) return;
               const last = await replyEvents.last(messageId);
               if (signal.aborted) return;
               if (!last) {
