@@ -10,7 +10,6 @@ import {
   createReplyNotifications,
   createDb,
   createQuota,
-  quotaChangesChannel,
   createRedis,
   closeRedis,
   createStore,
@@ -135,14 +134,14 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const localCache = { ttlSeconds: config.localCacheSeconds, maxEntries: 50_000, log: app.log };
   const onRedis = (channel: string) => redisChannelFeed({ subscriber, publisher: redis, channel, log: app.log });
   const sessions = createSessionCache(
-    createLocalCache<ActiveSession>({ ...localCache, feeds: [onRedis(`${config.redis.keyPrefix}session-changes`)], expiresAt: (s) => s.expiresAt.getTime() }),
+    createLocalCache<ActiveSession>({ ...localCache, feeds: [onRedis(keys.sessionChanges)], expiresAt: (s) => s.expiresAt.getTime() }),
     (sessionId, userId) => store.sessions.findActive(sessionId, userId),
   );
   // On the sessions' channel: whatever drops a user's sessions on every process drops their keys too.
   const apiKeyCache = createApiKeyCache(
     createLocalCache<ActiveApiKey>({
       ...localCache,
-      feeds: [onRedis(`${config.redis.keyPrefix}session-changes`)],
+      feeds: [onRedis(keys.sessionChanges)],
       expiresAt: (k) => k.expiresAt?.getTime() ?? Infinity,
     }),
     store.apiKeys,
@@ -154,7 +153,7 @@ export async function buildApp({ config, logger, specOnly = false }: BuildAppOpt
   const postgresChanges = createPostgresChanges(config.database, app.log);
   const userPages = createLocalCache<CachedBody>({
     ...localCache,
-    feeds: [postgresChanges, onRedis(quotaChangesChannel(keys))],
+    feeds: [postgresChanges, onRedis(keys.quotaChanges)],
     maxSize: { total: USER_PAGES_MAX_CHARS, sizeOf: (page) => page.body.length },
     expiresAt: (page) => page.expiresAt,
   });

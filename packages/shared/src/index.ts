@@ -25,7 +25,7 @@ export type { BillingAccountRow } from './repositories/billing-account.repositor
 export type { ShareSummary } from './repositories/share.repository.js';
 export type { ChatroomExportRows, ExportedAttachmentRow } from './repositories/chatroom-export.repository.js';
 export { createRedis, closeRedis, waitForRedis, redisKeys } from './redis/create-redis.js';
-export { createQuota, quotaChangesChannel, type Quota, type ChargeResult, type QuotaCount } from './quota/quota.js';
+export { createQuota, type Quota, type ChargeResult, type QuotaCount } from './quota/quota.js';
 export { createChatroomListCache, type ChatroomListCache, type CachedPage } from './cache/chatroom-list-cache.js';
 export {
   AppError,

@@ -82,9 +82,6 @@ function dayAt(ms: number): Day {
   return { id: new Date(start).toISOString().slice(0, 10), start, end: start + DAY_MS };
 }
 
-/** The channel on which every change of a user's count is published (message: the user id). */
-export const quotaChangesChannel = (keys: RedisKeys) => `${keys.prefix}quota-changes`;
-
 function dayOf(id: string): Day {
   return dayAt(Date.parse(`${id}T00:00:00.000Z`));
 }
@@ -96,7 +93,6 @@ function dayOf(id: string): Day {
  */
 export function createQuota(redis: Redis, keys: RedisKeys, limits: Config['quota'], charged: ChargedUnits) {
   const limitFor = (tier: Tier) => limits[tier];
-  const changes = quotaChangesChannel(keys);
   // Redis's clock minus ours, learnt from every answer: the first guess at the day is then nearly always right.
   let clockOffsetMs = 0;
 
@@ -112,7 +108,7 @@ export function createQuota(redis: Redis, keys: RedisKeys, limits: Config['quota
         day.end / 1000,
         seed,
         limit,
-        changes,
+        keys.quotaChanges,
         userId,
       )) as [number, string, string, number];
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
@@ -170,7 +166,7 @@ export function createQuota(redis: Redis, keys: RedisKeys, limits: Config['quota
      */
     async refund(userId: string, day: string, chargeId: string): Promise<void> {
       const counter = keys.quota(userId, day);
-      await redis.eval(REFUND, 2, counter, `${counter}:refunds`, chargeId, dayOf(day).end / 1000 + LATE_REFUND_SECONDS, changes, userId);
+      await redis.eval(REFUND, 2, counter, `${counter}:refunds`, chargeId, dayOf(day).end / 1000 + LATE_REFUND_SECONDS, keys.quotaChanges, userId);
     },
   };
 }

@@ -86,7 +86,11 @@ export function redisKeys(prefix: string) {
     /** Channel on which a changed chatroom list is announced (message: the user id) to in-process caches. */
     chatroomListChanges: `${prefix}chatroom-list-changes`,
     chatroomListPage: (userId: string, version: string, page: string) => `${chatroomListPagePrefix(userId)}${version}:${page}`,
+    /** Channel on which revoked sessions and API keys and tier changes are announced (message: `<userId>[ <entry>]`). */
+    sessionChanges: `${prefix}session-changes`,
     quota: (userId: string, day: string) => `${prefix}quota:{${userId}}:${day}`,
+    /** Channel on which the quota's scripts publish every change of a user's count (message: the user id). */
+    quotaChanges: `${prefix}quota-changes`,
     rateLimit: `${prefix}rate-limit:`,
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createQuota, quotaChangesChannel, redisKeys, type Quota } from '../../src/index.js';
+import { createQuota, redisKeys, type Quota } from '../../src/index.js';
 import { testRedisUrl } from '@gemini-chat/testkit';
 
 // The Lua scripts against a real Redis. What Postgres says was charged comes from `charged` (the app passes the
@@ -79,7 +79,7 @@ describe('quota changes, for copies of a count kept elsewhere', () => {
     const subscriber = new Redis(testRedisUrl());
     const heard: string[] = [];
     subscriber.on('message', (_channel: string, message: string) => heard.push(message));
-    await subscriber.subscribe(quotaChangesChannel(keys));
+    await subscriber.subscribe(keys.quotaChanges);
     try {
       charged.set(`${userId}:${await redisDay()}`, 4);
       await quota.counted(userId); // seeds the counter from Postgres (4)
